@@ -1,0 +1,270 @@
+"""The component interfaces: Generator, Labeler, Filter, Trainer, TrainerHook, Reader and Writer.
+
+A component is a small object with one job (scikit-learn style). It declares:
+
+* ``Params`` — a dataclass schema of its parameters (see ``augkit.params``), checked before anything
+  heavy happens;
+* ``example_types`` — which example types it accepts (``"tagging"``, ``"pair"``, ``"qa"``);
+* for use as a recipe stage, ``inputs`` — the named inputs the stage needs.
+
+Construction is cheap (no model loading); heavy work happens in ``setup`` or in the call itself, so
+listing and validating never load a model. Plugins register component *classes* through the
+``register_*`` hooks in ``augkit.hookspecs``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Iterator, Sequence
+
+from .data import EXAMPLE_TYPES, Corpus, Example
+from .params import Params, build_params
+
+
+@dataclasses.dataclass
+class NoParams(Params):
+    """Parameter schema of a component that takes none."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """A named input of a stage. ``type`` is ``"corpus"`` or ``"model"``; ``many`` accepts a list."""
+
+    type: str = "corpus"
+    many: bool = False
+    required: bool = True
+    help: str = ""
+
+
+@dataclasses.dataclass
+class StageContext:
+    """What the runner hands a component that runs as a stage.
+
+    ``out_dir`` is the stage's own folder (write artefacts only there; the runner makes the stage's
+    completion atomic). ``inputs`` maps each declared input name to a ``Corpus``, a model folder
+    (``Path``), or a list of them. ``seed`` is already derived from the run seed and the stage name.
+    ``rank``/``world_size`` come from ``torchrun``/``accelerate launch`` (0/1 otherwise).
+    """
+
+    name: str
+    out_dir: Path
+    seed: int
+    inputs: dict[str, Any]
+    device: str = "cpu"
+    precision: str = "auto"
+    rank: int = 0
+    world_size: int = 1
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    log: logging.Logger = dataclasses.field(default_factory=lambda: logging.getLogger("augkit"))
+    progress: Any = None  # augkit.progress.Progress-like; None = silent
+    resolve: Any = None   # callable(kind, name) -> component class, for components that compose others
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def track(self, iterable: Iterable, total: int | None = None, description: str = "", unit: str = "it"):
+        """Iterate with a progress bar when one is attached."""
+        if self.progress is None:
+            return iterable
+        return self.progress.track(iterable, total=total, description=description or self.name, unit=unit)
+
+
+class Component:
+    """Base of all components: parameters, example types, stage inputs."""
+
+    kind: ClassVar[str] = "component"
+    Params: ClassVar[type[Params]] = NoParams
+    example_types: ClassVar[tuple[str, ...]] = EXAMPLE_TYPES
+    inputs: ClassVar[dict[str, InputSpec]] = {}
+    #: set by the registry: the name a recipe uses, and the plugin that registered it
+    registered_name: ClassVar[str | None] = None
+    plugin_name: ClassVar[str | None] = None
+
+    def __init__(self, params: Params | None = None, **kwargs: Any):
+        if params is not None and kwargs:
+            raise TypeError("pass either a Params object or keyword parameters, not both")
+        if params is None:
+            params = build_params(self.Params, kwargs, where=self.display_name())
+        self.params = params
+
+    @classmethod
+    def display_name(cls) -> str:
+        return cls.registered_name or cls.__name__
+
+    def run_stage(self, ctx: StageContext) -> dict[str, Any]:
+        """Run as a recipe stage: read ``ctx.inputs``, write artefacts to ``ctx.out_dir``, return stats."""
+        raise NotImplementedError(f"{self.display_name()} cannot run as a stage")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params})"
+
+
+class Generator(Component):
+    """Makes new examples from existing ones.
+
+    Implement ``augment_batch(examples, seed=...)``: it receives a list of examples and returns the new
+    examples, grouped by input in input order. The output for one example must depend only on that
+    example and ``derive_seed(seed, example.id)`` (``augkit.seeding``), never on the rest of the batch:
+    that is what makes results the same at any batch size and any number of processes (the contract
+    ``augkit.testing.check_generator_contract`` checks). Each new example records ``source_id``,
+    ``component`` and, for tagging, ``replaced`` and ``orig_tags``. ``setup`` loads models.
+    ``self.stats`` (a dict of counters) is merged into the stage report.
+    """
+
+    kind = "generator"
+    inputs = {"corpus": InputSpec("corpus", many=True, help="examples to augment")}
+
+    def __init__(self, params: Params | None = None, **kwargs: Any):
+        super().__init__(params, **kwargs)
+        self.stats: dict[str, int] = {}
+        self._ready = False
+
+    def setup(self, device: str = "cpu", precision: str = "auto") -> None:
+        """Load models on ``device``. Called once before the first batch; default does nothing."""
+
+    def ensure_setup(self, device: str = "cpu", precision: str = "auto") -> None:
+        if not self._ready:
+            self.setup(device=device, precision=precision)
+            self._ready = True
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    def augment_batch(self, examples: Sequence[Example], *, seed: int) -> list[Example]:
+        raise NotImplementedError
+
+    def augment(self, examples: Iterable[Example] | Corpus, *, seed: int = 0, batch_size: int = 64,
+                device: str = "cpu", precision: str = "auto") -> list[Example]:
+        """Python API: augment ``examples`` and return the new examples (originals not included)."""
+        self.ensure_setup(device=device, precision=precision)
+        out: list[Example] = []
+        batch: list[Example] = []
+        for ex in examples:
+            batch.append(ex)
+            if len(batch) == batch_size:
+                out.extend(self.augment_batch(batch, seed=seed))
+                batch = []
+        if batch:
+            out.extend(self.augment_batch(batch, seed=seed))
+        return out
+
+    def run_stage(self, ctx: StageContext) -> dict[str, Any]:
+        from .generation import run_generator_stage
+
+        return run_generator_stage(self, ctx)
+
+
+class Labeler(Component):
+    """Predicts labels with a task model.
+
+    ``label(corpus, model)`` returns a new corpus whose examples carry ``probs`` (a distribution per
+    word for tagging, one row for pairs, columns in ``corpus.labels`` order) and the arg-max pseudo
+    labels in ``tags``/``label``. ``model`` is a model folder or an already loaded model object.
+    """
+
+    kind = "labeler"
+    inputs = {"corpus": InputSpec("corpus"), "model": InputSpec("model")}
+
+    def label(self, corpus: Corpus, model: Any) -> Corpus:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class FilterResult:
+    """What a filter kept, and a short report (``kept``/``total`` and any notes)."""
+
+    corpus: Corpus
+    kept: int
+    total: int
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        return {"kept": self.kept, "total": self.total, "notes": list(self.notes)}
+
+
+class Filter(Component):
+    """Selects examples. ``filter(*corpora)`` takes ``n_inputs`` corpora and returns a FilterResult.
+
+    Single-input filters (distillers) score and keep; multi-input filters (agreement) compare corpora
+    whose examples share ids. Filters never change example text.
+    """
+
+    kind = "filter"
+    n_inputs: ClassVar[int] = 1
+    inputs = {"corpus": InputSpec("corpus", many=True)}
+
+    def filter(self, *corpora: Corpus) -> FilterResult:
+        raise NotImplementedError
+
+    def run_stage(self, ctx: StageContext) -> dict[str, Any]:
+        corpora = ctx.inputs["corpus"]
+        corpora = corpora if isinstance(corpora, list) else [corpora]
+        if len(corpora) != self.n_inputs:
+            from .errors import RunError
+
+            raise RunError(f"stage {ctx.name!r}: {self.display_name()} takes {self.n_inputs} input corpora, "
+                           f"got {len(corpora)}")
+        result = self.filter(*corpora)
+        result.corpus.save(ctx.out_dir / "data")
+        return result.report()
+
+
+class Trainer(Component):
+    """Trains task models. ``run_stage`` reads ``ctx.inputs`` and writes model folders under
+    ``ctx.out_dir`` (Hugging Face layout, safetensors), returning stats (scores, selected checkpoints).
+    Trainers built on ``transformers.Trainer`` get ``torchrun``/``accelerate launch`` for free.
+    ``hooks`` holds the TrainerHook instances the recipe attached to the stage.
+    """
+
+    kind = "trainer"
+
+    def __init__(self, params: Params | None = None, hooks: Sequence["TrainerHook"] = (), **kwargs: Any):
+        super().__init__(params, **kwargs)
+        self.hooks = list(hooks)
+
+
+class TrainerHook(Component):
+    """Changes how a trainer trains without subclassing it.
+
+    ``extra_loss(model=, inputs=, outputs=, labels=)`` returns a tensor added to the loss, or None.
+    ``callbacks()`` returns ``transformers.TrainerCallback`` objects to attach. Trainers call every
+    hook attached to their stage; hooks may ignore arguments they do not need.
+    """
+
+    kind = "trainer_hook"
+
+    def extra_loss(self, *, model: Any, inputs: Any, outputs: Any, labels: Any) -> Any:
+        return None
+
+    def callbacks(self) -> list[Any]:
+        return []
+
+
+class Reader(Component):
+    """Reads a file (or a dataset id) into examples. Raise ``DataError`` naming file and line."""
+
+    kind = "reader"
+    #: file suffixes this reader handles, for format detection (``augkit augment`` without --format)
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def read(self, source: str, *, lang: str = "und") -> Iterator[Example]:
+        raise NotImplementedError
+
+
+class Writer(Component):
+    """Writes examples to a file in the format its reader reads back."""
+
+    kind = "writer"
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def write(self, examples: Iterable[Example], path: str | Path) -> int:
+        """Write ``examples`` to ``path`` atomically; return how many were written."""
+        raise NotImplementedError
+
+
+COMPONENT_KINDS = {
+    "generator": Generator, "labeler": Labeler, "filter": Filter, "trainer": Trainer,
+    "trainer_hook": TrainerHook, "reader": Reader, "writer": Writer,
+}

@@ -1,0 +1,179 @@
+"""Parameter schemas for components.
+
+A component declares its parameters as a dataclass (``class Params(augkit.Params)``) whose fields carry
+types, defaults and help text. Recipes are checked against it before any model loads: unknown keys get a
+"did you mean", wrong types name the key and the expected type, bounds and choices are enforced.
+
+    @dataclasses.dataclass
+    class Params(augkit.Params):
+        mask_ratio: float = param(0.30, help="P, share of words to replace", gt=0, le=1)
+        decoding: Literal["argmax", "sample"] = "argmax"
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal, get_args, get_origin
+
+from .errors import ParamError, did_you_mean
+
+_MISSING = dataclasses.MISSING
+
+
+def param(default: Any = _MISSING, *, help: str = "", ge=None, le=None, gt=None, lt=None,
+          choices=None, default_factory=_MISSING):
+    """A dataclass field with help text and optional bounds (``ge``/``le``/``gt``/``lt``) or ``choices``."""
+    meta = {"help": help, "ge": ge, "le": le, "gt": gt, "lt": lt, "choices": choices}
+    if default_factory is not _MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass
+class Params:
+    """Base of every component's parameter dataclass. Subclasses add typed fields."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in get_args(tp))
+    if origin in (list, tuple):
+        args = get_args(tp)
+        return f"list of {type_name(args[0])}" if args else "list"
+    if origin is dict:
+        k, v = get_args(tp) or (str, Any)
+        return f"table of {type_name(v)}"
+    if tp is type(None):
+        return "none"
+    if tp is Any:
+        return "any"
+    return {bool: "boolean", int: "integer", float: "float", str: "string"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _describe_value(v: Any) -> str:
+    kind = {bool: "boolean", int: "integer", float: "float", str: "string", list: "list", dict: "table"}.get(type(v), type(v).__name__)
+    r = repr(v)
+    return f"{kind} {r if len(r) < 40 else r[:37] + '...'}"
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Return ``value`` converted to ``tp`` or raise ParamError naming ``key``."""
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for arg in get_args(tp):
+            try:
+                return _coerce(value, arg, key)
+            except ParamError as e:
+                errors.append(e)
+        raise ParamError(f"{key}: expected {type_name(tp)}, got {_describe_value(value)}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ParamError(f"{key}: expected none, got {_describe_value(value)}")
+    if origin is Literal:
+        if value in get_args(tp) and type(value) in {type(a) for a in get_args(tp)}:
+            return value
+        raise ParamError(f"{key}: expected one of {type_name(tp)}, got {_describe_value(value)}")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ParamError(f"{key}: expected {type_name(tp)}, got {_describe_value(value)}")
+        (inner,) = get_args(tp)[:1] or (Any,)
+        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamError(f"{key}: expected {type_name(tp)}, got {_describe_value(value)}")
+        _, inner = get_args(tp) or (str, Any)
+        return {k: _coerce(v, inner, f"{key}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise ParamError(f"{key}: expected {type_name(tp)}, got {_describe_value(value)}")
+
+
+def _check_bounds(value: Any, meta: dict, key: str) -> None:
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        for op, test, word in (("ge", lambda a, b: a >= b, ">="), ("le", lambda a, b: a <= b, "<="),
+                               ("gt", lambda a, b: a > b, ">"), ("lt", lambda a, b: a < b, "<")):
+            bound = meta.get(op)
+            if bound is not None and not test(v, bound):
+                raise ParamError(f"{key}: expected a value {word} {bound}, got {v!r}")
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ParamError(f"{key}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params") -> Params:
+    """Validate ``raw`` against ``params_cls`` and return an instance.
+
+    ``where`` is the key path used in messages (e.g. ``stages.vicinity.params``). Raises ParamError.
+    """
+    raw = dict(raw or {})
+    hints = typing.get_type_hints(params_cls)
+    fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    for k in raw:
+        if k not in fields:
+            valid = ", ".join(sorted(fields)) or "(none)"
+            raise ParamError(f"{where}.{k}: unknown parameter{did_you_mean(k, fields)}; valid keys: {valid}")
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{where}.{name}"
+        if name in raw:
+            value = _coerce(raw[name], hints[name], key)
+        elif f.default is not _MISSING:
+            value = f.default
+        elif f.default_factory is not _MISSING:  # type: ignore[misc]
+            value = f.default_factory()  # type: ignore[misc]
+        else:
+            raise ParamError(f"{key}: required parameter is missing (expected {type_name(hints[name])})")
+        _check_bounds(value, dict(f.metadata), key)
+        kwargs[name] = value
+    obj = params_cls(**kwargs)
+    check = getattr(obj, "check", None)
+    if callable(check):
+        try:
+            check()
+        except (ValueError, ParamError) as e:
+            raise ParamError(f"{where}: {e}") from None
+    return obj
+
+
+def describe_params(params_cls: type[Params]) -> list[dict[str, Any]]:
+    """One dict per parameter: name, type, default, help (for listings and docs)."""
+    hints = typing.get_type_hints(params_cls)
+    out = []
+    for f in dataclasses.fields(params_cls):
+        if f.default is not _MISSING:
+            default = f.default
+        elif f.default_factory is not _MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        else:
+            default = None
+        out.append({"name": f.name, "type": type_name(hints[f.name]), "default": default,
+                    "help": f.metadata.get("help", "")})
+    return out

@@ -1,0 +1,269 @@
+"""Runs a validated Plan: data entries are read once into Arrow, then stages run in order, each in its
+own folder, passing artefacts on disk.
+
+Output folder::
+
+    resolved_recipe.toml  overrides.txt  env.json  run.log  results.json
+    data/<name>/                      each data entry as a corpus (+ _SUCCESS)
+    stages/<nn>-<name>/               a stage's artefacts, manifest.json, stats.json, _SUCCESS
+
+A stage's fingerprint hashes its component, parameters, options, seed and its inputs' fingerprints.
+``--resume`` skips a stage whose ``_SUCCESS`` holds the same fingerprint; a stage folder with a
+different fingerprint is cleared and redone; one with the same fingerprint but no ``_SUCCESS`` keeps
+its partial work (finished shards, checkpoints) for the component to pick up. ``_SUCCESS`` is written
+last and atomically, so a killed run never leaves an artefact a resume would trust.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from .components import StageContext
+from .data import Corpus, CorpusWriter, write_corpus_meta
+from .environment import environment_record, pick_device, topology
+from .errors import AugkitError, DataError, RunError
+from .io import atomic_write_json, atomic_write_text, hash_obj, hash_path, remove_stale_tmp
+from .progress import Progress
+from .recipe import DataSpec, Plan, StageSpec, dump_toml
+from .seeding import derive_seed, seed_everything
+
+SUCCESS = "_SUCCESS"
+RUN_FILES = {"resolved_recipe.toml", "overrides.txt", "env.json", "run.log", "results.json"}
+
+
+class Runner:
+    def __init__(self, plan: Plan, output_dir: str | Path | None = None, *, resume: bool = False,
+                 force: bool = False, console=None, interactive: bool | None = None, pm=None):
+        from .plugins import get_plugin_manager
+
+        if resume and force:
+            raise RunError("--resume and --force exclude each other: resume keeps finished work, force discards it")
+        self.plan = plan
+        self.out = Path(output_dir or plan.run.output_dir).expanduser().resolve()
+        self.resume, self.force = resume, force
+        self.pm = pm or get_plugin_manager()
+        self.rank, self.world_size, _ = topology()
+        self.device = pick_device(plan.run.device)
+        self.log = logging.getLogger("augkit.run")
+        self.progress = Progress(self.log, interactive=interactive)
+        self.console = console
+        self.results: dict[str, Any] = {}
+        self.fingerprints: dict[str, str] = {}
+
+    # output folder ----------------------------------------------------------------------------
+    def prepare_output(self) -> None:
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise RunError(f"output folder {out} exists and is a file")
+        non_empty = out.is_dir() and any(out.iterdir())
+        if non_empty and not (self.resume or self.force):
+            raise RunError(f"output folder {out} is not empty; pass --resume to continue that run "
+                           f"or --force to discard it and start over")
+        if self.rank == 0 and non_empty and self.force:
+            for child in out.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / f".write-probe-{self.rank}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as e:
+            raise RunError(f"output folder {out} cannot be written: {e.strerror or e}") from None
+
+    def _setup_logging(self) -> logging.Handler | None:
+        if self.rank != 0:
+            return None
+        handler = logging.FileHandler(self.out / "run.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger("augkit")
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        return handler
+
+    # the run -----------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        self.prepare_output()
+        handler = self._setup_logging()
+        status = "failed"
+        try:
+            if self.rank == 0:
+                raw = dict(self.plan.raw)
+                raw["run"] = {**raw.get("run", {}), "output_dir": str(self.out)}
+                atomic_write_text(self.out / "resolved_recipe.toml", dump_toml(raw))
+                atomic_write_text(self.out / "overrides.txt", "".join(o + "\n" for o in self.plan.overrides))
+                atomic_write_json(self.out / "env.json", environment_record(self.plan.run.seed, self.pm))
+            self.log.info("run %s: %d data entries, %d stages, device %s, output %s", self.plan.run.name,
+                          len(self.plan.data), len(self.plan.stages), self.device, self.out)
+            for spec in self.plan.data.values():
+                self._read_data(spec)
+            for stage in self.plan.stages:
+                self._run_stage(stage)
+            status = "completed"
+            if self.rank == 0:
+                atomic_write_json(self.out / "results.json", {"status": status, "stages": self.results})
+            return self.results
+        except KeyboardInterrupt:
+            self.log.warning("interrupted; finished stages are kept, `augkit run --resume` continues")
+            raise
+        finally:
+            self.pm.hook.on_run_end(output_dir=str(self.out), results=self.results, status=status)
+            if handler is not None:
+                logging.getLogger("augkit").removeHandler(handler)
+                handler.close()
+
+    # data ----------------------------------------------------------------------------------------
+    def _read_data(self, spec: DataSpec) -> None:
+        folder = self.out / "data" / spec.name
+        fp = hash_obj({"format": spec.format, "params": spec.reader_params, "lang": spec.lang,
+                       "fraction": spec.fraction, "fraction_seed": spec.fraction_seed, "limit": spec.limit,
+                       "content": hash_path(spec.path) if Path(spec.path).exists() else spec.path})
+        self.fingerprints[spec.name] = fp
+        if self._complete(folder, fp):
+            return
+        if self.rank != 0:
+            return self._wait_for(folder, fp)
+        reader = self.pm.resolve("reader", spec.format)(**spec.reader_params)
+        started = time.perf_counter()
+        examples = reader.read(spec.path, lang=spec.lang, name=spec.name)
+        if spec.fraction < 1.0:
+            import random
+
+            rng = random.Random(spec.fraction_seed)
+            examples = [ex for ex in examples if rng.random() < spec.fraction]
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        writer = CorpusWriter(folder / "data-00000.arrow")
+        labels: set[str] = set()
+        for ex in examples:
+            if spec.limit and writer.count >= spec.limit:
+                break
+            labels.update(ex.tags if ex.type == "tagging" else ([ex.label] if ex.label is not None else []))
+            writer.write(ex)
+        count = writer.close()
+        if count == 0:
+            raise DataError("no examples left after fraction/limit", path=spec.path)
+        label_list = spec.reader_params.get("labels") or sorted(labels)
+        write_corpus_meta(folder, ["data-00000.arrow"], label_list, count, spec.name)
+        atomic_write_json(folder / "manifest.json", {"source": spec.path, "format": spec.format, "count": count,
+                                                     "seconds": round(time.perf_counter() - started, 3)})
+        atomic_write_text(folder / SUCCESS, fp)
+        self.log.info("data %s: %d examples from %s", spec.name, count, spec.path)
+
+    # stages --------------------------------------------------------------------------------------
+    def _resolve_input(self, ref: str, type_: str):
+        if ref in self.plan.data:
+            return Corpus.load(self.out / "data" / ref)
+        for st in self.plan.stages:
+            if st.name == ref:
+                folder = self.out / "stages" / st.dirname
+                return Corpus.load(folder / "data") if type_ == "corpus" else folder
+        return ref  # a model id or folder given directly
+
+    def _inputs(self, stage: StageSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+        inputs, fps = {}, {}
+        for key, ref in stage.inputs.items():
+            spec = stage.component_cls.inputs[key]
+            refs = ref if isinstance(ref, list) else [ref]
+            values = [self._resolve_input(r, spec.type) for r in refs]
+            inputs[key] = values if isinstance(ref, list) else values[0]
+            fps[key] = [self.fingerprints.get(r) or _external_fingerprint(r) for r in refs]
+        return inputs, fps
+
+    def _stage_fingerprint(self, stage: StageSpec, input_fps: dict) -> str:
+        cls = stage.component_cls
+        return hash_obj({"component": f"{cls.plugin_name}:{cls.registered_name}", "class": cls.__qualname__,
+                         "version": getattr(cls, "version", None), "params": stage.params.to_dict(),
+                         "options": stage.options.to_dict(), "seed": self.plan.run.seed,
+                         "hooks": [(n, p.to_dict()) for n, _, p in stage.hooks], "inputs": input_fps})
+
+    def _run_stage(self, stage: StageSpec) -> None:
+        folder = self.out / "stages" / stage.dirname
+        # fingerprints come from upstream fingerprints only, so a skipped stage needs no input loading
+        input_fps = {key: [self.fingerprints.get(r) or _external_fingerprint(r)
+                           for r in (ref if isinstance(ref, list) else [ref])] for key, ref in stage.inputs.items()}
+        fp = self._stage_fingerprint(stage, input_fps)
+        self.fingerprints[stage.name] = fp
+        if self._complete(folder, fp):
+            self.results[stage.name] = json.loads((folder / "stats.json").read_text())
+            self.log.info("stage %s: unchanged and complete, skipped", stage.name)
+            return
+        distributed = getattr(stage.component_cls, "supports_distributed", stage.kind == "generate")
+        if self.rank != 0 and not distributed:
+            self._wait_for(folder, fp)
+            self.results[stage.name] = json.loads((folder / "stats.json").read_text())
+            return
+        if self.rank == 0:
+            previous = (folder / "fingerprint").read_text() if (folder / "fingerprint").exists() else None
+            if previous != fp and folder.exists():
+                shutil.rmtree(folder)  # parameters or inputs changed: partial work cannot be reused
+            folder.mkdir(parents=True, exist_ok=True)
+            remove_stale_tmp(folder)
+            atomic_write_text(folder / "fingerprint", fp)
+        else:
+            self._wait_for(folder, fp, marker="fingerprint")
+        inputs, _ = self._inputs(stage)
+        seed = derive_seed(self.plan.run.seed, stage.name)
+        seed_everything(seed)
+        hooks = [hcls(params) for _, hcls, params in stage.hooks]
+        component = stage.component_cls(stage.params, hooks=hooks) if stage.kind == "train" else stage.component_cls(stage.params)
+        ctx = StageContext(name=stage.name, out_dir=folder, seed=seed, inputs=inputs, device=self.device,
+                           precision=self.plan.run.precision, rank=self.rank, world_size=self.world_size,
+                           options=stage.options.to_dict(), log=logging.getLogger(f"augkit.stage.{stage.name}"),
+                           progress=self.progress, resolve=self.pm.resolve)
+        self.pm.hook.on_stage_start(stage=stage.name, kind=stage.kind, component=stage.component, out_dir=str(folder))
+        self.log.info("stage %s (%s %s): started", stage.name, stage.kind, stage.component)
+        started = time.perf_counter()
+        stats = component.run_stage(ctx) or {}
+        seconds = round(time.perf_counter() - started, 3)
+        if self.rank != 0:
+            return self._wait_for(folder, fp)
+        stats = {**stats, "seconds": seconds}
+        atomic_write_json(folder / "stats.json", stats)
+        atomic_write_json(folder / "manifest.json", {
+            "stage": stage.name, "kind": stage.kind, "component": stage.component,
+            "component_class": f"{stage.component_cls.__module__}.{stage.component_cls.__qualname__}",
+            "params": stage.params.to_dict(), "options": stage.options.to_dict(),
+            "hooks": [{"component": n, "params": p.to_dict()} for n, _, p in stage.hooks],
+            "inputs": {k: {"refs": v if isinstance(v, list) else [v], "fingerprints": input_fps[k]}
+                       for k, v in stage.inputs.items()},
+            "seed": seed, "fingerprint": fp, "counts": {k: v for k, v in stats.items() if isinstance(v, int)}})
+        atomic_write_text(folder / SUCCESS, fp)
+        self.results[stage.name] = stats
+        self.pm.hook.on_stage_end(stage=stage.name, kind=stage.kind, component=stage.component,
+                                  out_dir=str(folder), stats=stats)
+        self.log.info("stage %s: done in %.1fs", stage.name, seconds)
+
+    # helpers -------------------------------------------------------------------------------------
+    def _complete(self, folder: Path, fp: str) -> bool:
+        marker = folder / SUCCESS
+        return self.resume and marker.exists() and marker.read_text() == fp
+
+    def _wait_for(self, folder: Path, fp: str, marker: str = SUCCESS, timeout_s: float = 7 * 24 * 3600) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ((folder / marker).exists() and (folder / marker).read_text() == fp):
+            if time.monotonic() > deadline:
+                raise RunError(f"rank {self.rank}: timed out waiting for {folder / marker}")
+            time.sleep(0.5)
+
+
+def _external_fingerprint(ref: str) -> str:
+    p = Path(ref)
+    return hash_path(p) if p.exists() else f"id:{ref}"
+
+
+def summary_table(results: dict[str, Any]):
+    """A rich Table with one row per stage and its main counts."""
+    from rich.table import Table
+
+    table = Table(title="augkit run summary")
+    for col in ("stage", "seconds", "counts"):
+        table.add_column(col)
+    for name, stats in results.items():
+        counts = ", ".join(f"{k}={v}" for k, v in stats.items()
+                           if k != "seconds" and isinstance(v, (int, float)) and not isinstance(v, bool))
+        table.add_row(name, f"{stats.get('seconds', 0):.1f}", counts)
+    return table

@@ -1,0 +1,51 @@
+"""Helpers shared by the format readers: decoding with line numbers, label-set checks, IOB1→IOB2."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from augkit import DataError
+
+
+def read_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
+    """(line number, line without newline) for every line; a decoding error names the line."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError("file not found", path=path)
+    if p.is_dir():
+        raise DataError("expected a file, found a folder", path=path)
+    raw = p.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf") and encoding.replace("-", "").lower() == "utf8":
+        raw = raw[3:]
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            text = line.decode(encoding)
+        except UnicodeDecodeError as e:
+            raise DataError(f"cannot decode byte {line[e.start:e.start + 1]!r} at column {e.start + 1} as "
+                            f"{encoding}; set `encoding` to the file's encoding (e.g. \"latin-1\")",
+                            path=path, line=n) from None
+        yield n, text.rstrip("\r")
+
+
+def check_label(tag: str, labels: list[str] | None, path: str, line: int) -> None:
+    if labels is not None and tag not in labels:
+        raise DataError(f"label {tag!r} is not in the label set ({', '.join(labels)})", path=path, line=line)
+
+
+def iob1_to_iob2(tags: list[str]) -> list[str]:
+    """IOB1 (I- may start a chunk) to IOB2 (every chunk starts with B-)."""
+    out = []
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-"):
+            typ = tag[2:]
+            if prev == "O" or prev[2:] != typ:
+                tag = "B-" + typ
+        out.append(tag)
+        prev = tag
+    return out
+
+
+def check_nonempty(count: int, path: str) -> None:
+    if count == 0:
+        raise DataError("file holds no examples (it is empty or only has blank/comment lines)", path=path)

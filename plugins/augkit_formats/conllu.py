@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Iterable, Iterator, Literal
+
+from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+
+from ._common import check_label, check_nonempty, read_lines
+
+
+@dataclasses.dataclass
+class ConlluParams(Params):
+    encoding: str = param("utf-8", help="file encoding")
+    tag_column: Literal["upos", "xpos"] = param("upos", help="which POS column to use as the tag")
+    labels: list[str] | None = param(None, help="the label set; a tag outside it is an error")
+    drop_labels: bool = param(False, help="read the words only")
+
+
+class ConlluReader(Reader):
+    """Universal Dependencies CoNLL-U: ten tab-separated columns; comments, multi-word token ranges
+    (1-2) and empty nodes (1.1) are skipped; the tag is UPOS (or XPOS)."""
+
+    name = "conllu"
+    Params = ConlluParams
+    example_types = ("tagging",)
+    suffixes = (".conllu",)
+
+    def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
+        p = self.params
+        prefix = name or Path(source).stem
+        col = 3 if p.tag_column == "upos" else 4
+        tokens, tags, count, sent_id = [], [], 0, None
+        for n, line in list(read_lines(source, p.encoding)) + [(-1, "")]:
+            if line.startswith("#"):
+                if line.startswith("# sent_id"):
+                    sent_id = line.split("=", 1)[-1].strip()
+                continue
+            if not line.strip():
+                if tokens:
+                    yield Example(id=f"{prefix}-{count}", type="tagging", lang=lang, tokens=tokens,
+                                  tags=[] if p.drop_labels else tags, meta={"sent_id": sent_id} if sent_id else {})
+                    count += 1
+                tokens, tags, sent_id = [], [], None
+                continue
+            cols = line.split("\t")
+            if len(cols) != 10:
+                raise DataError(f"expected 10 tab-separated columns, found {len(cols)}", path=source, line=n)
+            if "-" in cols[0] or "." in cols[0]:
+                continue
+            check_label(cols[col], p.labels, source, n)
+            tokens.append(cols[1])
+            tags.append(cols[col])
+        check_nonempty(count, source)
+
+
+class ConlluWriter(Writer):
+    """Writes CoNLL-U with ID, FORM and UPOS filled and the other columns `_`."""
+
+    name = "conllu"
+    example_types = ("tagging",)
+    suffixes = (".conllu",)
+
+    def write(self, examples: Iterable[Example], path) -> int:
+        lines, count = [], 0
+        for ex in examples:
+            lines.append(f"# sent_id = {ex.meta.get('sent_id', ex.id)}")
+            for i, tok in enumerate(ex.tokens):
+                upos = ex.tags[i] if ex.tags else "_"
+                lines.append("\t".join([str(i + 1), tok, "_", upos, "_", "_", "_", "_", "_", "_"]))
+            lines.append("")
+            count += 1
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        return count

@@ -8,7 +8,7 @@ from .data import EXAMPLE_TYPES, Corpus, CorpusWriter, Example, concat, infer_la
 from .errors import AugkitError, DataError, ParamError, PluginError, RecipeError, RunError, did_you_mean
 from .hookspecs import hookimpl, hookspec
 from .io import atomic_dir, atomic_write_json, atomic_write_text
-from .params import Params, build_params, describe_params, param
+from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
 from .seeding import derive_seed, example_rng
 

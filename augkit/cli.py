@@ -129,7 +129,7 @@ def cmd_augment(args) -> int:
         f"{stats['inputs']} inputs -> {stats['outputs']} new examples"
         + (f" (+{stats['inputs']} originals)" if args.include_original else "")
         + "".join(f", {k}={v}" for k, v in stats.items() if k not in ("inputs", "outputs", "shards",
-                                                                        "shards_resumed", "inputs_per_s_this_run"))
+                                                                        "shards_resumed", "inputs_per_s_this_run", "written"))
         + f" -> {args.output}", markup=False)
     return 0
 

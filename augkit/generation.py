@@ -86,6 +86,7 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
                 by_source.setdefault(ex.source_id, []).append(ex)
             for ex in batch:
                 writer.write(ex)
+                writer.originals = getattr(writer, "originals", 0) + 1
                 writer.write_many(by_source.get(ex.id, []))
         else:
             writer.write_many(out)
@@ -98,7 +99,7 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
         if missing:
             raise RunError(f"generation incomplete: shards {missing[:5]} missing in {data_dir}")
         write_corpus_meta(data_dir, [f"shard-{k:05d}.arrow" for k in range(n_shards)], corpus.labels,
-                          stats.get("outputs", 0), corpus.name)
+                          stats.get("written", 0), corpus.name)
     stats.update({"inputs": n, "shards": n_shards, "shards_resumed": resumed,
                   "inputs_per_s_this_run": round(done_inputs / elapsed, 2) if elapsed > 0 and done_inputs else None})
     return stats
@@ -111,7 +112,8 @@ def _finish_shard(writer, data_dir: Path, k: int, stats_now: dict, before: dict)
         writer.final = data_dir / f"shard-{k:05d}.arrow"
     count = writer.close()
     delta = {key: v - before.get(key, 0) for key, v in stats_now.items() if v - before.get(key, 0)}
-    delta["outputs"] = count
+    delta["outputs"] = count - getattr(writer, "originals", 0)
+    delta["written"] = count
     # counters first, then the shard itself: the shard's existence is the completion marker
     atomic_write_json(data_dir / f"shard-{k:05d}.stats.json", delta)
     os.replace(writer.path, writer.final)

@@ -32,6 +32,16 @@ def param(default: Any = _MISSING, *, help: str = "", ge=None, le=None, gt=None,
     return dataclasses.field(default=default, metadata=meta)
 
 
+class FilePath(str):
+    """A parameter type for an existing file or folder. In a recipe, a relative path is taken relative
+    to the recipe file; the path must exist when the recipe is validated."""
+
+
+class ModelRef(str):
+    """A parameter type for a model: a local folder (resolved like FilePath when it exists there) or a
+    model id for a hub (kept as is)."""
+
+
 @dataclasses.dataclass
 class Params:
     """Base of every component's parameter dataclass. Subclasses add typed fields."""
@@ -54,6 +64,10 @@ def type_name(tp: Any) -> str:
         return f"table of {type_name(v)}"
     if tp is type(None):
         return "none"
+    if tp is FilePath:
+        return "file path"
+    if tp is ModelRef:
+        return "model id or folder"
     if tp is Any:
         return "any"
     return {bool: "boolean", int: "integer", float: "float", str: "string"}.get(tp, getattr(tp, "__name__", str(tp)))
@@ -96,7 +110,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             raise ParamError(f"{key}: expected {type_name(tp)}, got {_describe_value(value)}")
         _, inner = get_args(tp) or (str, Any)
         return {k: _coerce(v, inner, f"{key}.{k}") for k, v in value.items()}
-    if tp is bool:
+    if tp in (FilePath, ModelRef):
+        if isinstance(value, str) and value:
+            return tp(value)
+    elif tp is bool:
         if isinstance(value, bool):
             return value
     elif tp is int:
@@ -128,10 +145,33 @@ def _check_bounds(value: Any, meta: dict, key: str) -> None:
         raise ParamError(f"{key}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
 
 
-def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params") -> Params:
+def _resolve_path(value: Any, base_dir, key: str) -> Any:
+    from pathlib import Path
+
+    if isinstance(value, list):
+        return [_resolve_path(v, base_dir, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, FilePath):
+        p = Path(value).expanduser()
+        p = p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+        if not p.exists():
+            raise ParamError(f"{key}: file not found: {p}")
+        return FilePath(p.resolve())
+    if isinstance(value, ModelRef):
+        p = Path(value).expanduser()
+        p = p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+        if p.exists():
+            return ModelRef(p.resolve())
+        if value.startswith((".", "/", "~")):
+            raise ParamError(f"{key}: model folder not found: {p}")
+    return value
+
+
+def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params",
+                 base_dir=None) -> Params:
     """Validate ``raw`` against ``params_cls`` and return an instance.
 
-    ``where`` is the key path used in messages (e.g. ``stages.vicinity.params``). Raises ParamError.
+    ``where`` is the key path used in messages (e.g. ``stages.vicinity.params``); ``base_dir`` is where
+    relative ``FilePath``/``ModelRef`` values point from (the recipe's folder). Raises ParamError.
     """
     raw = dict(raw or {})
     hints = typing.get_type_hints(params_cls)
@@ -144,7 +184,7 @@ def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: st
     for name, f in fields.items():
         key = f"{where}.{name}"
         if name in raw:
-            value = _coerce(raw[name], hints[name], key)
+            value = _resolve_path(_coerce(raw[name], hints[name], key), base_dir, key)
         elif f.default is not _MISSING:
             value = f.default
         elif f.default_factory is not _MISSING:  # type: ignore[misc]

@@ -216,8 +216,9 @@ def validate(raw: dict[str, Any], *, source: str = "recipe", base_dir: Path | No
     stages: list[StageSpec] = []
     outputs: dict[str, str] = {name: "corpus" for name in data}
     for i, st in enumerate(stages_raw):
-        spec = _validate_stage(source, i, _table(source, f"stages[{i}]", st), outputs, data, pm)
+        spec = _validate_stage(source, i, _table(source, f"stages[{i}]", st), outputs, data, pm, base_dir)
         st["name"] = spec.name
+        st["params"] = _jsonable(spec.params.to_dict())  # resolved: defaults filled, paths absolute
         stages.append(spec)
         outputs[spec.name] = "model" if spec.kind == "train" else "corpus"
     return Plan(source=source, raw=raw, run=run, data=data, stages=stages, overrides=list(overrides or []))
@@ -265,7 +266,15 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
                     limit=common.get("limit", 0))
 
 
-def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data, pm) -> StageSpec:
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return str(obj) if isinstance(obj, str) else obj
+
+
+def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data, pm, base_dir) -> StageSpec:
     where = f"stages[{i}]"
     _check_keys(source, where, st, STAGE_KEYS)
     kind = st.get("kind")
@@ -286,7 +295,8 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
     except PluginError as e:
         raise RecipeError(f"{source}: {e}") from None
     try:
-        params = build_params(cls.Params, _table(source, f"{where}.params", st.get("params", {})), where=f"{where}.params")
+        params = build_params(cls.Params, _table(source, f"{where}.params", st.get("params", {})),
+                              where=f"{where}.params", base_dir=base_dir)
         options = build_params(StageOptions, _table(source, f"{where}.options", st.get("options", {})), where=f"{where}.options")
     except ParamError as e:
         raise RecipeError(f"{source}: {e}") from None
@@ -330,7 +340,8 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
         _check_keys(source, hw, _table(source, hw, h), {"component", "params"})
         try:
             hcls = pm.resolve("trainer_hook", h.get("component", ""), f"{hw}.component")
-            hparams = build_params(hcls.Params, _table(source, f"{hw}.params", h.get("params", {})), where=f"{hw}.params")
+            hparams = build_params(hcls.Params, _table(source, f"{hw}.params", h.get("params", {})),
+                                   where=f"{hw}.params", base_dir=base_dir)
         except (PluginError, ParamError) as e:
             raise RecipeError(f"{source}: {e}") from None
         hooks.append((h["component"], hcls, hparams))

@@ -178,7 +178,8 @@ class Runner:
         return hash_obj({"component": f"{cls.plugin_name}:{cls.registered_name}", "class": cls.__qualname__,
                          "version": getattr(cls, "version", None), "params": stage.params.to_dict(),
                          "options": stage.options.to_dict(), "seed": self.plan.run.seed,
-                         "hooks": [(n, p.to_dict()) for n, _, p in stage.hooks], "inputs": input_fps})
+                         "hooks": [(n, p.to_dict()) for n, _, p in stage.hooks], "inputs": input_fps,
+                         "files": _param_file_hashes(stage.params)})
 
     def _run_stage(self, stage: StageSpec) -> None:
         folder = self.out / "stages" / stage.dirname
@@ -248,6 +249,18 @@ class Runner:
             if time.monotonic() > deadline:
                 raise RunError(f"rank {self.rank}: timed out waiting for {folder / marker}")
             time.sleep(0.5)
+
+
+def _param_file_hashes(params) -> dict[str, str]:
+    """Content hashes of files named by FilePath parameters, so editing such a file redoes the stage."""
+    from .params import FilePath
+
+    out = {}
+    for key, value in params.to_dict().items():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, FilePath):
+                out[f"{key}:{v}"] = hash_path(v)
+    return out
 
 
 def _external_fingerprint(ref: str) -> str:

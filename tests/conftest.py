@@ -1,0 +1,44 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "recipes" / "data"
+AUGKIT = [sys.executable, "-m", "augkit"]
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+def run_cli(*args, cwd=None, env=None, check=None):
+    """Run the augkit command line in a fresh process; return the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([*AUGKIT, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=full_env,
+                          timeout=600)
+    if check is not None:
+        assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def example_plugin_installed():
+    """Install the example third-party plugin into this environment, as a user would."""
+    path = ROOT / "examples" / "augkit-mention-replace"
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                           "-e", str(path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return path

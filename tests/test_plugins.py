@@ -1,0 +1,203 @@
+"""The plugin engine: entry-point loading, controls, name clashes, listing, hooks, the test harness."""
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+import augkit
+from augkit import Example, Filter, FilterResult, Generator, Params, PluginError, hookimpl, param
+from augkit.plugins import PluginManager, get_plugin_manager
+from augkit.recipe import load_recipe
+from augkit.runner import Runner
+from augkit.testing import ContractError, check_generator_contract
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class KeepAll(Filter):
+    """A filter that keeps everything (a second registration of a common name)."""
+
+    name = "length"
+
+    def filter(self, corpus):
+        return FilterResult(corpus, len(corpus), len(corpus))
+
+
+class ClashPlugin:
+    @hookimpl
+    def register_filters(self, register):
+        register(KeepAll)
+
+
+def test_builtins_load_through_entry_points_like_any_plugin():
+    pm = PluginManager()
+    pm.load_entry_points()
+    names = {p["name"] for p in pm.describe()}
+    assert {"formats", "basic"} <= names
+    info = {p["name"]: p for p in pm.describe()}
+    assert info["basic"]["version"] == augkit.__version__ and "register_filters" in info["basic"]["hooks"]
+
+
+def test_name_clash_is_an_error_listing_candidates_and_plugin_prefix_disambiguates(augkit_plugin):
+    augkit_plugin(ClashPlugin(), name="clash")
+    with pytest.raises(PluginError) as e:
+        augkit.resolve("filter", "length")
+    assert "ambiguous" in str(e.value) and "basic:length" in str(e.value) and "clash:length" in str(e.value)
+    assert augkit.resolve("filter", "clash:length") is KeepAll
+    assert augkit.resolve("filter", "basic:length").__name__ == "LengthFilter"
+
+
+def test_fixture_registration_lasts_one_test():
+    assert augkit.resolve("filter", "length").__name__ == "LengthFilter"
+
+
+def test_load_only_and_disable_controls(cli):
+    only = json.loads(cli("plugins", "--json", env={"AUGKIT_LOAD_PLUGINS": "formats"}, check=0).stdout)
+    assert [p["name"] for p in only] == ["formats"]
+    none = json.loads(cli("plugins", "--json", env={"AUGKIT_LOAD_PLUGINS": ""}, check=0).stdout)
+    assert none == []
+    off = json.loads(cli("--disable-plugin", "basic", "plugins", "--json", check=0).stdout)
+    assert "basic" not in [p["name"] for p in off] and "formats" in [p["name"] for p in off]
+    env_off = json.loads(cli("plugins", "--json", env={"AUGKIT_DISABLE_PLUGINS": "formats"}, check=0).stdout)
+    assert "formats" not in [p["name"] for p in env_off]
+
+
+def test_plugins_json_lists_versions_hooks_components_and_param_schemas(cli):
+    info = {p["name"]: p for p in json.loads(cli("plugins", "--json", check=0).stdout)}
+    length = info["basic"]["components"]["filter"][0]
+    assert length["name"] == "length" and {p["name"] for p in length["params"]} == {"min_words", "max_words"}
+    assert {c["name"] for c in info["formats"]["components"]["reader"]} >= {"conll", "conllu", "jsonl", "tsv", "squad", "hf"}
+    assert "augkit plugins" in cli("plugins", check=0).stdout
+
+
+def test_registering_a_non_component_is_a_clear_error(augkit_plugin):
+    class Bad:
+        @hookimpl
+        def register_generators(self, register):
+            register(dict)
+
+    augkit_plugin(Bad(), name="bad")
+    with pytest.raises(PluginError, match="plugin 'bad'.*not a subclass of augkit.Generator"):
+        augkit.resolve("generator", "anything")
+
+
+def test_lifecycle_hooks_reach_every_plugin(tmp_path, augkit_plugin):
+    events = []
+
+    class Listener:
+        @hookimpl
+        def on_stage_start(self, stage, kind):
+            events.append(("start", stage, kind))
+
+        @hookimpl
+        def on_stage_end(self, stage, stats):
+            events.append(("end", stage, stats["kept"]))
+
+        @hookimpl
+        def on_run_end(self, status):
+            events.append(("run_end", status))
+
+    augkit_plugin(Listener(), name="listener")
+    Runner(load_recipe(ROOT / "recipes" / "filters_demo.toml"), tmp_path / "o", interactive=False).run()
+    assert events[0] == ("start", "by_length", "filter") and events[1][0:2] == ("end", "by_length")
+    assert events[-1] == ("run_end", "completed")
+
+
+def test_plugins_can_add_cli_commands(tmp_path):
+    import subprocess
+    import sys
+
+    script = """
+from augkit import hookimpl
+from augkit.plugins import get_plugin_manager
+class Cmd:
+    @hookimpl
+    def register_commands(self, subparsers):
+        p = subparsers.add_parser("hello")
+        p.add_argument("who")
+        p.set_defaults(func=lambda args: print("hello " + args.who) or 0)
+get_plugin_manager().register(Cmd(), name="cmd")
+from augkit.cli import main
+raise SystemExit(main(["hello", "world"]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "hello world"
+
+
+# the generator contract ------------------------------------------------------------------------
+@dataclasses.dataclass
+class SwapParams(Params):
+    n: int = param(2, ge=1)
+
+
+class SwapGenerator(Generator):
+    """Swaps two random adjacent words (a correct, per-example-seeded generator)."""
+
+    name = "swap"
+    Params = SwapParams
+    example_types = ("tagging",)
+
+    def augment_batch(self, examples, *, seed):
+        out = []
+        for ex in examples:
+            rng = augkit.example_rng(seed, ex.id)
+            for k in range(self.params.n):
+                toks, tags = list(ex.tokens), list(ex.tags)
+                if len(toks) > 1:
+                    i = rng.randrange(len(toks) - 1)
+                    toks[i], toks[i + 1] = toks[i + 1], toks[i]
+                    tags[i], tags[i + 1] = tags[i + 1], tags[i]
+                out.append(Example(f"{ex.id}~{k}", tokens=toks, tags=tags, source_id=ex.id, component="swap",
+                                   orig_tags=list(ex.tags)))
+        return out
+
+
+class BatchDependentGenerator(SwapGenerator):
+    """Wrong on purpose: draws from one generator per batch, so outputs depend on batch composition."""
+
+    def augment_batch(self, examples, *, seed):
+        import random
+
+        rng = random.Random(seed)
+        return [Example(f"{ex.id}~0", tokens=ex.tokens[::-1] if rng.random() < 0.5 else ex.tokens,
+                        tags=ex.tags[::-1] if False else ex.tags, source_id=ex.id, component="bad") for ex in examples]
+
+
+def test_contract_check_accepts_a_correct_generator(data_dir):
+    examples = list(augkit.read(data_dir / "ner.en.train.conll"))[:10]
+    out = check_generator_contract(SwapGenerator(n=2), examples)
+    assert len(out) == 20
+
+
+def test_contract_check_catches_batch_dependent_randomness(data_dir):
+    examples = list(augkit.read(data_dir / "ner.en.train.conll"))[:10]
+    with pytest.raises(ContractError, match="batch size|order"):
+        check_generator_contract(BatchDependentGenerator(), examples)
+
+
+def test_generator_registered_by_fixture_runs_from_a_recipe(tmp_path, data_dir, augkit_plugin):
+    class P:
+        @hookimpl
+        def register_generators(self, register):
+            register(SwapGenerator)
+
+    augkit_plugin(P(), name="swapper")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"""schema_version = 1
+[data.en]
+format = "conll"
+path = "{data_dir / 'ner.en.dev.conll'}"
+[[stages]]
+name = "swapped"
+kind = "generate"
+component = "swap"
+inputs = {{ corpus = ["en"] }}
+params = {{ n = 3 }}
+options = {{ shard_size = 2, batch_size = 1 }}
+""")
+    Runner(load_recipe(recipe), tmp_path / "out", interactive=False).run()
+    out = augkit.Corpus.load(tmp_path / "out" / "stages" / "01-swapped" / "data")
+    direct = SwapGenerator(n=3).augment(augkit.Corpus.load(tmp_path / "out" / "data" / "en"),
+                                        seed=augkit.derive_seed(42, "swapped"))
+    assert list(out) == direct and len(out) == 18

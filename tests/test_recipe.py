@@ -1,0 +1,108 @@
+"""Recipe validation happens before anything heavy, and every error names file, key and expectation."""
+from pathlib import Path
+
+import pytest
+
+from augkit import RecipeError
+from augkit.recipe import apply_overrides, load_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = """schema_version = 1
+[run]
+seed = 3
+[data.en]
+format = "conll"
+path = "{data}/ner.en.train.conll"
+lang = "en"
+[[stages]]
+name = "short"
+kind = "filter"
+component = "length"
+inputs = {{ corpus = "en" }}
+params = {{ max_words = 12 }}
+"""
+
+
+def recipe(tmp_path, data_dir, text=BASE, **fmt):
+    p = tmp_path / "r.toml"
+    p.write_text(text.format(data=data_dir, **fmt))
+    return p
+
+
+def error(path, overrides=()):
+    with pytest.raises(RecipeError) as e:
+        load_recipe(path, list(overrides))
+    return str(e.value)
+
+
+def test_every_shipped_recipe_validates():
+    recipes = sorted((ROOT / "recipes").glob("*.toml"))
+    assert recipes
+    for path in recipes:
+        plan = load_recipe(path)
+        assert plan.stages, path
+
+
+def test_valid_recipe_gives_a_plan_with_absolute_paths_and_typed_params(tmp_path, data_dir):
+    plan = load_recipe(recipe(tmp_path, data_dir))
+    assert plan.run.seed == 3 and plan.stages[0].params.max_words == 12
+    assert Path(plan.raw["data"]["en"]["path"]).is_absolute()
+
+
+def test_toml_syntax_error_gives_line_and_column(tmp_path, data_dir):
+    p = recipe(tmp_path, data_dir, BASE.replace("seed = 3", "seed = = 3"))
+    msg = error(p)
+    assert msg.startswith(f"{p}:3:") and "TOML syntax error" in msg
+
+
+def test_unknown_key_has_full_path_and_did_you_mean(tmp_path, data_dir):
+    msg = error(recipe(tmp_path, data_dir, BASE.replace("max_words", "max_wrods")))
+    assert "stages.short.params.max_wrods: unknown parameter" in msg and 'did you mean "max_words"' in msg
+    msg = error(recipe(tmp_path, data_dir, BASE.replace("seed = 3", "sed = 3")))
+    assert "run.sed" in msg and 'did you mean "seed"' in msg
+    msg = error(recipe(tmp_path, data_dir, BASE.replace('lang = "en"', 'lang = "en"\nencodng = "utf-8"')))
+    assert "data.en.encodng" in msg and 'did you mean "encoding"' in msg
+
+
+def test_wrong_type_names_key_and_expected_type(tmp_path, data_dir):
+    msg = error(recipe(tmp_path, data_dir, BASE.replace("max_words = 12", 'max_words = "twelve"')))
+    assert "stages.short.params.max_words: expected integer, got string 'twelve'" in msg
+    msg = error(recipe(tmp_path, data_dir, BASE.replace("seed = 3", "seed = 3.5")))
+    assert "run.seed: expected integer, got float 3.5" in msg
+
+
+def test_unknown_component_lists_installed_ones(tmp_path, data_dir):
+    msg = error(recipe(tmp_path, data_dir, BASE.replace('component = "length"', 'component = "lenght"')))
+    assert "unknown filter 'lenght'" in msg and 'did you mean "length"' in msg and "basic:length" in msg
+
+
+def test_missing_input_path_and_bad_references(tmp_path, data_dir):
+    msg = error(recipe(tmp_path, data_dir, BASE.replace("ner.en.train.conll", "missing.conll")))
+    assert "data.en.path: input file not found" in msg and "missing.conll" in msg
+    msg = error(recipe(tmp_path, data_dir, BASE.replace('corpus = "en"', 'corpus = "de"')))
+    assert "stages.short.inputs.corpus: unknown reference 'de'" in msg
+
+
+def test_schema_version_is_required(tmp_path, data_dir):
+    assert "schema_version: missing" in error(recipe(tmp_path, data_dir, BASE.replace("schema_version = 1", "")))
+    assert "expected 1, got 7" in error(recipe(tmp_path, data_dir, BASE.replace("schema_version = 1", "schema_version = 7")))
+
+
+def test_overrides_by_stage_name_and_index_are_validated(tmp_path, data_dir):
+    p = recipe(tmp_path, data_dir)
+    assert load_recipe(p, ["stages.short.params.max_words=5"]).stages[0].params.max_words == 5
+    assert load_recipe(p, ["stages.0.params.min_words=2", "run.seed=13"]).run.seed == 13
+    assert 'did you mean "max_words"' in error(p, ["stages.short.params.max_word=5"])
+    assert "no stage named 'shrt'" in error(p, ["stages.shrt.params.max_words=5"])
+    raw = apply_overrides({"a": {"b": 1}}, ["a.b=[1, 2]", "a.c=hello world"])
+    assert raw == {"a": {"b": [1, 2], "c": "hello world"}}
+
+
+def test_validate_command_accepts_good_and_rejects_bad_recipes(tmp_path, data_dir, cli):
+    good = recipe(tmp_path, data_dir)
+    assert "ok" in cli("validate", good, check=0).stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BASE.format(data=data_dir).replace("max_words", "maxwords"))
+    proc = cli("validate", bad, check=2)
+    assert proc.stderr.startswith("error: ") and "stages.short.params.maxwords" in proc.stderr

@@ -7,6 +7,7 @@ from .components import (COMPONENT_KINDS, Component, Filter, FilterResult, Gener
 from .data import EXAMPLE_TYPES, Corpus, CorpusWriter, Example, concat, infer_labels
 from .errors import AugkitError, DataError, ParamError, PluginError, RecipeError, RunError, did_you_mean
 from .hookspecs import hookimpl, hookspec
+from .models import resolve_model
 from .io import atomic_dir, atomic_write_json, atomic_write_text
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve

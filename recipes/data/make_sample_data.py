@@ -168,3 +168,8 @@ if __name__ == "__main__":
         for name, part in (("train", train), ("dev", dev), ("test", test)):
             body = "\n".join("\t".join(r) for r in part)
             (HERE / f"nli.{lang}.{name}.tsv").write_text("premise\thypothesis\tlabel\n" + body + "\n", encoding="utf-8")
+    # text for the tiny demo/test models: every sentence above, one per line
+    lines = [" ".join(w.strip("[]") for w in l.split() if not (w.startswith("[") and w[1:].isupper()))
+             for text in NER.values() for l in text.strip().splitlines()]
+    lines += [t for rows in NLI.values() for r in rows for t in r[:2]]
+    (HERE.parent.parent / "augkit" / "resources" / "tiny_corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,103 @@
+"""Model references and tiny built-in models.
+
+A model reference is a Hugging Face id, a local folder, or ``augkit:tiny-xlmr`` — a tiny XLM-R
+(sentencepiece tokenizer + masked LM with random weights, or briefly trained with
+``augkit:tiny-xlmr-trained``) built in-process from text shipped with augkit. Tiny models are for
+tests, demos and benchmarks on machines without a model hub; they are built once into
+``$AUGKIT_CACHE`` (default ``~/.cache/augkit``) and reused.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from .errors import AugkitError
+from .io import atomic_dir
+
+RESOURCES = Path(__file__).parent / "resources"
+TINY = {
+    "augkit:tiny-xlmr": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=0),
+    "augkit:tiny-xlmr-trained": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=300),
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("AUGKIT_CACHE", Path.home() / ".cache" / "augkit"))
+
+
+def resolve_model(ref: str) -> str:
+    """A loadable model id or folder for ``ref`` (building a tiny model when asked for one)."""
+    if ref in TINY:
+        text = (RESOURCES / "tiny_corpus.txt").read_text(encoding="utf-8")
+        key = hashlib.sha256((ref + repr(sorted(TINY[ref].items())) + text).encode()).hexdigest()[:12]
+        folder = cache_dir() / f"{ref.split(':')[1]}-{key}"
+        if not (folder / "config.json").exists():
+            build_tiny_xlmr(folder, text.splitlines(), **TINY[ref])
+        return str(folder)
+    if ref.startswith("augkit:"):
+        raise AugkitError(f"unknown built-in model {ref!r}; known: {', '.join(TINY)}")
+    return ref
+
+
+def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, layers: int = 2, heads: int = 2,
+                    ffn: int = 128, vocab_size: int = 400, max_positions: int = 130, train_steps: int = 0,
+                    seed: int = 0) -> Path:
+    """Build a tiny XLM-R masked LM with a sentencepiece tokenizer trained on ``lines`` (atomically)."""
+    import io
+
+    import sentencepiece as spm
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
+
+    folder = Path(folder)
+    with atomic_dir(folder) as tmp:
+        model_bytes = io.BytesIO()
+        # one thread keeps sentencepiece's training deterministic
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model_bytes, vocab_size=vocab_size,
+                                       model_type="unigram", hard_vocab_limit=False, character_coverage=1.0,
+                                       num_threads=1, minloglevel=2)
+        (tmp / "sentencepiece.bpe.model").write_bytes(model_bytes.getvalue())
+        tok = XLMRobertaTokenizer.from_pretrained(str(tmp))
+        tok.model_max_length = max_positions - 2
+        torch.manual_seed(seed)
+        config = XLMRobertaConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers,
+                                  num_attention_heads=heads, intermediate_size=ffn,
+                                  max_position_embeddings=max_positions, type_vocab_size=1,
+                                  pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                                  eos_token_id=tok.eos_token_id)
+        model = XLMRobertaForMaskedLM(config)
+        if train_steps:
+            _train_mlm(model, tok, lines, train_steps, seed)
+        model.save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
+    return folder
+
+
+def _train_mlm(model, tok, lines: list[str], steps: int, seed: int) -> None:
+    """A few hundred MLM steps so the tiny model predicts plausible words for the demo."""
+    import random
+
+    import torch
+
+    rng = random.Random(seed)
+    enc = [tok(l, truncation=True, max_length=64)["input_ids"] for l in lines if l.strip()]
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        batch = rng.sample(enc, min(16, len(enc)))
+        width = max(map(len, batch))
+        ids = torch.full((len(batch), width), tok.pad_token_id)
+        for r, s in enumerate(batch):
+            ids[r, : len(s)] = torch.tensor(s)
+        labels = ids.clone()
+        maskable = (ids != tok.pad_token_id) & (ids != tok.cls_token_id) & (ids != tok.sep_token_id)
+        chosen = maskable & (torch.rand(ids.shape, generator=torch.Generator().manual_seed(rng.randrange(2**31))) < 0.2)
+        labels[~chosen] = -100
+        inputs = ids.clone()
+        inputs[chosen] = tok.mask_token_id
+        loss = model(input_ids=inputs, attention_mask=(ids != tok.pad_token_id).long(), labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()

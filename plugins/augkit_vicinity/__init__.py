@@ -1,0 +1,13 @@
+"""MultiMix's vicinity generator (GEN-LM) as an augkit plugin."""
+from augkit import hookimpl
+
+from .generator import VicinityGenerator, VicinityParams
+from .mlm import MaskedLM, VicinityModelError
+
+
+@hookimpl
+def register_generators(register):
+    register(VicinityGenerator)
+
+
+__all__ = ["MaskedLM", "VicinityGenerator", "VicinityModelError", "VicinityParams"]

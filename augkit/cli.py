@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")
-        if args.verbose:
-            logging.getLogger("augkit").setLevel(logging.INFO)
+        for handler in logging.getLogger().handlers:  # stderr shows warnings; run.log keeps everything
+            handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -64,11 +64,11 @@ class StageContext:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def track(self, iterable: Iterable, total: int | None = None, description: str = "", unit: str = "it"):
-        """Iterate with a progress bar when one is attached."""
+    def track(self, iterable: Iterable, total: int | None = None, description: str = "", unit: str = "it", size=None):
+        """Iterate with a progress bar when one is attached (``size(item)``: units per item)."""
         if self.progress is None:
             return iterable
-        return self.progress.track(iterable, total=total, description=description or self.name, unit=unit)
+        return self.progress.track(iterable, total=total, description=description or self.name, unit=unit, size=size)
 
 
 class Component:

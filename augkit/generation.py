@@ -55,7 +55,7 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
     resumed = len(mine) - len(todo)
     if todo:
         gen.ensure_setup(device=ctx.device if ctx else "cpu", precision=ctx.precision if ctx else "auto")
-    progress_iter = ctx.track if ctx is not None else (lambda it, **kw: it)
+    progress_iter = ctx.track if ctx is not None and ctx.progress is not None else (lambda it, **kw: it)
     started, done_inputs = time.perf_counter(), 0
 
     def shard_batches():
@@ -68,9 +68,9 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
             yield k, None  # end of shard
 
     current, writer, before = None, None, {}
-    total_batches = sum(-(-min(shard_size, n - k * shard_size) // batch_size) + 1 for k in todo)
-    for k, batch in progress_iter(shard_batches(), total=total_batches, description=f"generate ({gen.display_name()})",
-                                  unit="batch"):
+    total_inputs = sum(min(shard_size, n - k * shard_size) for k in todo)
+    for k, batch in progress_iter(shard_batches(), total=total_inputs, description=f"generate ({gen.display_name()})",
+                                  unit="sentences", size=lambda item: len(item[1]) if item[1] else 0):
         if batch is None:
             _finish_shard(writer, data_dir, k, gen.stats, before)
             writer = None

@@ -84,9 +84,11 @@ class MaskedLM:
     @classmethod
     def load(cls, ref: str, device: str = "cpu", precision: str = "auto", trust_remote_code: bool = False) -> "MaskedLM":
         from transformers import AutoModelForMaskedLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from augkit import resolve_model
 
+        hf_logging.disable_progress_bar()  # augkit shows its own progress
         ref = resolve_model(ref)
         folder = Path(ref)
         if folder.is_dir() and (folder / "model.pt").exists() and (folder / "dict.txt").exists():

@@ -1,0 +1,79 @@
+"""`augkit augment` with the vicinity generator on a CoNLL file and an NLI TSV, and inside a recipe."""
+import json
+
+import augkit
+from augkit import Corpus
+
+
+def test_augment_conll_with_vicinity(cli, tmp_path, data_dir):
+    out = tmp_path / "aug.conll"
+    proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", out, "--generator", "vicinity", "--lang", "de",
+               "--set", "model=augkit:tiny-xlmr", "--set", "samples_per_input=2", "--set", "mask_ratio=0.3", check=0)
+    assert "6 inputs -> 12 new examples" in proc.stderr and "sentences/s" in proc.stderr
+    src = list(augkit.read(data_dir / "ner.de.dev.conll"))
+    # relabel="all" leaves tags to the labeller, so the written CoNLL holds words only
+    got = list(augkit.read(out, "conll"))
+    assert len(got) == 12 and [len(e.tokens) for e in got] == [len(s.tokens) for s in src for _ in range(2)]
+    assert not out.with_name(out.name + ".augkit-work").exists()
+
+
+def test_augment_nli_tsv_keeps_labels_and_jsonl_keeps_provenance(cli, tmp_path, data_dir):
+    out = tmp_path / "aug.tsv"
+    cli("augment", data_dir / "nli.de.dev.tsv", "-o", out, "--generator", "vicinity",
+        "--set", "model=augkit:tiny-xlmr", "--set", "mode=successive_cross", "--set", "cross_samples=[2, 2]",
+        "--include-original", check=0)
+    rows = list(augkit.read(out, "tsv"))
+    src = list(augkit.read(data_dir / "nli.de.dev.tsv"))
+    assert len(rows) == len(src) * 5 and [r.label for r in rows[:5]] == [src[0].label] * 5
+    js = tmp_path / "aug.jsonl"
+    cli("augment", data_dir / "nli.de.dev.tsv", "-o", js, "--generator", "vicinity", "--set", "model=augkit:tiny-xlmr",
+        check=0)
+    first = json.loads(js.read_text().splitlines()[0])
+    assert first["source_id"] == src[0].id and first["component"] == "vicinity" and first["meta"]["replaced_a"]
+
+
+def test_augment_bad_parameter_and_bad_model_are_clear(cli, tmp_path, data_dir):
+    proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", tmp_path / "x.conll", "--generator", "vicinity",
+               "--set", "mask_ratio=2", check=2)
+    assert "vicinity.mask_ratio: expected a value <= 1, got 2.0" in proc.stderr
+    proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", tmp_path / "x.conll", "--generator", "vicinity",
+               "--set", f"model={tmp_path}", check=2)
+    assert "not a model folder" in proc.stderr and not (tmp_path / "x.conll").exists()
+
+
+def test_vicinity_stage_in_a_recipe_resumes_and_matches_the_python_api(tmp_path, data_dir):
+    from augkit.recipe import load_recipe
+    from augkit.runner import Runner
+    from augkit_vicinity import VicinityGenerator
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"""schema_version = 1
+[run]
+seed = 3
+[data.en]
+format = "conll"
+path = "{data_dir / 'ner.en.train.conll'}"
+lang = "en"
+[data.de]
+format = "conll"
+path = "{data_dir / 'ner.de.train.conll'}"
+lang = "de"
+drop_labels = true
+[[stages]]
+name = "vicinity"
+kind = "generate"
+component = "vicinity"
+inputs = {{ corpus = ["en", "de"] }}
+params = {{ model = "augkit:tiny-xlmr", samples_per_input = 2 }}
+options = {{ shard_size = 8, batch_size = 5 }}
+""")
+    out = tmp_path / "out"
+    Runner(load_recipe(recipe), out, interactive=False).run()
+    corpus = Corpus.load(out / "stages" / "01-vicinity" / "data")
+    assert corpus.languages == ["de", "en"] and len(corpus) == 2 * (28 + 12)
+    stats = json.loads((out / "stages" / "01-vicinity" / "stats.json").read_text())
+    assert stats["shards"] == 5 and stats["outputs"] == 80
+    inputs = list(Corpus.load(out / "data" / "en")) + list(Corpus.load(out / "data" / "de"))
+    direct = VicinityGenerator(model="augkit:tiny-xlmr", samples_per_input=2).augment(
+        inputs, seed=augkit.derive_seed(3, "vicinity"))
+    assert list(corpus) == direct

@@ -44,7 +44,7 @@ class VicinityParams(Params):
     relabel: Literal["all", "masked"] = param("all", help="labeller relabels all words, or only replaced ones")
     long_sentences: Literal["window", "skip"] = param(
         "window", help="texts longer than the model's positions: predict in a window around the mask, or pass through")
-    max_tokens_per_batch: int = param(16384, help="token budget of one forward pass (padding included)", ge=64)
+    max_tokens_per_batch: int = param(12288, help="token budget of one encoder forward (padding included)", ge=64)
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
 
     def check(self):
@@ -178,33 +178,15 @@ class VicinityGenerator(Generator):
                 masks.append(mask_at)
                 live.append(job)
             if live:
-                scores = lm.scores(seqs, masks, max_tokens=p.max_tokens_per_batch)
-                choice = self._decode(scores, live)
+                uniforms = [job.rng.random() for job in live] if p.decoding == "sample" else None
+                choice = lm.predict(seqs, masks, max_tokens=p.max_tokens_per_batch, uniforms=uniforms,
+                                    top_k=p.top_k, temperature=p.temperature)
                 for job, k in zip(live, choice):
                     pos = job.positions[job.step]
                     job.pieces[pos] = [int(lm.allowed[k])]
                     job.words[pos] = lm.allowed_words[k]
                     job.step += 1
             active = [j for j in active if j.step < len(j.positions)]
-
-    def _decode(self, scores, jobs) -> list[int]:
-        import torch
-
-        p = self.params
-        if p.decoding == "argmax":
-            return scores.argmax(dim=1).tolist()
-        scores = scores / p.temperature
-        if p.top_k:
-            vals, idx = scores.topk(min(p.top_k, scores.shape[1]), dim=1)
-        else:
-            vals, idx = scores, torch.arange(scores.shape[1]).expand_as(scores)
-        probs = torch.softmax(vals, dim=1).double().cumsum(dim=1)
-        picks = []
-        for r, job in enumerate(jobs):
-            u = job.rng.random() * float(probs[r, -1])
-            k = int(torch.searchsorted(probs[r], torch.tensor([u], dtype=torch.float64)).clamp(max=probs.shape[1] - 1))
-            picks.append(int(idx[r, k]))
-        return picks
 
     def _assemble(self, examples, plans, jobs, seed) -> list[Example]:
         p = self.params

@@ -143,46 +143,143 @@ class MaskedLM:
         self._w = decoder.weight.detach().index_select(0, idx).contiguous()
         self._b = bias.detach().index_select(0, idx).contiguous() if bias is not None else None
         self._base = model.base_model
+        self._last_layer = self._last_layer_shortcut()
+
+    def _last_layer_shortcut(self):
+        """For BERT-family encoders (XLM-R, RoBERTa, BERT): the final layer is only needed at the masked
+        positions. Keys and values still come from every token; queries, attention output and the
+        feed-forward block run on one row per sequence. Returns (trunk layers, last layer) or None."""
+        layers = getattr(getattr(self._base, "encoder", None), "layer", None)
+        cfg = self.model.config
+        if layers is None or len(layers) < 2 or getattr(cfg, "is_decoder", False):
+            return None
+        if getattr(cfg, "position_embedding_type", "absolute") not in (None, "absolute"):
+            return None
+        last = layers[-1]
+        sa = getattr(getattr(last, "attention", None), "self", None)
+        needed = [sa, getattr(sa, "query", None), getattr(sa, "key", None), getattr(sa, "value", None),
+                  getattr(last.attention, "output", None), getattr(last, "intermediate", None), getattr(last, "output", None)]
+        if any(m is None for m in needed):
+            return None
+        return torch.nn.ModuleList(list(layers)[:-1]), last
 
     # prediction -------------------------------------------------------------------------------
+    HEAD_ROWS = 1024      # masked positions per head GEMM
+    VOCAB_BLOCK = 4096    # allowed pieces per head GEMM (keeps logits in cache; argmax fused)
+
     @torch.inference_mode()
-    def scores(self, sequences: Sequence[Sequence[int]], mask_positions: Sequence[int],
-               max_tokens: int = 16384) -> torch.Tensor:
-        """Scores over the allowed pieces (float32, ``[len(sequences), len(self.allowed)]``) at each
-        sequence's mask position. Sequences are full token-id lists (with specials)."""
-        n = len(sequences)
-        out = torch.empty((n, len(self.allowed)), dtype=torch.float32)
-        order = sorted(range(n), key=lambda i: len(sequences[i]))
-        start = 0
-        while start < n:
-            longest = len(sequences[order[start]])
-            end = start
-            while end < n and (end - start + 1) * max(longest, len(sequences[order[end]])) <= max_tokens:
-                longest = max(longest, len(sequences[order[end]]))
-                end += 1
-            end = max(end, start + 1)
-            chunk = order[start:end]
-            out[chunk] = self._scores_chunk([sequences[i] for i in chunk], [mask_positions[i] for i in chunk])
-            start = end
+    def predict(self, sequences: Sequence[Sequence[int]], mask_positions: Sequence[int], *,
+                max_tokens: int = 12288, uniforms: Sequence[float] | None = None, top_k: int = 0,
+                temperature: float = 1.0) -> list[int]:
+        """Index into ``self.allowed`` of the prediction at each sequence's mask.
+
+        Arg-max when ``uniforms`` is None; otherwise sampled: row r takes the piece where the cumulative
+        softmax (over the ``top_k`` best, or all allowed pieces, at ``temperature``) first exceeds
+        ``uniforms[r]``. Rows are computed independently, so a row's result does not depend on the others.
+        """
+        hidden = self._masked_hidden(sequences, mask_positions, max_tokens)
+        out: list[int] = []
+        for r in range(0, hidden.shape[0], self.HEAD_ROWS):
+            x = hidden[r: r + self.HEAD_ROWS]
+            if uniforms is None:
+                out.extend(self._argmax(x).tolist())
+            else:
+                u = torch.as_tensor(list(uniforms[r: r + self.HEAD_ROWS]), dtype=torch.float64)
+                out.extend(self._sample(x, u, top_k, temperature).tolist())
         return out
 
-    def _scores_chunk(self, seqs, positions) -> torch.Tensor:
+    @torch.inference_mode()
+    def scores(self, sequences: Sequence[Sequence[int]], mask_positions: Sequence[int],
+               max_tokens: int = 12288) -> torch.Tensor:
+        """Scores over the allowed pieces (float32, ``[len(sequences), len(self.allowed)]``)."""
+        hidden = self._masked_hidden(sequences, mask_positions, max_tokens)
+        return self._logits(hidden, 0, self._w.shape[0]).float().cpu()
+
+    def _masked_hidden(self, sequences, mask_positions, max_tokens: int) -> torch.Tensor:
+        """The head's input (transformed hidden state) at every mask, in input order: the encoder runs on
+        length-sorted chunks under a token budget, so padding stays small."""
+        n = len(sequences)
+        order = sorted(range(n), key=lambda i: len(sequences[i]))
+        parts, start = [], 0
+        while start < n:
+            end = start + 1
+            while end < n and (end - start + 1) * len(sequences[order[end]]) <= max_tokens:
+                end += 1
+            chunk = order[start:end]
+            parts.append(self._encode_chunk([sequences[i] for i in chunk], [mask_positions[i] for i in chunk]))
+            start = end
+        hidden = torch.cat(parts) if parts else torch.empty((0, self._w.shape[1]), device=self.device, dtype=self.dtype)
+        restore = torch.empty(n, dtype=torch.long)
+        restore[torch.as_tensor(order, dtype=torch.long)] = torch.arange(n)
+        return hidden[restore.to(hidden.device)]
+
+    def _encode_chunk(self, seqs, positions) -> torch.Tensor:
         width = max(len(s) for s in seqs)
         ids = torch.full((len(seqs), width), self.pad, dtype=torch.long)
-        att = torch.zeros((len(seqs), width), dtype=torch.long)
         for r, s in enumerate(seqs):
             ids[r, : len(s)] = torch.as_tensor(s, dtype=torch.long)
-            att[r, : len(s)] = 1
-        ids, att = ids.to(self.device), att.to(self.device)
+        ids = ids.to(self.device)
+        att = (ids != self.pad).long() if any(len(s) < width for s in seqs) else None
         rows = torch.arange(len(seqs), device=self.device)
         pos = torch.as_tensor(positions, device=self.device)
-        if self._transform is None:  # unknown head layout: full head, but only at the masked positions
+        if self._last_layer is None:
             hidden = self._base(input_ids=ids, attention_mask=att).last_hidden_state[rows, pos]
-            logits = self.model.get_output_embeddings()(hidden) if not hasattr(self.model, "lm_head") else self.model.lm_head(hidden)
-            return logits[:, self.allowed.to(self.device)].float().cpu()
-        hidden = self._base(input_ids=ids, attention_mask=att).last_hidden_state[rows, pos]
-        logits = torch.nn.functional.linear(self._transform(hidden), self._w, self._b)
-        return logits.float().cpu()
+        else:
+            hidden = self._through_last_layer(ids, att, rows, pos)
+        return self._transform(hidden) if self._transform is not None else hidden
+
+    def _through_last_layer(self, ids, att, rows, pos) -> torch.Tensor:
+        trunk, last = self._last_layer
+        encoder = self._base.encoder
+        all_layers = encoder.layer
+        encoder.layer = trunk  # the model's own forward, minus its final layer
+        try:
+            h = self._base(input_ids=ids, attention_mask=att).last_hidden_state
+        finally:
+            encoder.layer = all_layers
+        B, T, H = h.shape
+        cfg = self.model.config
+        nh = cfg.num_attention_heads
+        dh = H // nh
+        sa = last.attention.self
+        x = h[rows, pos]
+        q = sa.query(x).view(B, nh, 1, dh)
+        k = sa.key(h).view(B, T, nh, dh).transpose(1, 2)
+        v = sa.value(h).view(B, T, nh, dh).transpose(1, 2)
+        mask = att[:, None, None, :].bool() if att is not None else None
+        ctx = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                               scale=getattr(sa, "scaling", dh ** -0.5))
+        a = last.attention.output(ctx.reshape(B, H), x)
+        return last.output(last.intermediate(a), a)
+
+    def _logits(self, x: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        if self._transform is None:  # unknown head layout: the model's own head, restricted afterwards
+            head = getattr(self.model, "lm_head", None) or self.model.get_output_embeddings()
+            return head(x)[:, self.allowed[start:end].to(x.device)]
+        b = self._b[start:end] if self._b is not None else None
+        return torch.nn.functional.linear(x, self._w[start:end], b)
+
+    def _argmax(self, x: torch.Tensor) -> torch.Tensor:
+        """Arg-max over the allowed pieces, block by block (the first maximum wins, as in torch.argmax)."""
+        V = self._w.shape[0]
+        best_val = torch.full((x.shape[0],), float("-inf"), device=x.device)
+        best_idx = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        for s in range(0, V, self.VOCAB_BLOCK):
+            val, idx = self._logits(x, s, min(V, s + self.VOCAB_BLOCK)).float().max(dim=1)
+            better = val > best_val
+            best_val = torch.where(better, val, best_val)
+            best_idx = torch.where(better, idx + s, best_idx)
+        return best_idx.cpu()
+
+    def _sample(self, x: torch.Tensor, u: torch.Tensor, top_k: int, temperature: float) -> torch.Tensor:
+        logits = self._logits(x, 0, self._w.shape[0]).float() / temperature
+        if top_k:
+            logits, idx = logits.topk(min(top_k, logits.shape[1]), dim=1)
+        else:
+            idx = None
+        cdf = torch.softmax(logits.double(), dim=1).cumsum(dim=1).cpu()
+        k = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1)).squeeze(1).clamp(max=cdf.shape[1] - 1)
+        return k if idx is None else idx.cpu().gather(1, k.unsqueeze(1)).squeeze(1)
 
     @torch.inference_mode()
     def full_logits(self, sequence: Sequence[int]) -> torch.Tensor:

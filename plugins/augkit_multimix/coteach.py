@@ -1,0 +1,282 @@
+"""MultiMix co-teaching (Algorithm 1), one adaptation per target language.
+
+For every epoch e and every student l, its peers (the other models) label the unlabelled sets; each
+peer's labels are distilled (confidence or GMM, η_e); the peers' selections are intersected where their
+labels agree (co-guessing), and the student trains on the epoch's mixture with balanced sampling:
+
+    e1 {D_s, D'_t}   e2 {D_t^aug}   e3 {D_s, D'_t, D_s^aug, D_t^aug}      (``mixtures``)
+
+``schedule = "frozen"`` (default): peers are the models as they were at the start of the epoch, each
+student trains once. ``"sequential"``: the authors' order — for k, for j≠k, train the third model with
+peers k and j as they are now (later pairs see updated models). Each student is selected on target dev,
+with the model it started from as a candidate. Only source gold labels are used for training; target
+gold labels serve dev selection and test only.
+
+Progress is saved per epoch and per student (``<lang>/epoch-<e>/``), so ``--resume`` continues where a
+run stopped; each model's labels of each set are computed once per epoch and cached.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from augkit import (Corpus, DataError, InputSpec, ParamError, Trainer, atomic_write_json, build_params, derive_seed,
+                    param)
+
+from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
+from .labeler import TaskModelLabeler
+from .tasks import load_task_model, save_task_model
+from .training import TrainSettings, train_model
+
+SETS = ("source", "target", "source_aug", "target_aug")
+
+
+@dataclasses.dataclass
+class CoTeachParams(TrainingParams):
+    epochs: int = param(3, help="co-teaching epochs", ge=1)
+    eta: list[float] = param([0.8, 1.0, 1.0], help="η per epoch: share the distiller keeps")
+    mixtures: list[list[str]] = param([["source", "target"], ["target_aug"], ["source", "target", "source_aug", "target_aug"]],
+                                      help="training sets per epoch, from: source, target, source_aug, target_aug")
+    distiller: str = param("confidence", help="filter used to distil each peer's labels (confidence or gmm)")
+    distiller_params: dict[str, Any] = param({}, help="parameters of the distiller (eta comes from `eta`)")
+    alpha: float = param(0.7, help="α of the balanced multinomial sampler", ge=0)
+    schedule: Literal["frozen", "sequential"] = param("frozen", help="peers frozen per epoch, or the authors' order")
+    train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0)
+    max_steps: int = param(0, help="optimizer steps per student and epoch (0: from train_epochs)", ge=0)
+    repair_iob: bool = param(False, help="repair IOB in pseudo labels")
+    regenerate_per_epoch: bool = param(False, help="make GEN-LM samples anew each epoch (else use the *_aug inputs)")
+    generator: str = param("vicinity", help="generator for regenerate_per_epoch")
+    generator_params: dict[str, Any] = param({}, help="its parameters")
+
+    def check(self):
+        if len(self.eta) != self.epochs or len(self.mixtures) != self.epochs:
+            raise ValueError(f"eta and mixtures need one entry per epoch ({self.epochs}); "
+                             f"got {len(self.eta)} and {len(self.mixtures)}")
+        for e, mix in enumerate(self.mixtures):
+            for name in mix:
+                if name not in SETS:
+                    raise ValueError(f"mixtures[{e}]: unknown set {name!r}; expected one of {', '.join(SETS)}")
+        for v in self.eta:
+            if not 0 < v <= 1:
+                raise ValueError(f"eta: expected values in (0, 1], got {v}")
+        import augkit
+
+        dist = augkit.resolve("filter", self.distiller, "distiller")
+        build_params(dist.Params, {"eta": self.eta[0], **self.distiller_params} if "eta" in
+                     {f.name for f in dataclasses.fields(dist.Params)} else self.distiller_params,
+                     where="distiller_params")
+        if self.regenerate_per_epoch:
+            gen = augkit.resolve("generator", self.generator, "generator")
+            build_params(gen.Params, self.generator_params, where="generator_params")
+
+
+class CoTeachingTrainer(Trainer):
+    """MultiMix's multi-epoch co-teaching with co-distillation and co-guessing (Algorithm 1)."""
+
+    name = "multimix-coteach"
+    Params = CoTeachParams
+    example_types = ("tagging", "pair")
+    inputs = {
+        "models": InputSpec("model", help="the warm-up stage (its task models)"),
+        "source": InputSpec("corpus", help="labelled source training data"),
+        "target": InputSpec("corpus", many=True, help="unlabelled target-language training text, one corpus per language"),
+        "target_dev": InputSpec("corpus", many=True, help="labelled target dev sets (model selection)"),
+        "target_test": InputSpec("corpus", many=True, required=False, help="labelled target test sets"),
+        "source_aug": InputSpec("corpus", required=False, help="GEN-LM samples of the source training sentences"),
+        "target_aug": InputSpec("corpus", many=True, required=False, help="GEN-LM samples of the target training sentences"),
+    }
+
+    # setup -------------------------------------------------------------------------------------------
+    def _prepare(self, ctx):
+        p = self.params
+        warm_dir = Path(ctx.inputs["models"])
+        info_file = warm_dir / "warmup.json"
+        if not info_file.exists():
+            raise DataError("not a warm-up stage output (no warmup.json)", path=str(warm_dir))
+        info = json.loads(info_file.read_text())
+        self.task, self.labels = info["task"], info["labels"]
+        self.start_models = [warm_dir / m for m in info["models"]]
+        if len(self.start_models) < 2:
+            raise DataError(f"co-teaching needs at least 2 task models, the warm-up made {len(self.start_models)}",
+                            path=str(warm_dir))
+        if p.schedule == "sequential" and len(self.start_models) != 3:
+            raise DataError(f'schedule = "sequential" is defined for 3 models, the warm-up made {len(self.start_models)}',
+                            path=str(warm_dir))
+        self.source = list(ctx.inputs["source"])
+        require_labelled("source", self.source)
+        check_labels({"source": self.source}, self.labels, self.task)
+        # target training text: gold labels, if any, are dropped here and never reach training
+        self.target = {l: Corpus.from_examples([ex.replace(tags=[], label=None) for ex in c], name=f"target-{l}")
+                       for l, c in by_language(ctx.inputs["target"]).items()}
+        self.dev = {l: list(c) for l, c in by_language(ctx.inputs["target_dev"]).items()}
+        self.test = {l: list(c) for l, c in by_language(ctx.inputs.get("target_test", [])).items()} \
+            if "target_test" in ctx.inputs else {}
+        for lang in self.target:
+            if lang not in self.dev:
+                raise DataError(f"target language {lang!r} has no dev set (target_dev); it is needed for model selection")
+            require_labelled(f"target_dev[{lang}]", self.dev[lang])
+            check_labels({f"target_dev[{lang}]": self.dev[lang]}, self.labels, self.task)
+            if lang in self.test:
+                require_labelled(f"target_test[{lang}]", self.test[lang])
+        for lang in self.dev:
+            if lang not in self.target:
+                raise DataError(f"target_dev has language {lang!r} but target has no training text for it")
+        needed = {name for mix in p.mixtures for name in mix}
+        self.source_aug = ctx.inputs.get("source_aug")
+        self.target_aug = by_language(ctx.inputs["target_aug"]) if "target_aug" in ctx.inputs else {}
+        if not p.regenerate_per_epoch:
+            if "source_aug" in needed and self.source_aug is None:
+                raise DataError("the mixtures use source_aug but the stage has no source_aug input "
+                                "(add a vicinity generate stage, or set regenerate_per_epoch = true)")
+            missing = [l for l in self.target if l not in self.target_aug]
+            if "target_aug" in needed and missing:
+                raise DataError(f"the mixtures use target_aug but there are no GEN-LM samples for {', '.join(missing)}")
+
+    # the algorithm -------------------------------------------------------------------------------------
+    def run_stage(self, ctx) -> dict:
+        self._prepare(ctx)
+        p = self.params
+        results: dict[str, Any] = {"task": self.task, "languages": {}, "epochs": {}}
+        for lang in sorted(self.target):
+            current = list(self.start_models)
+            results["epochs"][lang] = []
+            for e in range(1, p.epochs + 1):
+                edir = ctx.out_dir / lang / f"epoch-{e}"
+                done = edir / "report.json"
+                if not done.exists():
+                    report = self._epoch(ctx, lang, e, current, edir)
+                    atomic_write_json(done, report)
+                report = json.loads(done.read_text())
+                results["epochs"][lang].append(report)
+                current = [edir / f"model-{k}" for k in range(len(current))]
+                ctx.log.info("%s epoch %d: target dev %s", lang, e, [round(s, 4) for s in report["dev"]])
+            models = [load_task_model(str(m), self.task, device=ctx.device)[:2] for m in current]
+            entry = {"dev": evaluate_models(models, self.dev[lang], self.labels, self.task, p.max_length),
+                     "final_models": [str(m.relative_to(ctx.out_dir)) for m in current]}
+            if lang in self.test:
+                entry["test"] = evaluate_models(models, self.test[lang], self.labels, self.task, p.max_length)
+            results["languages"][lang] = entry
+        atomic_write_json(ctx.out_dir / "results.json", results)
+        if ctx.is_main:
+            _print_results(results, self.task)
+        stats: dict[str, Any] = {}
+        for lang, entry in results["languages"].items():
+            if "test" in entry:
+                stats[f"test_{lang}_mean"] = round(entry["test"]["mean"], 4)
+                stats[f"test_{lang}_ensemble"] = round(entry["test"]["ensemble"], 4)
+        return stats
+
+    def _settings(self) -> TrainSettings:
+        p = self.params
+        return TrainSettings(learning_rate=p.learning_rate, batch_size=p.batch_size, grad_accum=p.grad_accum,
+                             max_steps=p.max_steps, epochs=p.train_epochs, warmup_steps=p.warmup_steps,
+                             warmup_ratio=p.warmup_ratio, weight_decay=p.weight_decay, max_length=p.max_length,
+                             eval_steps=p.eval_steps, alpha=p.alpha, max_grad_norm=p.max_grad_norm)
+
+    def _unlabelled_sets(self, ctx, lang: str, e: int, edir: Path) -> dict[str, Corpus]:
+        p = self.params
+        sets = {"target": self.target[lang]}
+        if p.regenerate_per_epoch:
+            gen = ctx.resolve("generator", p.generator)(**p.generator_params)
+            for name, base in (("source_aug", Corpus.from_examples(self.source)), ("target_aug", self.target[lang])):
+                folder = edir / f"generated-{name}"
+                if not (folder / "corpus.json").exists():
+                    out = gen.augment(base, seed=derive_seed(ctx.seed, "generate", lang, e, name), device=ctx.device)
+                    Corpus.from_examples(out).save(folder)
+                sets[name] = Corpus.load(folder)
+        else:
+            if self.source_aug is not None:
+                sets["source_aug"] = self.source_aug
+            if lang in self.target_aug:
+                sets["target_aug"] = self.target_aug[lang]
+        return sets
+
+    def _epoch(self, ctx, lang: str, e: int, current: list[Path], edir: Path) -> dict:
+        p = self.params
+        mix = p.mixtures[e - 1]
+        unlabelled = {k: v for k, v in self._unlabelled_sets(ctx, lang, e, edir).items() if k in mix}
+        n = len(current)
+        labeler = TaskModelLabeler(repair_iob=p.repair_iob, max_length=p.max_length)
+        distiller_cls = ctx.resolve("filter", p.distiller)
+        dist_fields = {f.name for f in dataclasses.fields(distiller_cls.Params)}
+        agree = ctx.resolve("filter", "agreement")()
+        report: dict[str, Any] = {"epoch": e, "mixture": mix, "eta": p.eta[e - 1], "students": [], "dev": []}
+        versions = [f"v{e - 1}"] * n
+        loaded: dict[int, Any] = {}
+
+        def model(j):
+            if j not in loaded:
+                m, tok, _, _ = load_task_model(str(current[j]), self.task, device=ctx.device)
+                loaded[j] = (m, tok, self.labels, self.task)
+            return loaded[j]
+
+        def labels_of(j, name):
+            folder = edir / "labels" / f"model{j}-{versions[j]}-{name}"
+            if (folder / "corpus.json").exists():
+                return Corpus.load(folder)
+            return labeler.label(unlabelled[name], model(j), folder=folder)
+
+        if p.schedule == "frozen":
+            order = [(l, [j for j in range(n) if j != l]) for l in range(n)]
+        else:  # the authors' order: for k, for j != k, the third model learns from k and j
+            order = [(3 - k - j, [k, j]) for k in range(3) for j in range(3) if j != k]
+        for step, (l, peers) in enumerate(order):
+            sdir = edir / f"model-{l}"
+            marker = edir / f"student-{step}.json"
+            if p.schedule == "frozen" and marker.exists():  # finished before an interruption
+                report["students"].append(json.loads(marker.read_text()))
+                continue
+            selected, counts = {}, {}
+            for name in unlabelled:
+                kept = []
+                for j in peers:
+                    params = dict(p.distiller_params)
+                    if "eta" in dist_fields:
+                        params["eta"] = p.eta[e - 1]
+                    res = distiller_cls(**params).filter(labels_of(j, name))
+                    counts[f"{name}:distilled_by_{j}"] = res.kept
+                    if res.notes:
+                        counts[f"{name}:notes_{j}"] = res.notes
+                    kept.append(res.corpus)
+                agreed = kept[0]
+                for other in kept[1:]:
+                    res = agree.filter(agreed, other)
+                    agreed = res.corpus
+                counts[f"{name}:agreed"] = len(agreed)
+                counts[f"{name}:total"] = len(unlabelled[name])
+                selected[name] = list(agreed)
+            datasets = [self.source if name == "source" else selected[name] for name in mix]
+            student = model(l) if p.schedule == "sequential" else \
+                load_task_model(str(current[l]), self.task, device=ctx.device)
+            train = train_model(student[0], student[1], self.task, self.labels, datasets, self._settings(),
+                                seed=derive_seed(ctx.seed, lang, e, step) % (2**31), dev=self.dev[lang],
+                                start_is_candidate=True, device=ctx.device)
+            entry = {"student": l, "peers": peers, "counts": counts, "train": train}
+            if p.schedule == "sequential":
+                versions[l] = f"v{e - 1}s{step}"
+                save_task_model(student[0], student[1], self.labels, self.task, sdir)
+            else:
+                save_task_model(student[0], student[1], self.labels, self.task, sdir)
+                atomic_write_json(marker, entry)
+            report["students"].append(entry)
+        report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
+        return report
+
+
+def _print_results(results: dict, task: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    metric = "F1" if task == "tagging" else "accuracy"
+    table = Table(title=f"MultiMix results ({metric} x 100)")
+    for col in ("language", "set", "models", "mean ± std", "ensemble"):
+        table.add_column(col)
+    for lang, entry in results["languages"].items():
+        for split in ("dev", "test"):
+            if split in entry:
+                r = entry[split]
+                table.add_row(lang, split, " ".join(f"{100 * s:.1f}" for s in r["models"]),
+                              f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f}", f"{100 * r['ensemble']:.1f}")
+    Console(stderr=True).print(table)

@@ -1,0 +1,85 @@
+"""MultiMix warm-up (Algorithm 1, line 1): n task models from one pretrained encoder, different seeds,
+trained on labelled source data (optionally with the confidence penalty hook), each selected on source dev."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Literal
+
+from augkit import Corpus, DataError, InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, param
+
+from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
+from .tasks import load_task_model, save_task_model, task_of
+from .training import TrainSettings, train_model
+
+
+@dataclasses.dataclass
+class WarmupParams(TrainingParams):
+    model: ModelRef = param("xlm-roberta-large", help="pretrained encoder: Hugging Face id or folder")
+    n_models: int = param(3, help="task models trained with different seeds", ge=1)
+    seeds: list[int] = param([], help="one seed per model (default: derived from the run seed)")
+    max_steps: int = param(3000, help="optimizer steps per model", ge=1)
+    labels: list[str] | None = param(None, help="the label set (default: the labels found in the training data)")
+
+    def check(self):
+        if self.seeds and len(self.seeds) != self.n_models:
+            raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
+
+
+class WarmupTrainer(Trainer):
+    """Trains ``n_models`` task models on source data and keeps each one's best source-dev checkpoint."""
+
+    name = "multimix-warmup"
+    Params = WarmupParams
+    example_types = ("tagging", "pair")
+    inputs = {"train": InputSpec("corpus", help="labelled source-language training data"),
+              "dev": InputSpec("corpus", help="labelled source-language dev data (model selection)"),
+              "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)")}
+
+    def run_stage(self, ctx) -> dict:
+        p = self.params
+        train, dev = list(ctx.inputs["train"]), list(ctx.inputs["dev"])
+        task = task_of(train)
+        require_labelled("train", train)
+        require_labelled("dev", dev)
+        labels = p.labels or ctx.inputs["train"].labels or sorted({t for ex in train for t in (ex.tags or [ex.label])})
+        tests = by_language(ctx.inputs["test"]) if "test" in ctx.inputs else {}
+        for lang, c in tests.items():
+            require_labelled(f"test[{lang}]", list(c))
+        check_labels({"train": train, "dev": dev}, labels, task)
+        seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
+        settings = TrainSettings(learning_rate=p.learning_rate, batch_size=p.batch_size, grad_accum=p.grad_accum,
+                                 max_steps=p.max_steps, warmup_steps=p.warmup_steps, warmup_ratio=p.warmup_ratio,
+                                 weight_decay=p.weight_decay, max_length=p.max_length, eval_steps=p.eval_steps,
+                                 max_grad_norm=p.max_grad_norm)
+        reports = []
+        for k, seed in enumerate(seeds):
+            folder = ctx.out_dir / "models" / f"model-{k}"
+            done = folder / "train_report.json"
+            if done.exists():  # finished before an interruption
+                reports.append(json.loads(done.read_text()))
+                continue
+            from augkit.seeding import seed_everything
+
+            seed_everything(seed)  # the fresh classification head's initialisation
+            model, tok, _, _ = load_task_model(p.model, task, labels, ctx.device, p.trust_remote_code)
+            stats: dict = {}
+            report = train_model(model, tok, task, labels, [train], settings, seed=seed, dev=dev,
+                                 hooks=self.hooks, device=ctx.device, stats=stats)
+            report.update({"seed": seed, **stats})
+            save_task_model(model, tok, labels, task, folder)
+            atomic_write_json(done, report)
+            reports.append(report)
+            ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
+        results = {"task": task, "labels": labels, "models": [f"models/model-{k}" for k in range(len(seeds))],
+                   "source_dev": [r["best_dev"] for r in reports], "seeds": seeds}
+        if tests:
+            loaded = [load_task_model(str(ctx.out_dir / m), task, device=ctx.device)[:2] for m in results["models"]]
+            results["zero_shot_test"] = {lang: evaluate_models(loaded, list(c), labels, task, p.max_length)
+                                         for lang, c in tests.items()}
+        atomic_write_json(ctx.out_dir / "warmup.json", results)
+        stats = {"task": task, "n_models": len(seeds), "source_dev_mean": sum(results["source_dev"]) / len(seeds)}
+        for lang, r in results.get("zero_shot_test", {}).items():
+            stats[f"zero_shot_{lang}_mean"] = round(r["mean"], 4)
+        return stats

@@ -97,6 +97,13 @@ class Component:
         """Run as a recipe stage: read ``ctx.inputs``, write artefacts to ``ctx.out_dir``, return stats."""
         raise NotImplementedError(f"{self.display_name()} cannot run as a stage")
 
+    def preflight(self, inputs: dict[str, Any]) -> None:
+        """Check a stage's data before any stage runs; raise DataError on bad input.
+
+        Called once all ``[data.*]`` entries are read: inputs that are data entries are given (Corpus or
+        list of Corpus); inputs that come from earlier stages are None. Default: no checks.
+        """
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params})"
 

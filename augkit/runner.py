@@ -100,6 +100,7 @@ class Runner:
                           len(self.plan.data), len(self.plan.stages), self.device, self.out)
             for spec in self.plan.data.values():
                 self._read_data(spec)
+            self._preflight()
             for stage in self.plan.stages:
                 self._run_stage(stage)
             status = "completed"
@@ -152,6 +153,20 @@ class Runner:
                                                      "seconds": round(time.perf_counter() - started, 3)})
         atomic_write_text(folder / SUCCESS, fp)
         self.log.info("data %s: %d examples from %s", spec.name, count, spec.path)
+
+    def _preflight(self) -> None:
+        """Let every stage check its data-entry inputs before anything trains or generates."""
+        for stage in self.plan.stages:
+            inputs = {}
+            for key, ref in stage.inputs.items():
+                refs = ref if isinstance(ref, list) else [ref]
+                values = [Corpus.load(self.out / "data" / r) if r in self.plan.data else None for r in refs]
+                inputs[key] = values if isinstance(ref, list) else values[0]
+            component = stage.component_cls(stage.params)
+            try:
+                component.preflight(inputs)
+            except AugkitError as e:
+                raise type(e)(f"stage {stage.name!r}: {e}") from None
 
     # stages --------------------------------------------------------------------------------------
     def _resolve_input(self, ref: str, type_: str):

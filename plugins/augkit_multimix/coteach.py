@@ -89,6 +89,39 @@ class CoTeachingTrainer(Trainer):
     }
 
     # setup -------------------------------------------------------------------------------------------
+    def preflight(self, inputs) -> None:
+        """Before any stage runs: labelled source, labelled target dev per language, no language without
+        data, gold labels inside the source label set."""
+        known = {k: v for k, v in inputs.items() if v is not None and not (isinstance(v, list) and None in v)}
+        self._check(known, labels=None)
+
+    def _check(self, inputs, labels):
+        source = inputs.get("source")
+        if source is not None:
+            require_labelled("source", list(source))
+            labels = labels or source.labels
+        if "target" not in inputs or "target_dev" not in inputs:
+            return
+        targets = by_language(inputs["target"])
+        devs = by_language(inputs["target_dev"])
+        tests = by_language(inputs["target_test"]) if inputs.get("target_test") is not None else {}
+        for lang in targets:
+            if lang not in devs:
+                raise DataError(f"target language {lang!r} has no dev set (target_dev); it is needed for model selection")
+        for lang in list(devs) + list(tests):
+            if lang not in targets:
+                raise DataError(f"target language {lang!r} has dev/test data but no training text in `target`")
+        for lang, c in devs.items():
+            require_labelled(f"target_dev[{lang}]", list(c))
+            if labels:
+                check_labels({f"target_dev[{lang}]": list(c)}, labels, self._task_of(c))
+        for lang, c in tests.items():
+            require_labelled(f"target_test[{lang}]", list(c))
+
+    @staticmethod
+    def _task_of(corpus) -> str:
+        return "tagging" if corpus.types == ["tagging"] else "pair"
+
     def _prepare(self, ctx):
         p = self.params
         warm_dir = Path(ctx.inputs["models"])
@@ -104,25 +137,15 @@ class CoTeachingTrainer(Trainer):
         if p.schedule == "sequential" and len(self.start_models) != 3:
             raise DataError(f'schedule = "sequential" is defined for 3 models, the warm-up made {len(self.start_models)}',
                             path=str(warm_dir))
+        self._check(ctx.inputs, self.labels)
         self.source = list(ctx.inputs["source"])
-        require_labelled("source", self.source)
         check_labels({"source": self.source}, self.labels, self.task)
         # target training text: gold labels, if any, are dropped here and never reach training
         self.target = {l: Corpus.from_examples([ex.replace(tags=[], label=None) for ex in c], name=f"target-{l}")
                        for l, c in by_language(ctx.inputs["target"]).items()}
         self.dev = {l: list(c) for l, c in by_language(ctx.inputs["target_dev"]).items()}
-        self.test = {l: list(c) for l, c in by_language(ctx.inputs.get("target_test", [])).items()} \
+        self.test = {l: list(c) for l, c in by_language(ctx.inputs["target_test"]).items()} \
             if "target_test" in ctx.inputs else {}
-        for lang in self.target:
-            if lang not in self.dev:
-                raise DataError(f"target language {lang!r} has no dev set (target_dev); it is needed for model selection")
-            require_labelled(f"target_dev[{lang}]", self.dev[lang])
-            check_labels({f"target_dev[{lang}]": self.dev[lang]}, self.labels, self.task)
-            if lang in self.test:
-                require_labelled(f"target_test[{lang}]", self.test[lang])
-        for lang in self.dev:
-            if lang not in self.target:
-                raise DataError(f"target_dev has language {lang!r} but target has no training text for it")
         needed = {name for mix in p.mixtures for name in mix}
         self.source_aug = ctx.inputs.get("source_aug")
         self.target_aug = by_language(ctx.inputs["target_aug"]) if "target_aug" in ctx.inputs else {}

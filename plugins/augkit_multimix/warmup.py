@@ -37,17 +37,29 @@ class WarmupTrainer(Trainer):
               "dev": InputSpec("corpus", help="labelled source-language dev data (model selection)"),
               "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)")}
 
-    def run_stage(self, ctx) -> dict:
-        p = self.params
-        train, dev = list(ctx.inputs["train"]), list(ctx.inputs["dev"])
+    def preflight(self, inputs) -> None:
+        """Before anything trains: labelled train/dev/test, every gold label inside the label set."""
+        if inputs.get("train") is None:
+            return
+        train = list(inputs["train"])
         task = task_of(train)
         require_labelled("train", train)
-        require_labelled("dev", dev)
-        labels = p.labels or ctx.inputs["train"].labels or sorted({t for ex in train for t in (ex.tags or [ex.label])})
+        labels = self.params.labels or inputs["train"].labels
+        check_labels({"train": train}, labels, task)
+        if inputs.get("dev") is not None:
+            require_labelled("dev", list(inputs["dev"]))
+            check_labels({"dev": list(inputs["dev"])}, labels, task)
+        for c in inputs.get("test") or []:
+            if c is not None:
+                require_labelled(f"test[{','.join(c.languages)}]", list(c))
+
+    def run_stage(self, ctx) -> dict:
+        p = self.params
+        self.preflight(ctx.inputs)
+        train, dev = list(ctx.inputs["train"]), list(ctx.inputs["dev"])
+        task = task_of(train)
+        labels = p.labels or ctx.inputs["train"].labels
         tests = by_language(ctx.inputs["test"]) if "test" in ctx.inputs else {}
-        for lang, c in tests.items():
-            require_labelled(f"test[{lang}]", list(c))
-        check_labels({"train": train, "dev": dev}, labels, task)
         seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
         settings = TrainSettings(learning_rate=p.learning_rate, batch_size=p.batch_size, grad_accum=p.grad_accum,
                                  max_steps=p.max_steps, warmup_steps=p.warmup_steps, warmup_ratio=p.warmup_ratio,

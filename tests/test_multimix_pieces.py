@@ -1,0 +1,157 @@
+"""MultiMix pieces, one by one against shared/spec/multimix.md, on tiny real models and data."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import augkit
+from augkit import Corpus, DataError, Example
+from augkit_multimix.distill import AgreementFilter, ConfidenceDistiller, GMMDistiller, confidence, self_loss
+from augkit_multimix.hooks import ConfidencePenalty
+from augkit_multimix.inference import predict_probs, score
+from augkit_multimix.labeler import TaskModelLabeler
+from augkit_multimix.tasks import encode, load_task_model, repair_iob
+from augkit_multimix.training import BalancedBatchSampler, mixture_probabilities
+
+LABELS = ["B-LOC", "B-PER", "I-PER", "O"]
+
+
+def tagged(i, probs, tags=None):
+    probs = np.asarray(probs, dtype=np.float32)
+    return Example(f"x{i}", tokens=["w"] * len(probs), tags=tags or [LABELS[k] for k in probs.argmax(1)],
+                   probs=probs.tolist())
+
+
+# distillers -------------------------------------------------------------------------------------------
+def test_confidence_is_the_mean_over_words_of_the_max_probability():
+    probs = [[[0.9, 0.1], [0.6, 0.4]], [[0.5, 0.5]]]
+    assert np.allclose(confidence(probs), [0.75, 0.5])
+
+
+def test_confidence_distiller_keeps_top_floor_n_eta_ties_by_id_in_corpus_order():
+    exs = [tagged(i, [[p, 1 - p, 0, 0]]) for i, p in enumerate([0.6, 0.9, 0.6, 0.95, 0.7])]
+    res = ConfidenceDistiller(eta=0.6).filter(Corpus.from_examples(exs))
+    assert res.kept == math.floor(5 * 0.6) == 3 and [e.id for e in res.corpus] == ["x1", "x3", "x4"]
+    tie = ConfidenceDistiller(eta=0.5).filter(Corpus.from_examples([tagged(i, [[0.6, 0.4, 0, 0]]) for i in (3, 1, 2, 0)]))
+    assert [e.id for e in tie.corpus] == ["x1", "x0"]  # the two smallest ids, in corpus order
+    none = ConfidenceDistiller(eta=0.1).filter(Corpus.from_examples(exs[:3]))
+    assert none.kept == 0 and none.notes
+
+
+def test_gmm_keeps_the_low_loss_component():
+    rng = np.random.default_rng(0)
+    good = [tagged(i, [[p, 1 - p, 0, 0]]) for i, p in enumerate(rng.uniform(0.93, 0.99, 30))]
+    bad = [tagged(100 + i, [[p, 1 - p, 0, 0]]) for i, p in enumerate(rng.uniform(0.5, 0.6, 30))]
+    res = GMMDistiller().filter(Corpus.from_examples(good + bad))
+    kept = {e.id for e in res.corpus}
+    assert kept == {e.id for e in good}
+    assert np.allclose(self_loss([[[0.5, 0.5]], [[1.0, 0.0], [0.25, 0.75]]]), [np.log(2), -np.log(0.75) / 2])
+
+
+def test_gmm_with_too_few_or_identical_losses_keeps_all_and_says_so():
+    few = GMMDistiller().filter(Corpus.from_examples([tagged(i, [[0.9, 0.1, 0, 0]]) for i in range(3)]))
+    assert few.kept == 3 and "not fitted" in few.notes[0]
+    same = GMMDistiller().filter(Corpus.from_examples([tagged(i, [[0.9, 0.1, 0, 0]]) for i in range(20)]))
+    assert same.kept == 20 and "not fitted" in same.notes[0]
+
+
+def test_agreement_keeps_examples_both_peers_selected_with_identical_labels():
+    a = [Example("1", tokens=["a", "b"], tags=["B-PER", "O"]), Example("2", tokens=["c"], tags=["O"]),
+         Example("3", tokens=["d", "e"], tags=["B-PER", "I-PER"])]
+    b = [Example("1", tokens=["a", "b"], tags=["B-PER", "O"]), Example("3", tokens=["d", "e"], tags=["B-PER", "O"])]
+    res = AgreementFilter().filter(Corpus.from_examples(a), Corpus.from_examples(b))
+    assert [e.id for e in res.corpus] == ["1"] and res.kept == 1
+    pa = [Example("p", type="pair", text_a="x", label="neutral"), Example("q", type="pair", text_a="y", label="entailment")]
+    pb = [Example("p", type="pair", text_a="x", label="neutral"), Example("q", type="pair", text_a="y", label="neutral")]
+    assert [e.id for e in AgreementFilter().filter(Corpus.from_examples(pa), Corpus.from_examples(pb)).corpus] == ["p"]
+
+
+def test_distillers_need_label_distributions():
+    with pytest.raises(DataError, match="run a labeller first"):
+        ConfidenceDistiller().filter(Corpus.from_examples([Example("a", tokens=["x"], tags=["O"])]))
+
+
+def test_filters_are_usable_by_name_from_the_public_api():
+    f = augkit.get_component("filter", "gmm", n_components=3)
+    assert isinstance(f, GMMDistiller) and f.params.n_components == 3
+
+
+# balanced sampling ------------------------------------------------------------------------------------
+def test_mixture_probabilities_follow_f_to_the_alpha():
+    p = mixture_probabilities([100, 300, 0], 0.7)
+    f = np.array([0.25, 0.75])
+    expected = f ** 0.7 / (f ** 0.7).sum()
+    assert np.allclose(p[:2], expected) and p[2] == 0
+    assert np.allclose(mixture_probabilities([100, 300], 1.0), [0.25, 0.75])
+    assert np.allclose(mixture_probabilities([100, 300], 0.0), [0.5, 0.5])
+    assert mixture_probabilities([0, 0], 0.7).sum() == 0
+
+
+def test_sampler_draws_one_dataset_per_batch_at_the_right_rates():
+    sampler = BalancedBatchSampler([40, 360, 0], batch_size=4, alpha=0.5, n_batches=4000, seed=1)
+    from_first = 0
+    for batch in sampler:
+        sources = {0 if i < 40 else 1 for i in batch}
+        assert len(sources) == 1 and len(batch) == 4
+        from_first += sources == {0}
+    assert abs(from_first / 4000 - mixture_probabilities([40, 360, 0], 0.5)[0]) < 0.03
+    small = list(BalancedBatchSampler([3], batch_size=8, alpha=0.7, n_batches=2, seed=0))
+    assert [sorted(b) for b in small] == [[0, 1, 2], [0, 1, 2]]  # fewer than one batch: a short batch
+
+
+# confidence penalty -----------------------------------------------------------------------------------
+def test_confidence_penalty_is_minus_beta_times_mean_entropy_over_labelled_positions():
+    logits = torch.tensor([[[2.0, 0.0], [0.0, 0.0], [1.0, 1.0]]])
+    labels = torch.tensor([[1, -100, 0]])
+    att = torch.tensor([[1, 1, 1]])
+    out = type("O", (), {"logits": logits})()
+    p = torch.softmax(logits, -1)
+    ent = -(p * p.log()).sum(-1)[0]
+    hook = ConfidencePenalty(beta=0.5)
+    got = hook.extra_loss(model=None, inputs={"attention_mask": att}, outputs=out, labels=labels)
+    assert torch.allclose(got, -0.5 * (ent[0] + ent[2]) / 2)
+    all_tok = ConfidencePenalty(beta=0.5, average="all_tokens").extra_loss(
+        model=None, inputs={"attention_mask": att}, outputs=out, labels=labels)
+    assert torch.allclose(all_tok, -0.5 * ent.mean())
+
+
+# task models, labeller, metric -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tagger():
+    model, tok, labels, task = load_task_model("augkit:tiny-xlmr", "tagging", LABELS)
+    return model, tok, labels, task
+
+
+def test_labels_sit_on_first_subwords_and_long_sentences_become_windows(tagger):
+    model, tok, labels, _ = tagger
+    ex = Example("a", tokens=["Unbelievably", "long", "Peterson"], tags=["O", "O", "B-PER"])
+    (f,) = encode([ex], tok, "tagging", 64, {l: i for i, l in enumerate(labels)})
+    firsts = [i for i, w in enumerate(f.first_word) if w >= 0]
+    assert len(firsts) == 3 and [f.labels[i] for i in firsts] == [3, 3, 1]
+    assert all(l == -100 for i, l in enumerate(f.labels) if i not in firsts)
+    long = Example("b", tokens=[f"w{i}" for i in range(100)], tags=["O"] * 100)
+    stats = {}
+    feats = encode([long], tok, "tagging", 32, {l: i for i, l in enumerate(labels)}, stats)
+    assert len(feats) > 1 and all(len(x.input_ids) <= 32 for x in feats) and stats["split_into_windows"] == 1
+    assert sum(sum(1 for w in x.first_word if w >= 0) for x in feats) == 100  # no word is lost
+    probs = predict_probs(model, tok, [long], "tagging", max_length=32)[0]
+    assert probs.shape == (100, 4) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_labeller_gives_distributions_pseudo_labels_and_respects_masked_relabel(tagger):
+    model, tok, labels, task = tagger
+    exs = [Example("a", tokens=["Peter", "lives", "here"]),
+           Example("g", tokens=["Anna", "lives", "here"], orig_tags=["B-PER", "O", "O"], replaced=[1],
+                   meta={"relabel": "masked"})]
+    out = list(TaskModelLabeler().label(Corpus.from_examples(exs), (model, tok, labels, task)))
+    assert len(out[0].probs) == 3 and out[0].tags == [labels[int(np.argmax(p))] for p in out[0].probs]
+    assert out[1].tags[0] == "B-PER" and out[1].tags[2] == "O"
+
+
+def test_repair_iob_and_seqeval_micro_f1():
+    assert repair_iob(["O", "I-PER", "I-PER", "I-LOC", "B-LOC", "I-LOC"]) == ["O", "B-PER", "I-PER", "B-LOC", "B-LOC", "I-LOC"]
+    exs = [Example("a", tokens=["P", "x", "L"], tags=["B-PER", "O", "B-LOC"])]
+    onehot = np.eye(4, dtype=np.float32)
+    assert score(exs, [onehot[[1, 3, 0]]], LABELS, "tagging") == 1.0
+    assert score(exs, [onehot[[1, 3, 3]]], LABELS, "tagging") == pytest.approx(2 / 3)

@@ -255,8 +255,10 @@ class Reader(Component):
     kind = "reader"
     #: file suffixes this reader handles, for format detection (``augkit augment`` without --format)
     suffixes: ClassVar[tuple[str, ...]] = ()
+    #: False when ``source`` is not a file (a dataset id): recipes then do not check that it exists
+    reads_files: ClassVar[bool] = True
 
-    def read(self, source: str, *, lang: str = "und") -> Iterator[Example]:
+    def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         raise NotImplementedError
 
 

@@ -26,6 +26,7 @@ class HFReader(Reader):
 
     name = "hf"
     Params = HFParams
+    reads_files = False  # `path` is a dataset id, not a file
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         import datasets

@@ -181,6 +181,7 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
         report["history"].append({"step": 0, "dev": state["best"]})
     if sum(sizes) == 0:
         report["skipped"] = "no training examples in the mixture"
+        report["kept_start_model"] = True
         report["best_dev"] = None if dev is None else state["best"]
         return report
     per_step = settings.batch_size * settings.grad_accum

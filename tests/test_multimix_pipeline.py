@@ -1,0 +1,139 @@
+"""The whole MultiMix pipeline from one recipe on CPU (warm-up -> GEN-LM -> 3 co-teaching epochs ->
+evaluation), its reports, resuming after a kill, degenerate selections and bad data."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from augkit import DataError
+from augkit.recipe import load_recipe
+from augkit.runner import Runner
+
+ROOT = Path(__file__).resolve().parents[1]
+XNER = ROOT / "recipes" / "multimix_xner_tiny.toml"
+XNLI = ROOT / "recipes" / "multimix_xnli_tiny.toml"
+# a lighter schedule for the tests; the recipe's own values are exercised by the demo
+FAST = ["stages.warmup.params.max_steps=12", "stages.warmup.params.eval_steps=6", "stages.coteach.params.eval_steps=3"]
+
+
+@pytest.fixture(scope="module")
+def xner_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xner") / "run"
+    Runner(load_recipe(XNER, FAST), out, interactive=False).run()
+    return out
+
+
+def test_full_pipeline_reports_every_language_model_mean_std_and_ensemble(xner_run):
+    results = json.loads((xner_run / "stages" / "04-coteach" / "results.json").read_text())
+    assert set(results["languages"]) == {"de", "es"}
+    for lang, entry in results["languages"].items():
+        test = entry["test"]
+        assert len(test["models"]) == 3 and test["n"] == 6
+        import statistics
+
+        assert test["mean"] == pytest.approx(statistics.mean(test["models"]))
+        assert test["std"] == pytest.approx(statistics.stdev(test["models"]))
+        assert 0 <= test["ensemble"] <= 1
+        epochs = results["epochs"][lang]
+        assert [e["mixture"] for e in epochs] == [["source", "target"], ["target_aug"],
+                                                  ["source", "target", "source_aug", "target_aug"]]
+        for e in epochs:
+            assert len(e["students"]) == 3
+            for s in e["students"]:
+                assert sorted(s["peers"] + [s["student"]]) == [0, 1, 2]
+                for name in e["mixture"]:
+                    if name != "source":
+                        assert s["counts"][f"{name}:agreed"] <= min(s["counts"][f"{name}:distilled_by_{j}"] for j in s["peers"])
+                assert s["train"]["history"][0]["step"] == 0  # the starting model was a candidate
+    # η = 0.8 in epoch 1: each peer keeps floor(12 · 0.8) = 9 of the 12 German sentences
+    first = results["epochs"]["de"][0]["students"][0]["counts"]
+    assert first["target:total"] == 12 and all(first[f"target:distilled_by_{j}"] == 9 for j in (1, 2))
+
+
+def test_models_are_safetensors_and_warmup_used_the_confidence_penalty(xner_run):
+    stage = xner_run / "stages" / "01-warmup"
+    for k in range(3):
+        files = {p.name for p in (stage / "models" / f"model-{k}").iterdir()}
+        assert "model.safetensors" in files and not any(f.endswith((".bin", ".pt", ".pkl")) for f in files)
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["hooks"] == [{"component": "confidence-penalty", "params": {"beta": 1.0, "average": "labelled"}}]
+    warm = json.loads((stage / "warmup.json").read_text())
+    assert len(set(warm["seeds"])) == 3 and set(warm["zero_shot_test"]) == {"de", "es"}
+
+
+def test_killed_during_co_teaching_resumes_to_the_same_results(xner_run, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "augkit", "run", str(XNER), "-o", str(out), *sum((["--set", o] for o in FAST), [])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = out / "stages" / "04-coteach" / "de" / "epoch-2" / "student-0.json"
+    deadline = time.time() + 300
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the run ended before reaching co-teaching epoch 2"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "stages" / "04-coteach" / "_SUCCESS").exists()
+    started = time.time()
+    resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    log = (out / "run.log").read_text()
+    assert "stage warmup: unchanged and complete, skipped" in log  # finished work is not redone
+    a = json.loads((out / "stages" / "04-coteach" / "results.json").read_text())
+    b = json.loads((xner_run / "stages" / "04-coteach" / "results.json").read_text())
+    assert a["languages"] == b["languages"]
+    epochs_a = [[s["counts"] for s in e["students"]] for e in a["epochs"]["de"]]
+    epochs_b = [[s["counts"] for s in e["students"]] for e in b["epochs"]["de"]]
+    assert epochs_a == epochs_b
+
+
+def test_sentence_pair_pipeline_with_successive_cross(tmp_path):
+    out = tmp_path / "nli"
+    Runner(load_recipe(XNLI, ["stages.warmup.params.max_steps=8"]), out, interactive=False).run()
+    results = json.loads((out / "stages" / "04-coteach" / "results.json").read_text())
+    assert results["task"] == "pair" and len(results["languages"]["de"]["test"]["models"]) == 3
+    gen = json.loads((out / "stages" / "02-gen_source" / "stats.json").read_text())
+    assert gen["outputs"] == 4 * gen["augmented_inputs"]  # δ1 × δ2 = 2 × 2 per pair
+
+
+def test_degenerate_selections_are_reported_not_fatal(tmp_path):
+    overrides = FAST + ["stages.coteach.params.eta=[0.01, 0.01]", "stages.coteach.params.batch_size=64",
+                        "stages.coteach.params.epochs=2", "stages.coteach.params.mixtures=[['source', 'target'], ['target_aug']]"]
+    out = tmp_path / "run"
+    Runner(load_recipe(XNER, overrides), out, interactive=False).run()
+    results = json.loads((out / "stages" / "04-coteach" / "results.json").read_text())
+    e1, e2 = results["epochs"]["de"]
+    assert all(s["counts"]["target:agreed"] == 0 for s in e1["students"])
+    assert all(s["train"]["mixture_sizes"][1] == 0 for s in e1["students"])  # source only, in one short batch
+    assert all(s["train"].get("skipped") == "no training examples in the mixture" for s in e2["students"])
+    assert all(s["train"]["kept_start_model"] for s in e2["students"])
+
+
+def run_error(tmp_path, overrides):
+    with pytest.raises(DataError) as e:
+        Runner(load_recipe(XNER, overrides), tmp_path / "run", interactive=False).run()
+    assert not (tmp_path / "run" / "stages").exists()  # nothing trained before the error
+    return str(e.value)
+
+
+def test_labels_outside_the_label_set_stop_the_run_before_training(tmp_path):
+    msg = run_error(tmp_path, ["stages.warmup.params.labels=['O', 'B-PER', 'I-PER']"])
+    assert "stage 'warmup'" in msg and "not in the label set" in msg
+
+
+def test_target_dev_without_labels_is_refused_before_training(tmp_path):
+    msg = run_error(tmp_path, ["data.de_dev.drop_labels=true"])
+    assert "target_dev[de]: no example has gold labels" in msg
+
+
+def test_a_target_language_without_dev_data_is_refused_before_training(tmp_path):
+    msg = run_error(tmp_path, ["stages.coteach.inputs.target_dev=['de_dev']", "stages.coteach.inputs.target_test=['de_test']"])
+    assert "target language 'es' has no dev set" in msg
+
+
+def test_full_size_recipes_validate(cli):
+    for name in ("multimix_xner.toml", "multimix_xnli.toml"):
+        assert "ok" in cli("validate", ROOT / "recipes" / name, check=0).stdout

@@ -1,0 +1,207 @@
+"""MultiMix co-teaching overheads with a tiny model, measured side by side in one run.
+
+    python benchmarks/bench_multimix.py [--source 1500] [--target 1500]
+
+1. One co-teaching epoch (the full Algorithm-1 mixture of epoch 3: source, target, source_aug, target_aug)
+   with wall time split into model compute — forward+backward of training steps, optimizer steps, and
+   inference forwards (labelling, dev evaluation) — and bookkeeping: everything else (distillation,
+   agreement, sampling, data assembly, tokenisation, model loading/saving, I/O). Target: bookkeeping
+   <= 10% of the epoch.
+2. Labelling throughput (TaskModelLabeler.label, end to end) and evaluation throughput against a raw
+   batched forward pass over the same data (pre-tokenised, same length-sorted batches). Target: >= 80%.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+LABELS = ["B-LOC", "B-MISC", "B-ORG", "B-PER", "I-LOC", "I-MISC", "I-ORG", "I-PER", "O"]
+
+
+def synthetic(n, lang, seed, labelled=True):
+    import augkit
+
+    words = (Path(augkit.__file__).parent / "resources" / "tiny_corpus.txt").read_text().split()
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        L = max(3, min(40, int(rng.gauss(15, 6))))
+        toks = [rng.choice(words) for _ in range(L)]
+        tags = [rng.choice(LABELS[:4]) if rng.random() < 0.15 else "O" for _ in range(L)]
+        out.append(augkit.Example(f"{lang}-{i}", tokens=toks, tags=tags if labelled else [], lang=lang))
+    return out
+
+
+class Clock:
+    """Accumulates time spent in model forwards (inference) and in training steps / optimizer steps."""
+
+    def __init__(self):
+        self.inference = self.train_step = self.optimizer = 0.0
+
+    def watch_inference(self, model):
+        def pre(mod, args, kwargs):
+            mod._augkit_t0 = time.perf_counter()
+
+        def post(mod, args, kwargs, out):
+            if not torch.is_grad_enabled():
+                self.inference += time.perf_counter() - mod._augkit_t0
+
+        model.register_forward_pre_hook(pre, with_kwargs=True)
+        model.register_forward_hook(post, with_kwargs=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", type=int, default=1500)
+    ap.add_argument("--target", type=int, default=1500)
+    args = ap.parse_args()
+
+    import augkit
+    import augkit_multimix.coteach as coteach
+    import augkit_multimix.tasks as tasks
+    import augkit_multimix.training as training
+    from augkit import Corpus, StageContext
+    from augkit.plugins import get_plugin_manager
+    from augkit_multimix import CoTeachingTrainer, TaskModelLabeler
+    from augkit_multimix.inference import _collate, predict_probs, score
+    from augkit_multimix.tasks import encode, load_task_model, save_task_model
+
+    torch.manual_seed(0)
+    clock = Clock()
+    # instrument: every loaded task model reports its inference forwards; training steps are timed
+    original_load = tasks.load_task_model
+
+    def timed_load(*a, **k):
+        out = original_load(*a, **k)
+        clock.watch_inference(out[0])
+        return out
+
+    coteach.load_task_model = timed_load
+    make = training._make_trainer_class
+
+    def timed_class():
+        base = make()
+
+        class Timed(base):
+            def training_step(self, *a, **k):
+                t = time.perf_counter()
+                try:
+                    return super().training_step(*a, **k)
+                finally:
+                    clock.train_step += time.perf_counter() - t
+
+            def create_optimizer(self, *a, **k):
+                opt = super().create_optimizer(*a, **k)
+                step = opt.step
+
+                def timed_step(*sa, **sk):
+                    t = time.perf_counter()
+                    try:
+                        return step(*sa, **sk)
+                    finally:
+                        clock.optimizer += time.perf_counter() - t
+
+                opt.step = timed_step
+                return opt
+
+        return Timed
+
+    training._make_trainer_class = timed_class
+
+    source = synthetic(args.source, "en", 1)
+    target = synthetic(args.target, "de", 2, labelled=False)
+    dev = synthetic(200, "de", 3)
+    gen = augkit.get_component("generator", "vicinity", model="augkit:tiny-xlmr", samples_per_input=1)
+    source_aug = gen.augment(source, seed=1)
+    target_aug = gen.augment(target, seed=2)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        warm = tmp / "warmup"
+        for k in range(3):
+            torch.manual_seed(k)
+            m, tok, _, _ = load_task_model("augkit:tiny-xlmr", "tagging", LABELS)
+            save_task_model(m, tok, LABELS, "tagging", warm / "models" / f"model-{k}")
+        (warm / "warmup.json").write_text(json.dumps({"task": "tagging", "labels": LABELS,
+                                                      "models": [f"models/model-{k}" for k in range(3)]}))
+        inputs = {"models": warm, "source": Corpus.from_examples(source), "target": [Corpus.from_examples(target)],
+                  "target_dev": [Corpus.from_examples(dev)], "source_aug": Corpus.from_examples(source_aug),
+                  "target_aug": [Corpus.from_examples(target_aug)]}
+        trainer = CoTeachingTrainer(epochs=1, eta=[1.0], mixtures=[["source", "target", "source_aug", "target_aug"]],
+                                    learning_rate=5e-4, batch_size=32, max_length=128, eval_steps=0)
+        ctx = StageContext(name="coteach", out_dir=tmp / "stage", seed=1, inputs=inputs,
+                           resolve=get_plugin_manager().resolve)
+        trainer._prepare(ctx)
+        t = time.perf_counter()
+        report = trainer._epoch(ctx, "de", 1, trainer.start_models, tmp / "stage" / "de" / "epoch-1")
+        wall = time.perf_counter() - t
+        compute = clock.train_step + clock.inference
+        book = wall - compute
+        n_train = sum(sum(s["train"]["mixture_sizes"]) for s in report["students"])
+        print(f"epoch: {wall:.2f}s wall; 3 students trained on {n_train} examples in all; "
+              f"labelled {len(target) + len(source_aug) + len(target_aug)} sentences x 3 models")
+        print(f"  model compute {compute:.2f}s (train steps fwd+bwd+opt {clock.train_step:.2f}s, of which optimizer "
+              f"{clock.optimizer:.2f}s; inference forwards {clock.inference:.2f}s)")
+        print(f"  bookkeeping {book:.2f}s = {book / wall:.1%} of the epoch (target <= 10%)")
+
+        # labelling / evaluation throughput vs a raw batched forward
+        m, tok, labels, task = load_task_model(str(warm / "models" / "model-0"), "tagging")
+        data = target + [ex.replace(tags=[]) for ex in dev]
+        corpus = Corpus.from_examples(data)
+        feats = encode(data, tok, "tagging", 128, None)
+        order = sorted(range(len(feats)), key=lambda i: len(feats[i].input_ids))
+        batches, start = [], 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and (end - start + 1) * len(feats[order[end]].input_ids) <= 16384:
+                end += 1
+            batches.append(_collate([feats[i] for i in order[start:end]], tok.pad_token_id, "cpu"))
+            start = end
+
+        def raw():
+            with torch.inference_mode():
+                for b in batches:
+                    m(**b).logits.softmax(-1)
+
+        def label():
+            TaskModelLabeler().label(corpus, (m, tok, labels, task))
+
+        def evaluate():
+            score(dev, predict_probs(m, tok, dev, task, max_length=128), labels, task)
+
+        raw(), label()
+        times = {}
+        for name, fn in (("raw forward", raw), ("labelling", label), ("raw forward", raw), ("labelling", label)):
+            t = time.perf_counter()
+            fn()
+            times.setdefault(name, []).append(time.perf_counter() - t)
+        best = {k: min(v) for k, v in times.items()}
+        print(f"labelling: {len(data) / best['labelling']:.0f} sentences/s end to end vs raw forward "
+              f"{len(data) / best['raw forward']:.0f} sentences/s -> {best['raw forward'] / best['labelling']:.0%} (target >= 80%)")
+        dev_feats_batches = batches  # evaluation: dev only
+        dev_corpus_time = []
+        for _ in range(2):
+            t = time.perf_counter()
+            evaluate()
+            dev_corpus_time.append(time.perf_counter() - t)
+        dev_feats = encode([ex.replace(tags=[]) for ex in dev], tok, "tagging", 128, None)
+        dev_batches = [_collate(dev_feats[i:i + 256], tok.pad_token_id, "cpu")
+                       for i in range(0, len(dev_feats), 256)]
+        raw_dev = []
+        for _ in range(2):
+            t = time.perf_counter()
+            with torch.inference_mode():
+                for b in dev_batches:
+                    m(**b).logits.softmax(-1)
+            raw_dev.append(time.perf_counter() - t)
+        print(f"evaluation: {len(dev) / min(dev_corpus_time):.0f} sentences/s (predict + seqeval) vs raw forward "
+              f"{len(dev) / min(raw_dev):.0f} sentences/s -> {min(raw_dev) / min(dev_corpus_time):.0%} (target >= 80%)")
+
+
+if __name__ == "__main__":
+    main()

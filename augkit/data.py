@@ -68,7 +68,8 @@ class Example:
         return dataclasses.replace(self, **changes)
 
     def to_row(self) -> dict[str, Any]:
-        row = dataclasses.asdict(self)
+        # shallow on purpose: Arrow copies the values anyway, and deep copies of probs are costly
+        row = {f: getattr(self, f) for f in _FIELD_NAMES}
         row["meta"] = json.dumps(self.meta, ensure_ascii=False, sort_keys=True) if self.meta else ""
         row["answers"] = [{"text": a["text"], "start": int(a.get("start", -1))} for a in self.answers]
         return row
@@ -81,6 +82,9 @@ class Example:
         for k in ("tokens", "tags", "replaced", "orig_tags"):
             row[k] = list(row.get(k) or [])
         return cls(**row)
+
+
+_FIELD_NAMES = [f.name for f in dataclasses.fields(Example)]
 
 
 def features():
@@ -129,6 +133,11 @@ class CorpusWriter:
         for ex in examples:
             self.write(ex)
 
+    def write_table(self, table) -> None:
+        """Append a pyarrow Table that has the corpus schema (columnar, no per-row Python)."""
+        self._writer.write_table(table.cast(self._writer.schema) if self._writer.schema else table)
+        self.count += table.num_rows
+
     def close(self) -> int:
         self._writer.finalize()
         self._writer.close()
@@ -156,9 +165,11 @@ class Corpus:
         from datasets import Dataset
 
         examples = list(examples)
-        ds = Dataset.from_list([ex.to_row() for ex in examples], features=features())
         if labels is None:
             labels = infer_labels(examples)
+        if not examples:
+            return cls.from_table(features().arrow_schema.empty_table(), labels, name)
+        ds = Dataset.from_list([ex.to_row() for ex in examples], features=features())
         return cls(ds, labels, name)
 
     @classmethod
@@ -178,15 +189,26 @@ class Corpus:
             ds = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
         return cls(ds, meta.get("labels"), meta.get("name"))
 
+    @classmethod
+    def from_table(cls, table, labels: Sequence[str] | None = None, name: str | None = None) -> "Corpus":
+        """An in-memory corpus from a pyarrow Table with the corpus schema."""
+        from datasets import Dataset
+        from datasets.table import InMemoryTable
+
+        table = table.cast(features().arrow_schema)
+        return cls(Dataset(InMemoryTable(table)), labels, name)
+
+    def table(self):
+        """The examples as a pyarrow Table (selections applied), for columnar work."""
+        return self.dataset.with_format("arrow")[:] if len(self.dataset) else \
+            features().arrow_schema.empty_table()
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the corpus atomically to the folder ``path`` (replacing it if present)."""
         path = Path(path)
         with atomic_dir(path) as tmp:
             writer = CorpusWriter(tmp / "data-00000.arrow")
-            for batch in self.dataset.iter(batch_size=1000):
-                for row in _rows(batch):
-                    writer._writer.write(row)
-                    writer.count += 1
+            writer.write_table(self.table())
             writer.close()
             write_corpus_meta(tmp, ["data-00000.arrow"], self.labels, writer.count, self.name)
         return path

@@ -235,11 +235,18 @@ class CoTeachingTrainer(Trainer):
                 loaded[j] = (m, tok, self.labels, self.task)
             return loaded[j]
 
+        # every model shares the encoder's tokenizer: encode each set once per epoch, for labelling by
+        # every peer and (with the agreed labels) for training
+        tokenizer = load_task_model(str(current[0]), self.task, device="cpu")[1] if unlabelled else None
+        encoded = {name: self._encode(corpus, tokenizer) for name, corpus in unlabelled.items()}
+        label_index = {lab: i for i, lab in enumerate(self.labels)}
+        source_features = None
+
         def labels_of(j, name):
             folder = edir / "labels" / f"model{j}-{versions[j]}-{name}"
             if (folder / "corpus.json").exists():
                 return Corpus.load(folder)
-            return labeler.label(unlabelled[name], model(j), folder=folder)
+            return labeler.label(unlabelled[name], model(j), folder=folder, features=encoded[name][0])
 
         if p.schedule == "frozen":
             order = [(l, [j for j in range(n) if j != l]) for l in range(n)]
@@ -269,8 +276,13 @@ class CoTeachingTrainer(Trainer):
                     agreed = res.corpus
                 counts[f"{name}:agreed"] = len(agreed)
                 counts[f"{name}:total"] = len(unlabelled[name])
-                selected[name] = list(agreed)
-            datasets = [self.source if name == "source" else selected[name] for name in mix]
+                selected[name] = self._training_features(agreed, encoded[name], label_index)
+            if "source" in mix and source_features is None:
+                from .tasks import encode
+
+                source_features = encode(self.source, tokenizer or load_task_model(str(current[0]), self.task)[1],
+                                         self.task, p.max_length, label_index)
+            datasets = [source_features if name == "source" else selected[name] for name in mix]
             student = model(l) if p.schedule == "sequential" else \
                 load_task_model(str(current[l]), self.task, device=ctx.device)
             train = train_model(student[0], student[1], self.task, self.labels, datasets, self._settings(),
@@ -286,6 +298,34 @@ class CoTeachingTrainer(Trainer):
             report["students"].append(entry)
         report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
         return report
+
+
+    def _encode(self, corpus: Corpus, tokenizer):
+        """(features, example index by id) of an unlabelled set."""
+        from .tasks import encode_pairs, encode_words
+
+        table = corpus.table()
+        ids = table.column("id").to_pylist()
+        if self.task == "tagging":
+            feats = encode_words(table.column("tokens").to_pylist(), tokenizer, self.params.max_length)
+        else:
+            feats = encode_pairs([a or "" for a in table.column("text_a").to_pylist()], table.column("text_b").to_pylist(),
+                                 tokenizer, self.params.max_length)
+        return feats, {ex_id: i for i, ex_id in enumerate(ids)}
+
+    def _training_features(self, agreed: Corpus, encoded, label_index) -> list:
+        """Features of the agreed examples with their agreed (pseudo) labels as targets."""
+        feats, index = encoded
+        by_example: dict[int, list] = {}
+        for f in feats:
+            by_example.setdefault(f.example, []).append(f)
+        table = agreed.table()
+        out = []
+        column = "tags" if self.task == "tagging" else "label"
+        for ex_id, lab in zip(table.column("id").to_pylist(), table.column(column).to_pylist()):
+            ids = [label_index[t] for t in lab] if self.task == "tagging" else [label_index[lab]]
+            out.extend(f.with_labels(ids) for f in by_example[index[ex_id]])
+        return out
 
 
 def _print_results(results: dict, task: str) -> None:

@@ -14,29 +14,45 @@ import numpy as np
 from augkit import Corpus, Filter, FilterResult, Params, param
 
 
-def _require_probs(corpus: Corpus, who: str) -> list:
-    probs = corpus.dataset["probs"]
-    missing = [corpus.dataset[i]["id"] for i, p in enumerate(probs) if p is None]
-    if missing:
+def probs_arrays(corpus: Corpus, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows ``[n_rows, n_labels]``, rows per example) from the corpus's ``probs`` column, without
+    building Python objects per example."""
+    col = corpus.table().column("probs").combine_chunks()
+    if col.null_count:
         from augkit import DataError
 
-        raise DataError(f"{who}: {len(missing)} examples carry no label distribution (e.g. {missing[0]!r}); "
-                        "run a labeller first")
-    return probs
+        raise DataError(f"{who}: {col.null_count} examples carry no label distribution; run a labeller first")
+    counts = col.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
+    inner = col.flatten()
+    if len(inner) == 0:
+        return np.zeros((0, 1), dtype=np.float32), counts
+    n_labels = int(inner.value_lengths()[0].as_py())
+    return inner.flatten().to_numpy(zero_copy_only=False).reshape(-1, n_labels), counts
+
+
+def _per_example_mean(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    owner = np.repeat(np.arange(len(counts)), counts)
+    sums = np.bincount(owner, weights=values.astype(np.float64), minlength=len(counts))
+    return np.divide(sums, counts, out=np.zeros(len(counts)), where=counts > 0)
 
 
 def confidence(probs) -> np.ndarray:
-    """Eq. 2: max_c p_c for a sentence; the mean over words of max_c p_c(x_t) for tokens."""
-    return np.array([float(np.mean(np.max(np.asarray(p, dtype=np.float64), axis=1))) if len(p) else 0.0 for p in probs])
+    """Eq. 2: max_c p_c for a sentence; the mean over words of max_c p_c(x_t) for tokens.
+    ``probs``: a labelled Corpus, or a list of per-example ``[n_rows, n_labels]`` arrays."""
+    rows, counts = probs_arrays(probs, "confidence") if isinstance(probs, Corpus) else _stack(probs)
+    return _per_example_mean(rows.max(axis=1) if len(rows) else rows.ravel(), counts)
 
 
 def self_loss(probs) -> np.ndarray:
     """Cross-entropy of each example against its own pseudo label (mean over words for tokens)."""
-    out = []
-    for p in probs:
-        p = np.asarray(p, dtype=np.float64)
-        out.append(float(np.mean(-np.log(np.clip(p.max(axis=1), 1e-12, 1.0)))) if len(p) else 0.0)
-    return np.array(out)
+    rows, counts = probs_arrays(probs, "self-loss") if isinstance(probs, Corpus) else _stack(probs)
+    return _per_example_mean(-np.log(np.clip(rows.max(axis=1), 1e-12, 1.0)) if len(rows) else rows.ravel(), counts)
+
+
+def _stack(probs) -> tuple[np.ndarray, np.ndarray]:
+    arrays = [np.asarray(p, dtype=np.float64).reshape(-1, np.shape(p)[-1] if len(p) else 1) for p in probs]
+    counts = np.array([len(a) for a in arrays], dtype=np.int64)
+    return (np.concatenate(arrays) if arrays else np.zeros((0, 1))), counts
 
 
 @dataclasses.dataclass
@@ -51,8 +67,8 @@ class ConfidenceDistiller(Filter):
     Params = ConfidenceParams
 
     def filter(self, corpus: Corpus) -> FilterResult:
-        scores = confidence(_require_probs(corpus, self.display_name()))
-        ids = corpus.dataset["id"]
+        scores = confidence(corpus)
+        ids = corpus.table().column("id").to_pylist()
         n_keep = math.floor(len(corpus) * self.params.eta)
         ranked = sorted(range(len(corpus)), key=lambda i: (-scores[i], ids[i]))
         keep = sorted(ranked[:n_keep])
@@ -80,7 +96,7 @@ class GMMDistiller(Filter):
         from sklearn.mixture import GaussianMixture
 
         p = self.params
-        losses = self_loss(_require_probs(corpus, self.display_name()))
+        losses = self_loss(corpus)
         distinct = len(np.unique(np.round(losses, 12)))
         if len(losses) < 2 * p.n_components or distinct < p.n_components:
             note = (f"GMM not fitted: {len(losses)} examples with {distinct} distinct losses "
@@ -104,13 +120,21 @@ class AgreementFilter(Filter):
     n_inputs = 2
 
     def filter(self, first: Corpus, second: Corpus) -> FilterResult:
-        other = {}
-        for row in second.dataset.select_columns(["id", "type", "tags", "label"]):
-            other[row["id"]] = tuple(row["tags"]) if row["type"] == "tagging" else row["label"]
-        keep = []
-        for i, row in enumerate(first.dataset.select_columns(["id", "type", "tags", "label"])):
-            mine = tuple(row["tags"]) if row["type"] == "tagging" else row["label"]
-            if row["id"] in other and other[row["id"]] == mine:
-                keep.append(i)
+        other = dict(zip(second.table().column("id").to_pylist(), _label_keys(second)))
+        keep = [i for i, (ex_id, key) in enumerate(zip(first.table().column("id").to_pylist(), _label_keys(first)))
+                if other.get(ex_id, _NO_KEY) == key]
         notes = [] if keep else [f"the peers agree on none of {len(first)}/{len(second)} selected examples"]
         return FilterResult(first.select(keep), len(keep), len(first), notes)
+
+
+_NO_KEY = object()
+
+
+def _label_keys(corpus: Corpus) -> list:
+    """Per example, its whole label: the joined tag sequence (tagging) or the class (pairs)."""
+    import pyarrow.compute as pc
+
+    table = corpus.table()
+    joined = pc.binary_join(table.column("tags"), "\x1f").to_pylist()
+    return [("t", j) if typ == "tagging" else ("p", lab)
+            for typ, j, lab in zip(table.column("type").to_pylist(), joined, table.column("label").to_pylist())]

@@ -8,55 +8,68 @@ import torch
 
 from augkit import Example
 
-from .tasks import encode
+from .tasks import encode_pairs, encode_words, pad_batch
 
 
 def _collate(features, pad_id: int, device):
-    width = max(len(f.input_ids) for f in features)
-    ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-    att = torch.zeros((len(features), width), dtype=torch.long)
-    tt = None
+    ids, mask = pad_batch([f.input_ids for f in features], pad_id)
+    batch = {"input_ids": torch.from_numpy(ids).to(device), "attention_mask": torch.from_numpy(mask.astype(np.int64)).to(device)}
     if features[0].token_type_ids is not None:
-        tt = torch.zeros((len(features), width), dtype=torch.long)
-    for r, f in enumerate(features):
-        ids[r, : len(f.input_ids)] = torch.as_tensor(f.input_ids)
-        att[r, : len(f.input_ids)] = 1
-        if tt is not None:
-            tt[r, : len(f.token_type_ids)] = torch.as_tensor(f.token_type_ids)
-    batch = {"input_ids": ids.to(device), "attention_mask": att.to(device)}
-    if tt is not None:
-        batch["token_type_ids"] = tt.to(device)
+        batch["token_type_ids"] = torch.from_numpy(pad_batch([f.token_type_ids for f in features], 0)[0]).to(device)
     return batch
 
 
 @torch.inference_mode()
-def predict_probs(model, tokenizer, examples: Sequence[Example], task: str, *, max_length: int = 512,
-                  max_tokens: int = 16384) -> list[np.ndarray]:
-    """One float32 array per example: ``[n_words, n_labels]`` (tagging) or ``[1, n_labels]`` (pair)."""
+def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b=None, max_length: int = 512,
+                 max_tokens: int = 16384, features=None) -> tuple[np.ndarray, np.ndarray]:
+    """Label distributions for a batch of inputs, as one float32 array ``[n_rows, n_labels]`` and the
+    number of rows per input (words per sentence for tagging; 1 per pair). Inputs are encoded once (or
+    given as ``features`` from ``encode_words``/``encode_pairs``), run in length-sorted batches under a
+    token budget, and first-subword rows are gathered in one step."""
     model.eval()
     device = next(model.parameters()).device
-    features = encode(examples, tokenizer, task, max_length, None)
-    n_labels = model.config.num_labels
-    out = [np.zeros((len(ex.tokens) if task == "tagging" else 1, n_labels), dtype=np.float32) for ex in examples]
+    if task == "tagging":
+        features = features if features is not None else encode_words(words, tokenizer, max_length)
+        counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    else:
+        features = features if features is not None else encode_pairs(text_a, text_b, tokenizer, max_length)
+        counts = np.ones(len(text_a), dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, dtype=np.int64)
+    flat = np.zeros((int(counts.sum()), model.config.num_labels), dtype=np.float32)
     order = sorted(range(len(features)), key=lambda i: len(features[i].input_ids))
     start = 0
     while start < len(order):
-        width = len(features[order[start]].input_ids)
         end = start + 1
         while end < len(order) and (end - start + 1) * len(features[order[end]].input_ids) <= max_tokens:
             end += 1
         chunk = [features[i] for i in order[start:end]]
         logits = model(**_collate(chunk, tokenizer.pad_token_id, device)).logits.float()
-        probs = torch.softmax(logits, dim=-1).cpu().numpy()
-        for r, f in enumerate(chunk):
-            if task == "tagging":
-                for t, w in enumerate(f.first_word):
-                    if w >= 0:
-                        out[f.example][f.word_offset + w] = probs[r, t]
-            else:
-                out[f.example][0] = probs[r]
+        if task == "tagging":
+            rows, cols, dest = [], [], []
+            for r, f in enumerate(chunk):
+                fw = np.asarray(f.first_word)
+                pos = np.nonzero(fw >= 0)[0]
+                rows.append(np.full(len(pos), r))
+                cols.append(pos)
+                dest.append(base[f.example] + f.word_offset + fw[pos])
+            rows, cols = torch.from_numpy(np.concatenate(rows)), torch.from_numpy(np.concatenate(cols))
+            flat[np.concatenate(dest)] = torch.softmax(logits[rows.to(device), cols.to(device)], dim=-1).cpu().numpy()
+        else:
+            flat[base[[f.example for f in chunk]]] = torch.softmax(logits, dim=-1).cpu().numpy()
         start = end
-    return out
+    return flat, counts
+
+
+def predict_probs(model, tokenizer, examples: Sequence[Example], task: str, *, max_length: int = 512,
+                  max_tokens: int = 16384) -> list[np.ndarray]:
+    """One float32 array per example: ``[n_words, n_labels]`` (tagging) or ``[1, n_labels]`` (pair)."""
+    if task == "tagging":
+        flat, counts = predict_flat(model, tokenizer, task, words=[list(ex.tokens) for ex in examples],
+                                    max_length=max_length, max_tokens=max_tokens)
+    else:
+        flat, counts = predict_flat(model, tokenizer, task, text_a=[ex.text_a or "" for ex in examples],
+                                    text_b=[ex.text_b for ex in examples], max_length=max_length, max_tokens=max_tokens)
+    return np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
 
 
 def score(examples: Sequence[Example], probs: Sequence[np.ndarray], labels: list[str], task: str) -> float:

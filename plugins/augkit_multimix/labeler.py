@@ -1,13 +1,21 @@
-"""The MultiMix labeller: a task model's label distribution for every example, and its pseudo labels."""
+"""The MultiMix labeller: a task model's label distribution for every example, and its pseudo labels.
+
+Columnar throughout: the corpus's Arrow table gets new ``tags``/``label`` and ``probs`` columns built
+from one flat NumPy array, so labelling costs little beyond the model's forward passes.
+"""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from augkit import Corpus, CorpusWriter, Labeler, Params, param
 
-from .inference import predict_probs
+from .inference import predict_flat
 from .tasks import load_task_model, repair_iob
 
 
@@ -16,6 +24,10 @@ class LabelerParams(Params):
     repair_iob: bool = param(False, help="turn an I-X after O or another type into B-X in pseudo labels")
     max_length: int = param(512, help="model input length (longer sentences are split into windows)", ge=8)
     max_tokens: int = param(16384, help="token budget of one inference batch", ge=64)
+
+
+def _lists(offsets: np.ndarray, values: pa.Array) -> pa.Array:
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32), pa.int32()), values)
 
 
 class TaskModelLabeler(Labeler):
@@ -28,39 +40,62 @@ class TaskModelLabeler(Labeler):
     Params = LabelerParams
     example_types = ("tagging", "pair")
 
-    def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None) -> Corpus:
+    def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None) -> Corpus:
         """``model`` is a saved task-model folder or a ``(model, tokenizer, labels, task)`` tuple.
-        With ``folder`` the result is written there (Arrow) and returned memory-mapped."""
-        from augkit import Example
-
+        With ``folder`` the result is written there (Arrow) and returned memory-mapped. ``features``:
+        the corpus already encoded for this tokenizer (labelling one corpus with several models)."""
         if isinstance(model, (str, Path)):
-            m, tok, labels, task = load_task_model(str(model), "tagging")
+            model = load_task_model(str(model), "tagging")
+        m, tok, labels, task = model
+        p = self.params
+        table = corpus.table()
+        names = np.asarray(labels, dtype=object)
+        if task == "tagging":
+            words = table.column("tokens").to_pylist()
+            flat, counts = predict_flat(m, tok, task, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
+                                        features=features)
+            offsets = np.concatenate([[0], np.cumsum(counts)])
+            tags = names[flat.argmax(axis=1)] if len(flat) else np.zeros(0, dtype=object)
+            tags_col = _lists(offsets, pa.array(tags.tolist(), pa.string()))
+            if p.repair_iob or self._has_masked(table):
+                tags_col = self._fix_tags(table, tags_col.to_pylist())
+            table = table.set_column(table.schema.get_field_index("tags"), "tags", tags_col)
         else:
-            m, tok, labels, task = model
-        examples = list(corpus)
-        probs = predict_probs(m, tok, examples, task, max_length=self.params.max_length, max_tokens=self.params.max_tokens)
-        out = []
-        for ex, p in zip(examples, probs):
-            if task == "tagging":
-                tags = [labels[i] for i in p.argmax(axis=1)]
-                if ex.meta.get("relabel") == "masked" and ex.orig_tags:
-                    keep = set(range(len(tags))) - set(ex.replaced)
-                    tags = [ex.orig_tags[i] if i in keep else t for i, t in enumerate(tags)]
-                if self.params.repair_iob:
-                    tags = repair_iob(tags)
-                out.append(ex.replace(tags=tags, probs=p.tolist()))
-            else:
-                out.append(ex.replace(label=labels[int(p[0].argmax())], probs=p.tolist()))
+            flat, counts = predict_flat(m, tok, task, text_a=[a or "" for a in table.column("text_a").to_pylist()],
+                                        text_b=table.column("text_b").to_pylist(), max_length=p.max_length,
+                                        max_tokens=p.max_tokens, features=features)
+            offsets = np.arange(len(counts) + 1)
+            table = table.set_column(table.schema.get_field_index("label"), "label",
+                                     pa.array(names[flat.argmax(axis=1)].tolist() if len(flat) else [], pa.string()))
+        n_labels = flat.shape[1]
+        rows = _lists(np.arange(0, flat.size + 1, n_labels), pa.array(flat.ravel(), pa.float32()))
+        table = table.set_column(table.schema.get_field_index("probs"), "probs", _lists(offsets, rows))
         if folder is None:
-            return Corpus.from_examples(out, labels=labels, name=corpus.name)
+            return Corpus.from_table(table, labels=labels, name=corpus.name)
         from augkit.data import write_corpus_meta
         from augkit.io import atomic_dir
 
         with atomic_dir(folder) as tmp:
             w = CorpusWriter(Path(tmp) / "data-00000.arrow")
-            w.write_many(out)
+            w.write_table(table)
             write_corpus_meta(Path(tmp), ["data-00000.arrow"], labels, w.close(), corpus.name)
         return Corpus.load(folder)
+
+    @staticmethod
+    def _has_masked(table) -> bool:
+        import pyarrow.compute as pc
+
+        meta = table.column("meta")
+        return bool(pc.any(pc.match_substring(meta, '"relabel": "masked"')).as_py() or False)
+
+    def _fix_tags(self, table, tags: list[list[str]]) -> pa.Array:
+        metas, orig, replaced = (table.column(c).to_pylist() for c in ("meta", "orig_tags", "replaced"))
+        for i, t in enumerate(tags):
+            if orig[i] and metas[i] and json.loads(metas[i]).get("relabel") == "masked":
+                changed = set(replaced[i])
+                t = [orig[i][j] if j not in changed else tag for j, tag in enumerate(t)]
+            tags[i] = repair_iob(t) if self.params.repair_iob else t
+        return pa.array(tags, pa.list_(pa.string()))
 
     def run_stage(self, ctx):
         labelled = self.label(ctx.inputs["corpus"], ctx.inputs["model"], folder=ctx.out_dir / "data")

@@ -8,9 +8,12 @@ is split into windows of whole words (each window is its own feature), never cut
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from augkit import DataError, Example
 
@@ -28,6 +31,16 @@ class Feature:
     word_offset: int = 0
     labels: list[int] | None = None
     token_type_ids: list[int] | None = None
+
+    def with_labels(self, label_ids: Sequence[int]) -> "Feature":
+        """The same input with training targets: ``label_ids`` per word of the whole example (tagging,
+        placed on first subwords) or ``[class]`` (pairs)."""
+        if self.first_word == [0]:
+            return dataclasses.replace(self, labels=[int(label_ids[0])])
+        fw = np.asarray(self.first_word)
+        ids = np.asarray(label_ids)
+        labels = np.where(fw >= 0, ids[np.clip(self.word_offset + fw, 0, max(len(ids) - 1, 0))] if len(ids) else -100, -100)
+        return dataclasses.replace(self, labels=labels.tolist())
 
 
 def task_of(examples: Sequence[Example]) -> str:
@@ -59,11 +72,15 @@ def load_task_model(ref: str, task: str, labels: list[str] | None = None, device
         raise DataError("a label set is needed to build a new task model", path=str(ref))
     cls = AutoModelForTokenClassification if task == "tagging" else AutoModelForSequenceClassification
     kwargs = dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # a fresh task head is expected, not worth a warning table
     try:
         tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)
         model = cls.from_pretrained(ref, trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as e:
         raise DataError(f"cannot load a {task} model: {str(e).splitlines()[0]}", path=str(ref)) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     return model.to(device), tokenizer, list(labels), task
 
 
@@ -84,8 +101,15 @@ def encode(examples: Sequence[Example], tokenizer, task: str, max_length: int, l
     """Features for ``examples``. With ``label_index``, gold labels become training targets (tags
     outside the index are an error); without, features carry no labels (inference)."""
     if task == "tagging":
-        return _encode_tagging(examples, tokenizer, max_length, label_index, stats)
-    return _encode_pairs(examples, tokenizer, max_length, label_index, stats)
+        gold = None
+        if label_index is not None:
+            gold = [[_label_id(label_index, t, ex) for t in ex.tags] if ex.tags else None for ex in examples]
+        return encode_words([list(ex.tokens) for ex in examples], tokenizer, max_length, gold, stats)
+    labels = None
+    if label_index is not None:
+        labels = [_label_id(label_index, ex.label, ex) if ex.label is not None else None for ex in examples]
+    return encode_pairs([ex.text_a or "" for ex in examples], [ex.text_b for ex in examples], tokenizer,
+                        max_length, labels, stats)
 
 
 def _label_id(label_index, tag, ex):
@@ -95,60 +119,95 @@ def _label_id(label_index, tag, ex):
         raise DataError(f"example {ex.id!r}: label {tag!r} is not in the label set ({', '.join(label_index)})") from None
 
 
-def _encode_tagging(examples, tokenizer, max_length, label_index, stats) -> list[Feature]:
+def encode_words(words_lists: Sequence[Sequence[str]], tokenizer, max_length: int,
+                 gold: Sequence[Sequence[int] | None] | None = None, stats: dict | None = None) -> list[Feature]:
+    """Token-classification features: one per sentence, or several windows for a long one."""
     body = max_length - 2
-    cls, sep, unk = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.unk_token_id
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     features: list[Feature] = []
-    words_lists = [list(ex.tokens) for ex in examples]
-    enc = tokenizer(words_lists, is_split_into_words=True, add_special_tokens=False) if words_lists else {"input_ids": []}
-    for k, ex in enumerate(examples):
-        pieces: list[list[int]] = [[] for _ in ex.tokens]
-        for tok, w in zip(enc["input_ids"][k], enc.word_ids(k)):
-            if w is not None:
-                pieces[w].append(tok)
-        pieces = [p if p else [unk] for p in pieces]
-        gold = None
-        if label_index is not None and ex.tags:
-            gold = [_label_id(label_index, t, ex) for t in ex.tags]
-        start = 0
-        windows = 0
-        while start < len(pieces) or (start == 0 and not pieces):
-            ids, first, labels, w = [cls], [-1], [-100], start
-            while w < len(pieces) and len(ids) - 1 + len(pieces[w]) <= body:
-                ids += pieces[w]
-                first += [w - start] + [-1] * (len(pieces[w]) - 1)
-                labels += ([gold[w]] if gold else [-100]) + [-100] * (len(pieces[w]) - 1)
-                w += 1
-            if w == start and w < len(pieces):  # one word longer than the window: keep its first pieces
-                ids += pieces[w][:body]
-                first += [0] + [-1] * (min(len(pieces[w]), body) - 1)
-                labels += ([gold[w]] if gold else [-100]) + [-100] * (min(len(pieces[w]), body) - 1)
-                w += 1
-            features.append(Feature(ids + [sep], [*first, -1], k, start, labels + [-100] if gold else None))
-            windows += 1
-            if not pieces:
-                break
-            start = w
-        if stats is not None and windows > 1:
-            stats["split_into_windows"] = stats.get("split_into_windows", 0) + 1
+    if not words_lists:
+        return features
+    enc = tokenizer([list(w) for w in words_lists], is_split_into_words=True, add_special_tokens=False)
+    for k, words in enumerate(words_lists):
+        ids = enc["input_ids"][k]
+        g = gold[k] if gold is not None else None
+        n = len(words)
+        if n and len(ids) <= body:
+            w = np.fromiter(enc.word_ids(k), dtype=np.int64, count=len(ids))
+            first = np.empty(len(w), dtype=bool)
+            if len(w):
+                first[0] = True
+                first[1:] = w[1:] != w[:-1]
+            if int(first.sum()) == n:  # every word has at least one piece: the common, fast case
+                fw = np.where(first, w, -1)
+                labels = None
+                if g is not None:
+                    labels = [-100, *np.where(first, np.asarray(g)[w], -100).tolist(), -100]
+                features.append(Feature([cls, *ids, sep], [-1, *fw.tolist(), -1], k, 0, labels))
+                continue
+        features.extend(_windows(k, words, ids, enc.word_ids(k), tokenizer, body, g, stats))
     return features
 
 
-def _encode_pairs(examples, tokenizer, max_length, label_index, stats) -> list[Feature]:
-    if not examples:
+def _windows(k, words, ids, word_ids, tokenizer, body, gold, stats) -> list[Feature]:
+    """The general path: empty-tokenised words get the unk id; long sentences become windows of words."""
+    cls, sep, unk = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.unk_token_id
+    pieces: list[list[int]] = [[] for _ in words]
+    for tok, w in zip(ids, word_ids):
+        if w is not None:
+            pieces[w].append(tok)
+    pieces = [p if p else [unk] for p in pieces]
+    out: list[Feature] = []
+    start = 0
+    while True:
+        seq, first, labels, w = [cls], [-1], [-100], start
+        while w < len(pieces) and len(seq) - 1 + len(pieces[w]) <= body:
+            seq += pieces[w]
+            first += [w - start] + [-1] * (len(pieces[w]) - 1)
+            labels += ([gold[w]] if gold else [-100]) + [-100] * (len(pieces[w]) - 1)
+            w += 1
+        if w == start and w < len(pieces):  # one word longer than a window: keep its first pieces
+            m = min(len(pieces[w]), body)
+            seq += pieces[w][:m]
+            first += [0] + [-1] * (m - 1)
+            labels += ([gold[w]] if gold else [-100]) + [-100] * (m - 1)
+            w += 1
+        out.append(Feature(seq + [sep], [*first, -1], k, start, labels + [-100] if gold else None))
+        if w >= len(pieces):
+            break
+        start = w
+    if stats is not None and len(out) > 1:
+        stats["split_into_windows"] = stats.get("split_into_windows", 0) + 1
+    return out
+
+
+def encode_pairs(text_a: Sequence[str], text_b: Sequence[str | None], tokenizer, max_length: int,
+                 labels: Sequence[int | None] | None = None, stats: dict | None = None) -> list[Feature]:
+    """Sentence-pair features (``text_b`` None for single sentences); overlong pairs are truncated (counted
+    as ``pairs_at_max_length``)."""
+    if not text_a:
         return []
-    a = [ex.text_a or "" for ex in examples]
-    b = [ex.text_b for ex in examples]
-    enc = tokenizer(a, b if all(x is not None for x in b) else None, truncation=True, max_length=max_length)
-    full = tokenizer(a, b if all(x is not None for x in b) else None, truncation=False)
+    pairs = all(b is not None for b in text_b)
+    enc = tokenizer(list(text_a), list(text_b) if pairs else None, truncation=True, max_length=max_length,
+                    return_overflowing_tokens=False, return_length=True)
     features = []
-    for k, ex in enumerate(examples):
-        if stats is not None and len(full["input_ids"][k]) > max_length:
-            stats["truncated_pairs"] = stats.get("truncated_pairs", 0) + 1
-        label = [_label_id(label_index, ex.label, ex)] if label_index is not None and ex.label is not None else None
+    for k in range(len(text_a)):
+        if stats is not None and len(enc["input_ids"][k]) >= max_length:
+            stats["pairs_at_max_length"] = stats.get("pairs_at_max_length", 0) + 1  # truncated or exactly full
+        label = [labels[k]] if labels is not None and labels[k] is not None else None
         tt = enc["token_type_ids"][k] if "token_type_ids" in enc else None
         features.append(Feature(enc["input_ids"][k], [0], k, 0, label, tt))
     return features
+
+
+def pad_batch(seqs: Sequence[Sequence[int]], pad: int, dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """(padded ``[B, W]`` array, attention mask) from ragged sequences, in one vectorised fill."""
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    width = int(lengths.max()) if len(seqs) else 0
+    mask = np.arange(width)[None, :] < lengths[:, None]
+    out = np.full((len(seqs), width), pad, dtype=dtype)
+    out[mask] = np.fromiter(itertools.chain.from_iterable(seqs), dtype=dtype, count=int(lengths.sum()))
+    return out, mask
 
 
 def repair_iob(tags: list[str]) -> list[str]:

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gc
 import math
 import random
 import tempfile
@@ -20,7 +22,7 @@ import torch
 from augkit import Example
 
 from .inference import evaluate
-from .tasks import Feature, encode
+from .tasks import Feature, encode, pad_batch
 
 
 @dataclasses.dataclass
@@ -89,24 +91,21 @@ class _FeatureDataset(torch.utils.data.Dataset):
 
 def _collator(pad_id: int):
     def collate(features: list[Feature]):
-        width = max(len(f.input_ids) for f in features)
-        ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-        att = torch.zeros((len(features), width), dtype=torch.long)
-        tagging = len(features[0].labels or []) > 1 or features[0].first_word != [0]
-        labels = torch.full((len(features), width), -100, dtype=torch.long) if tagging \
-            else torch.zeros(len(features), dtype=torch.long)
-        for r, f in enumerate(features):
-            ids[r, : len(f.input_ids)] = torch.as_tensor(f.input_ids)
-            att[r, : len(f.input_ids)] = 1
-            if tagging:
-                labels[r, : len(f.labels)] = torch.as_tensor(f.labels)
-            else:
-                labels[r] = f.labels[0]
-        return {"input_ids": ids, "attention_mask": att, "labels": labels}
+        ids, mask = pad_batch([f.input_ids for f in features], pad_id)
+        if features[0].first_word == [0]:  # sentence pairs: one class per example
+            labels = torch.tensor([f.labels[0] for f in features], dtype=torch.long)
+        else:
+            labels = torch.from_numpy(pad_batch([f.labels for f in features], -100)[0])
+        batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask.astype(np.int64)),
+                 "labels": labels}
+        if features[0].token_type_ids is not None:
+            batch["token_type_ids"] = torch.from_numpy(pad_batch([f.token_type_ids for f in features], 0)[0])
+        return batch
 
     return collate
 
 
+@functools.lru_cache(maxsize=None)
 def _make_trainer_class():
     from transformers import Trainer
 
@@ -158,7 +157,7 @@ def _selection_callback(tokenizer, dev, labels, task, max_length, eval_steps, st
     return Select()
 
 
-def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequence[Sequence[Example]],
+def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequence[Sequence[Example] | Sequence[Feature]],
                 settings: TrainSettings, *, seed: int, dev: Sequence[Example] | None = None,
                 start_is_candidate: bool = False, hooks=(), device: str = "cpu", stats: dict | None = None) -> dict:
     """Train ``model`` in place on the mixture ``datasets``; return a report (steps, dev history, best).
@@ -169,7 +168,9 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
     from transformers import TrainingArguments
 
     label_index = {l: i for i, l in enumerate(labels)}
-    feats = [encode(list(d), tokenizer, task, settings.max_length, label_index, stats) for d in datasets]
+    # a dataset is a list of Examples, or of Features already encoded with their training targets
+    feats = [list(d) if d and isinstance(d[0], Feature) else
+             encode(list(d), tokenizer, task, settings.max_length, label_index, stats) for d in datasets]
     feats = [[f for f in fs if f.labels is not None] for fs in feats]
     sizes = [len(f) for f in feats]
     report = {"mixture_sizes": sizes, "steps": 0, "history": [], "kept_start_model": False}
@@ -206,7 +207,13 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)  # augkit reports through its own stage stats
-        trainer.train()
+        # the Trainer calls gc.collect(); freezing what exists now keeps that from scanning every
+        # encoded feature on each call
+        gc.freeze()
+        try:
+            trainer.train()
+        finally:
+            gc.unfreeze()
     report["steps"] = steps
     if dev is not None:
         model.load_state_dict(state["weights"])

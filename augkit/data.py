@@ -195,8 +195,11 @@ class Corpus:
         from datasets import Dataset
         from datasets.table import InMemoryTable
 
+        import uuid
+
         table = table.cast(features().arrow_schema)
-        return cls(Dataset(InMemoryTable(table)), labels, name)
+        # a fresh fingerprint: hashing the table's content (datasets' default) costs more than the table
+        return cls(Dataset(InMemoryTable(table), fingerprint=uuid.uuid4().hex), labels, name)
 
     def table(self):
         """The examples as a pyarrow Table (selections applied), for columnar work."""
@@ -231,7 +234,10 @@ class Corpus:
             yield [Example.from_row(r) for r in _rows(batch)]
 
     def select(self, indices: Iterable[int]) -> "Corpus":
-        return Corpus(self.dataset.select(list(indices)), self.labels, self.name)
+        import uuid
+
+        # a fresh fingerprint: datasets would otherwise hash its whole state on every selection
+        return Corpus(self.dataset.select(list(indices), new_fingerprint=uuid.uuid4().hex), self.labels, self.name)
 
     def filter_lang(self, lang: str) -> "Corpus":
         idx = [i for i, l in enumerate(self.dataset["lang"]) if l == lang]

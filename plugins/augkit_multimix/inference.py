@@ -47,7 +47,7 @@ def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b
         if task == "tagging":
             rows, cols, dest = [], [], []
             for r, f in enumerate(chunk):
-                fw = np.asarray(f.first_word)
+                fw = f.first_word
                 pos = np.nonzero(fw >= 0)[0]
                 rows.append(np.full(len(pos), r))
                 cols.append(pos)
@@ -84,5 +84,14 @@ def score(examples: Sequence[Example], probs: Sequence[np.ndarray], labels: list
     return correct / len(examples) if examples else 0.0
 
 
-def evaluate(model, tokenizer, examples: Sequence[Example], labels: list[str], task: str, max_length: int = 512) -> float:
-    return score(examples, predict_probs(model, tokenizer, examples, task, max_length=max_length), labels, task)
+def evaluate(model, tokenizer, examples: Sequence[Example], labels: list[str], task: str, max_length: int = 512,
+             features=None) -> float:
+    """The task metric of ``model`` on labelled ``examples`` (``features``: their encoding, if at hand)."""
+    if task == "tagging":
+        flat, counts = predict_flat(model, tokenizer, task, words=[list(ex.tokens) for ex in examples],
+                                    max_length=max_length, features=features)
+    else:
+        flat, counts = predict_flat(model, tokenizer, task, text_a=[ex.text_a or "" for ex in examples],
+                                    text_b=[ex.text_b for ex in examples], max_length=max_length, features=features)
+    probs = np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
+    return score(examples, probs, labels, task)

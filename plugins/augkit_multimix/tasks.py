@@ -8,7 +8,6 @@ is split into windows of whole words (each window is its own feature), never cut
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 from pathlib import Path
 from typing import Sequence
@@ -23,24 +22,28 @@ LABELS_FILE = "augkit_task.json"
 @dataclasses.dataclass
 class Feature:
     """One model input: token ids, word index per token (-1: special/non-first subword), the example it
-    comes from and, for windows, the index of the window's first word."""
+    comes from and, for windows, the index of the window's first word. Arrays, not lists: millions of
+    features stay cheap for memory and for Python's garbage collector."""
 
-    input_ids: list[int]
-    first_word: list[int]       # per token: word index if it is a word's first subword, else -1
+    input_ids: np.ndarray
+    first_word: np.ndarray      # per token: word index if it is a word's first subword, else -1
     example: int
     word_offset: int = 0
-    labels: list[int] | None = None
-    token_type_ids: list[int] | None = None
+    labels: np.ndarray | None = None
+    token_type_ids: np.ndarray | None = None
+    pair: bool = False
 
     def with_labels(self, label_ids: Sequence[int]) -> "Feature":
         """The same input with training targets: ``label_ids`` per word of the whole example (tagging,
         placed on first subwords) or ``[class]`` (pairs)."""
-        if self.first_word == [0]:
-            return dataclasses.replace(self, labels=[int(label_ids[0])])
-        fw = np.asarray(self.first_word)
-        ids = np.asarray(label_ids)
-        labels = np.where(fw >= 0, ids[np.clip(self.word_offset + fw, 0, max(len(ids) - 1, 0))] if len(ids) else -100, -100)
-        return dataclasses.replace(self, labels=labels.tolist())
+        if self.pair:
+            return dataclasses.replace(self, labels=np.array([label_ids[0]], dtype=np.int64))
+        fw = self.first_word
+        ids = np.asarray(label_ids, dtype=np.int64)
+        if not len(ids):
+            return dataclasses.replace(self, labels=np.full(len(fw), -100, dtype=np.int64))
+        labels = np.where(fw >= 0, ids[np.clip(self.word_offset + fw, 0, len(ids) - 1)], -100)
+        return dataclasses.replace(self, labels=labels.astype(np.int64))
 
 
 def task_of(examples: Sequence[Example]) -> str:
@@ -127,26 +130,42 @@ def encode_words(words_lists: Sequence[Sequence[str]], tokenizer, max_length: in
     features: list[Feature] = []
     if not words_lists:
         return features
-    enc = tokenizer([list(w) for w in words_lists], is_split_into_words=True, add_special_tokens=False)
+    ids_of, word_ids_of = _tokenize_words(tokenizer, words_lists)
     for k, words in enumerate(words_lists):
-        ids = enc["input_ids"][k]
+        ids = ids_of[k]
         g = gold[k] if gold is not None else None
         n = len(words)
         if n and len(ids) <= body:
-            w = np.fromiter(enc.word_ids(k), dtype=np.int64, count=len(ids))
+            w = np.fromiter(word_ids_of[k], dtype=np.int64, count=len(ids))
             first = np.empty(len(w), dtype=bool)
             if len(w):
                 first[0] = True
                 first[1:] = w[1:] != w[:-1]
             if int(first.sum()) == n:  # every word has at least one piece: the common, fast case
-                fw = np.where(first, w, -1)
+                fw = np.full(len(w) + 2, -1, dtype=np.int64)
+                fw[1:-1] = np.where(first, w, -1)
+                seq = np.empty(len(ids) + 2, dtype=np.int64)
+                seq[0], seq[-1] = cls, sep
+                seq[1:-1] = ids
                 labels = None
                 if g is not None:
-                    labels = [-100, *np.where(first, np.asarray(g)[w], -100).tolist(), -100]
-                features.append(Feature([cls, *ids, sep], [-1, *fw.tolist(), -1], k, 0, labels))
+                    labels = np.full(len(fw), -100, dtype=np.int64)
+                    labels[1:-1] = np.where(first, np.asarray(g, dtype=np.int64)[w], -100)
+                features.append(Feature(seq, fw, k, 0, labels))
                 continue
-        features.extend(_windows(k, words, ids, enc.word_ids(k), tokenizer, body, g, stats))
+        features.extend(_windows(k, words, ids, word_ids_of[k], tokenizer, body, g, stats))
     return features
+
+
+def _tokenize_words(tokenizer, words_lists):
+    """(piece ids, word index per piece) for pre-split sentences. Fast tokenizers are called through
+    their Rust backend directly, which skips transformers' per-sentence conversion to Python dicts."""
+    backend = getattr(tokenizer, "backend_tokenizer", None) if getattr(tokenizer, "is_fast", False) else None
+    if backend is not None:
+        encs = backend.encode_batch([list(w) for w in words_lists], is_pretokenized=True, add_special_tokens=False)
+        return [e.ids for e in encs], [e.word_ids for e in encs]
+    enc = tokenizer([list(w) for w in words_lists], is_split_into_words=True, add_special_tokens=False)
+    return enc["input_ids"], [enc.word_ids(k) for k in range(len(words_lists))]
 
 
 def _windows(k, words, ids, word_ids, tokenizer, body, gold, stats) -> list[Feature]:
@@ -172,7 +191,8 @@ def _windows(k, words, ids, word_ids, tokenizer, body, gold, stats) -> list[Feat
             first += [0] + [-1] * (m - 1)
             labels += ([gold[w]] if gold else [-100]) + [-100] * (m - 1)
             w += 1
-        out.append(Feature(seq + [sep], [*first, -1], k, start, labels + [-100] if gold else None))
+        out.append(Feature(np.asarray(seq + [sep], dtype=np.int64), np.asarray([*first, -1], dtype=np.int64), k, start,
+                           np.asarray(labels + [-100], dtype=np.int64) if gold else None))
         if w >= len(pieces):
             break
         start = w
@@ -194,9 +214,10 @@ def encode_pairs(text_a: Sequence[str], text_b: Sequence[str | None], tokenizer,
     for k in range(len(text_a)):
         if stats is not None and len(enc["input_ids"][k]) >= max_length:
             stats["pairs_at_max_length"] = stats.get("pairs_at_max_length", 0) + 1  # truncated or exactly full
-        label = [labels[k]] if labels is not None and labels[k] is not None else None
-        tt = enc["token_type_ids"][k] if "token_type_ids" in enc else None
-        features.append(Feature(enc["input_ids"][k], [0], k, 0, label, tt))
+        label = np.array([labels[k]], dtype=np.int64) if labels is not None and labels[k] is not None else None
+        tt = np.asarray(enc["token_type_ids"][k], dtype=np.int64) if "token_type_ids" in enc else None
+        features.append(Feature(np.asarray(enc["input_ids"][k], dtype=np.int64), np.zeros(1, dtype=np.int64), k, 0,
+                                label, tt, pair=True))
     return features
 
 
@@ -206,7 +227,8 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad: int, dtype=np.int64) -> tuple[
     width = int(lengths.max()) if len(seqs) else 0
     mask = np.arange(width)[None, :] < lengths[:, None]
     out = np.full((len(seqs), width), pad, dtype=dtype)
-    out[mask] = np.fromiter(itertools.chain.from_iterable(seqs), dtype=dtype, count=int(lengths.sum()))
+    if len(seqs):
+        out[mask] = np.concatenate([np.asarray(s, dtype=dtype) for s in seqs])
     return out, mask
 
 

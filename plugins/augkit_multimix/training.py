@@ -92,8 +92,8 @@ class _FeatureDataset(torch.utils.data.Dataset):
 def _collator(pad_id: int):
     def collate(features: list[Feature]):
         ids, mask = pad_batch([f.input_ids for f in features], pad_id)
-        if features[0].first_word == [0]:  # sentence pairs: one class per example
-            labels = torch.tensor([f.labels[0] for f in features], dtype=torch.long)
+        if features[0].pair:  # sentence pairs: one class per example
+            labels = torch.tensor([int(f.labels[0]) for f in features], dtype=torch.long)
         else:
             labels = torch.from_numpy(pad_batch([f.labels for f in features], -100)[0])
         batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask.astype(np.int64)),
@@ -135,12 +135,12 @@ def _make_trainer_class():
     return HookedTrainer
 
 
-def _selection_callback(tokenizer, dev, labels, task, max_length, eval_steps, state):
+def _selection_callback(tokenizer, dev, dev_features, labels, task, max_length, eval_steps, state):
     from transformers import TrainerCallback
 
     class Select(TrainerCallback):
         def _check(self, model, step):
-            score = evaluate(model, tokenizer, dev, labels, task, max_length)
+            score = evaluate(model, tokenizer, dev, labels, task, max_length, features=dev_features)
             state["history"].append({"step": step, "dev": score})
             if score > state["best"]:
                 state["best"], state["best_step"] = score, step
@@ -175,8 +175,9 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
     sizes = [len(f) for f in feats]
     report = {"mixture_sizes": sizes, "steps": 0, "history": [], "kept_start_model": False}
     state = {"best": -math.inf, "best_step": None, "weights": None, "history": report["history"]}
+    dev_features = encode(list(dev), tokenizer, task, settings.max_length, None) if dev is not None else None
     if dev is not None and start_is_candidate:
-        state["best"] = evaluate(model, tokenizer, dev, labels, task, settings.max_length)
+        state["best"] = evaluate(model, tokenizer, dev, labels, task, settings.max_length, features=dev_features)
         state["best_step"] = 0
         state["weights"] = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         report["history"].append({"step": 0, "dev": state["best"]})
@@ -199,7 +200,8 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
             seed=seed % (2**31), data_seed=seed % (2**31), report_to=[], save_strategy="no", eval_strategy="no",
             logging_strategy="no", disable_tqdm=True, use_cpu=not use_cuda, bf16=use_cuda and torch.cuda.is_bf16_supported(),
             dataloader_num_workers=0)
-        callbacks = [_selection_callback(tokenizer, dev, labels, task, settings.max_length, settings.eval_steps, state)] \
+        callbacks = [_selection_callback(tokenizer, dev, dev_features, labels, task, settings.max_length,
+                                         settings.eval_steps, state)] \
             if dev is not None else []
         trainer = _make_trainer_class()(model=model, args=args, train_dataset=_FeatureDataset(all_features),
                                         data_collator=_collator(tokenizer.pad_token_id), callbacks=callbacks,

@@ -33,7 +33,11 @@ def resolve_model(ref: str) -> str:
         key = hashlib.sha256((ref + repr(sorted(TINY[ref].items())) + text).encode()).hexdigest()[:12]
         folder = cache_dir() / f"{ref.split(':')[1]}-{key}"
         if not (folder / "config.json").exists():
-            build_tiny_xlmr(folder, text.splitlines(), **TINY[ref])
+            try:
+                build_tiny_xlmr(folder, text.splitlines(), **TINY[ref])
+            except OSError:
+                if not (folder / "config.json").exists():  # not just another process finishing first
+                    raise
         return str(folder)
     if ref.startswith("augkit:"):
         raise AugkitError(f"unknown built-in model {ref!r}; known: {', '.join(TINY)}")

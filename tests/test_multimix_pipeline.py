@@ -137,3 +137,9 @@ def test_a_target_language_without_dev_data_is_refused_before_training(tmp_path)
 def test_full_size_recipes_validate(cli):
     for name in ("multimix_xner.toml", "multimix_xnli.toml"):
         assert "ok" in cli("validate", ROOT / "recipes" / name, check=0).stdout
+
+
+def test_multi_process_launch_is_refused_clearly_instead_of_hanging(cli, tmp_path):
+    proc = cli("run", XNER, "-o", tmp_path / "run", env={"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}, check=2)
+    assert "runs in a single process for now" in proc.stderr
+    assert not (tmp_path / "run" / "stages").exists()

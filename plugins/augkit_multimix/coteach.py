@@ -25,9 +25,10 @@ from typing import Any, Literal
 from augkit import (Corpus, DataError, InputSpec, ParamError, Trainer, atomic_write_json, build_params, derive_seed,
                     param)
 
-from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
+from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
+                     require_labelled)
 from .labeler import TaskModelLabeler
-from .tasks import load_task_model, save_task_model
+from .tasks import load_task_model, load_tokenizer, save_task_model
 from .training import TrainSettings, train_model
 
 SETS = ("source", "target", "source_aug", "target_aug")
@@ -92,6 +93,7 @@ class CoTeachingTrainer(Trainer):
     def preflight(self, inputs) -> None:
         """Before any stage runs: labelled source, labelled target dev per language, no language without
         data, gold labels inside the source label set."""
+        refuse_multiprocess(self.display_name())
         known = {k: v for k, v in inputs.items() if v is not None and not (isinstance(v, list) and None in v)}
         self._check(known, labels=None)
 
@@ -237,7 +239,7 @@ class CoTeachingTrainer(Trainer):
 
         # every model shares the encoder's tokenizer: encode each set once per epoch, for labelling by
         # every peer and (with the agreed labels) for training
-        tokenizer = load_task_model(str(current[0]), self.task, device="cpu")[1] if unlabelled else None
+        tokenizer = load_tokenizer(str(current[0]))
         encoded = {name: self._encode(corpus, tokenizer) for name, corpus in unlabelled.items()}
         label_index = {lab: i for i, lab in enumerate(self.labels)}
         source_features = None
@@ -280,8 +282,7 @@ class CoTeachingTrainer(Trainer):
             if "source" in mix and source_features is None:
                 from .tasks import encode
 
-                source_features = encode(self.source, tokenizer or load_task_model(str(current[0]), self.task)[1],
-                                         self.task, p.max_length, label_index)
+                source_features = encode(self.source, tokenizer, self.task, p.max_length, label_index)
             datasets = [source_features if name == "source" else selected[name] for name in mix]
             student = model(l) if p.schedule == "sequential" else \
                 load_task_model(str(current[l]), self.task, device=ctx.device)

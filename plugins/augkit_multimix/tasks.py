@@ -87,6 +87,15 @@ def load_task_model(ref: str, task: str, labels: list[str] | None = None, device
     return model.to(device), tokenizer, list(labels), task
 
 
+def load_tokenizer(ref: str, trust_remote_code: bool = False):
+    """The tokenizer of a model folder or id (all of a run's task models share their encoder's)."""
+    from transformers import AutoTokenizer
+
+    from augkit import resolve_model
+
+    return AutoTokenizer.from_pretrained(resolve_model(ref), trust_remote_code=trust_remote_code)
+
+
 def save_task_model(model, tokenizer, labels: list[str], task: str, folder: str | Path) -> Path:
     """Save in Hugging Face layout (safetensors) with augkit's task info, atomically."""
     from augkit import atomic_dir

@@ -9,7 +9,8 @@ from typing import Literal
 
 from augkit import Corpus, DataError, InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, param
 
-from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
+from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
+                     require_labelled)
 from .tasks import load_task_model, save_task_model, task_of
 from .training import TrainSettings, train_model
 
@@ -38,7 +39,8 @@ class WarmupTrainer(Trainer):
               "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)")}
 
     def preflight(self, inputs) -> None:
-        """Before anything trains: labelled train/dev/test, every gold label inside the label set."""
+        """Before anything trains: one process, labelled train/dev/test, gold labels inside the label set."""
+        refuse_multiprocess(self.display_name())
         if inputs.get("train") is None:
             return
         train = list(inputs["train"])

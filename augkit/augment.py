@@ -14,7 +14,7 @@ from .data import Corpus, CorpusWriter, write_corpus_meta
 from .errors import RunError
 from .formats import reader_for, writer_for
 from .generation import generate_shards
-from .io import hash_obj, hash_path
+from .io import atomic_write_text, hash_obj, hash_path
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
@@ -25,10 +25,16 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
                  seed: int = 42, batch_size: int = 64, shard_size: int = 2000, include_original: bool = False,
                  device: str = "auto", precision: str = "auto", overwrite: bool = False,
                  interactive: bool | None = None) -> dict[str, Any]:
-    """Augment ``input_path`` with the named generator and write ``output_path``; return counters."""
-    from .components import StageContext
-    from .environment import pick_device
+    """Augment ``input_path`` with the named generator and write ``output_path``; return counters.
 
+    Under ``torchrun``/``accelerate launch`` every process takes its share of the shards and rank 0
+    writes the output once all shards exist; the file is the same as a one-process run's."""
+    import time
+
+    from .components import StageContext
+    from .environment import pick_device, topology
+
+    rank, world, _ = topology()
     out = Path(output_path)
     if out.exists() and not overwrite:
         raise RunError(f"{out} exists; pass --overwrite to replace it")
@@ -43,21 +49,26 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
     fp = hash_obj({"input": hash_path(input_path), "generator": generator, "params": gen.params.to_dict(),
                    "seed": seed, "lang": lang, "include_original": include_original, "shard_size": shard_size})
     work = out.with_name(out.name + ".augkit-work")
-    if work.exists() and ((work / "fingerprint").read_text() if (work / "fingerprint").exists() else "") != fp:
-        shutil.rmtree(work)  # left by a run with other inputs or parameters
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "fingerprint").write_text(fp)
-    if not (work / "input" / Corpus.META_FILE).exists():
-        (work / "input").mkdir(exist_ok=True)
-        w = CorpusWriter(work / "input" / "data-00000.arrow")
-        w.write_many(reader.read(str(input_path), lang=lang))
-        write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
+    if rank == 0:
+        if work.exists() and ((work / "fingerprint").read_text() if (work / "fingerprint").exists() else "") != fp:
+            shutil.rmtree(work)  # left by a run with other inputs or parameters
+        work.mkdir(parents=True, exist_ok=True)
+        if not (work / "input" / Corpus.META_FILE).exists():
+            (work / "input").mkdir(exist_ok=True)
+            w = CorpusWriter(work / "input" / "data-00000.arrow")
+            w.write_many(reader.read(str(input_path), lang=lang))
+            write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
+        atomic_write_text(work / "fingerprint", fp)  # last: tells the other ranks the input is ready
+    else:
+        while not ((work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp):
+            time.sleep(0.2)
     corpus = Corpus.load(work / "input")
     stage_seed = derive_seed(seed, "augment")
     ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=pick_device(device),
                        precision=precision, progress=Progress(interactive=interactive))
     stats = generate_shards(gen, corpus, work / "generated", seed=stage_seed, ctx=ctx, batch_size=batch_size,
-                            shard_size=shard_size, include_original=include_original, rank=0, world_size=1)
-    writer.write(iter(Corpus.load(work / "generated")), out)
-    shutil.rmtree(work, ignore_errors=True)
+                            shard_size=shard_size, include_original=include_original, rank=rank, world_size=world)
+    if rank == 0:
+        writer.write(iter(Corpus.load(work / "generated")), out)
+        shutil.rmtree(work, ignore_errors=True)
     return stats

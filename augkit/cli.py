@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="und", help="language code of the input")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--shard-size", type=int, default=2000, help="inputs per resumable shard (and per process share)")
     p.add_argument("--include-original", action="store_true", help="write each input before its new examples")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
@@ -123,8 +124,13 @@ def cmd_augment(args) -> int:
         params[".".join(keys)] = value
     stats = augment_file(args.input, args.output, generator=args.generator, params=params, input_format=args.format,
                          output_format=args.output_format, lang=args.lang, seed=args.seed, batch_size=args.batch_size,
+                         shard_size=args.shard_size,
                          include_original=args.include_original, device=args.device, precision=args.precision,
                          overwrite=args.overwrite, interactive=None)
+    from .environment import topology
+
+    if topology()[0] != 0:
+        return 0
     _console(stderr=True).print(
         f"{stats['inputs']} inputs -> {stats['outputs']} new examples"
         + (f" (+{stats['inputs']} originals)" if args.include_original else "")

@@ -55,7 +55,30 @@ class Runner:
         self.fingerprints: dict[str, str] = {}
 
     # output folder ----------------------------------------------------------------------------
+    def _launch_id(self) -> str:
+        import os
+
+        return os.environ.get("TORCHELASTIC_RUN_ID") or \
+            f"{os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
+
     def prepare_output(self) -> None:
+        """Rank 0 checks and prepares the output folder, then marks it ready for this launch; the other
+        ranks wait for that mark (they never judge or clear the folder themselves)."""
+        ready = self.out / ".ready"
+        if self.rank != 0:
+            deadline = time.monotonic() + 3600
+            while not (ready.exists() and ready.read_text() == self._launch_id()):
+                if time.monotonic() > deadline:
+                    raise RunError(f"rank {self.rank}: rank 0 did not prepare {self.out}")
+                time.sleep(0.2)
+            return
+        if ready.exists():
+            ready.unlink()
+        self._prepare_output()
+        if self.world_size > 1:
+            atomic_write_text(ready, self._launch_id())
+
+    def _prepare_output(self) -> None:
         out = self.out
         if out.exists() and not out.is_dir():
             raise RunError(f"output folder {out} exists and is a file")
@@ -63,12 +86,12 @@ class Runner:
         if non_empty and not (self.resume or self.force):
             raise RunError(f"output folder {out} is not empty; pass --resume to continue that run "
                            f"or --force to discard it and start over")
-        if self.rank == 0 and non_empty and self.force:
+        if non_empty and self.force:
             for child in out.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         try:
             out.mkdir(parents=True, exist_ok=True)
-            probe = out / f".write-probe-{self.rank}"
+            probe = out / ".write-probe"
             probe.write_text("ok")
             probe.unlink()
         except OSError as e:

@@ -118,7 +118,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--large", action="store_true", help="XLM-R-large shape (1024 hidden, 24 layers), bf16 on GPU")
     ap.add_argument("--word-initial-share", type=float, default=0.6)
-    ap.add_argument("--max-tokens", type=int, default=12288)
+    ap.add_argument("--max-tokens", type=int, default=0, help="encoder token budget (0: the generator's default)")
     args = ap.parse_args()
 
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM

@@ -44,7 +44,8 @@ class VicinityParams(Params):
     relabel: Literal["all", "masked"] = param("all", help="labeller relabels all words, or only replaced ones")
     long_sentences: Literal["window", "skip"] = param(
         "window", help="texts longer than the model's positions: predict in a window around the mask, or pass through")
-    max_tokens_per_batch: int = param(12288, help="token budget of one encoder forward (padding included)", ge=64)
+    max_tokens_per_batch: int = param(0, help="token budget of one encoder forward, padding included "
+                                      "(0: 4096 on CPU, where activations then stay in cache; 32768 on GPU)", ge=0)
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
 
     def check(self):
@@ -179,7 +180,8 @@ class VicinityGenerator(Generator):
                 live.append(job)
             if live:
                 uniforms = [job.rng.random() for job in live] if p.decoding == "sample" else None
-                choice = lm.predict(seqs, masks, max_tokens=p.max_tokens_per_batch, uniforms=uniforms,
+                budget = p.max_tokens_per_batch or (32768 if lm.device.type == "cuda" else 4096)
+                choice = lm.predict(seqs, masks, max_tokens=budget, uniforms=uniforms,
                                     top_k=p.top_k, temperature=p.temperature)
                 for job, k in zip(live, choice):
                     pos = job.positions[job.step]

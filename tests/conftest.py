@@ -41,4 +41,11 @@ def example_plugin_installed():
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                            "-e", str(path)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    # make the fresh install importable in this process too (its .pth is only read at start-up)
+    import importlib
+    import site
+    import sysconfig
+
+    site.addsitedir(sysconfig.get_paths()["purelib"])
+    importlib.invalidate_caches()
     return path

@@ -30,11 +30,15 @@ class ClashPlugin:
         register(KeepAll)
 
 
-def test_builtins_load_through_entry_points_like_any_plugin():
+BUILTINS = "formats,basic,vicinity,multimix"
+
+
+def test_builtins_load_through_entry_points_like_any_plugin(monkeypatch):
+    monkeypatch.setenv("AUGKIT_LOAD_PLUGINS", BUILTINS)
     pm = PluginManager()
     pm.load_entry_points()
     names = {p["name"] for p in pm.describe()}
-    assert {"formats", "basic"} <= names
+    assert names == set(BUILTINS.split(","))
     info = {p["name"]: p for p in pm.describe()}
     assert info["basic"]["version"] == augkit.__version__ and "register_filters" in info["basic"]["hooks"]
 

@@ -61,14 +61,16 @@ def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b
 
 
 def predict_probs(model, tokenizer, examples: Sequence[Example], task: str, *, max_length: int = 512,
-                  max_tokens: int = 16384) -> list[np.ndarray]:
-    """One float32 array per example: ``[n_words, n_labels]`` (tagging) or ``[1, n_labels]`` (pair)."""
+                  max_tokens: int = 16384, features=None) -> list[np.ndarray]:
+    """One float32 array per example: ``[n_words, n_labels]`` (tagging) or ``[1, n_labels]`` (pair).
+    ``features``: the examples' encoding, if at hand."""
     if task == "tagging":
         flat, counts = predict_flat(model, tokenizer, task, words=[list(ex.tokens) for ex in examples],
-                                    max_length=max_length, max_tokens=max_tokens)
+                                    max_length=max_length, max_tokens=max_tokens, features=features)
     else:
         flat, counts = predict_flat(model, tokenizer, task, text_a=[ex.text_a or "" for ex in examples],
-                                    text_b=[ex.text_b for ex in examples], max_length=max_length, max_tokens=max_tokens)
+                                    text_b=[ex.text_b for ex in examples], max_length=max_length, max_tokens=max_tokens,
+                                    features=features)
     return np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
 
 
@@ -87,11 +89,5 @@ def score(examples: Sequence[Example], probs: Sequence[np.ndarray], labels: list
 def evaluate(model, tokenizer, examples: Sequence[Example], labels: list[str], task: str, max_length: int = 512,
              features=None) -> float:
     """The task metric of ``model`` on labelled ``examples`` (``features``: their encoding, if at hand)."""
-    if task == "tagging":
-        flat, counts = predict_flat(model, tokenizer, task, words=[list(ex.tokens) for ex in examples],
-                                    max_length=max_length, features=features)
-    else:
-        flat, counts = predict_flat(model, tokenizer, task, text_a=[ex.text_a or "" for ex in examples],
-                                    text_b=[ex.text_b for ex in examples], max_length=max_length, features=features)
-    probs = np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
+    probs = predict_probs(model, tokenizer, examples, task, max_length=max_length, features=features)
     return score(examples, probs, labels, task)

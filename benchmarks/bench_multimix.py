@@ -199,7 +199,7 @@ def main():
 
         raw(), label()
         times = {}
-        for name, fn in (("raw forward", raw), ("labelling", label), ("raw x3", raw_three), ("labelling x3", label_three)) * 2:
+        for name, fn in (("raw forward", raw), ("labelling", label), ("raw x3", raw_three), ("labelling x3", label_three)) * 5:
             t = time.perf_counter()
             fn()
             times.setdefault(name, []).append(time.perf_counter() - t)
@@ -211,7 +211,7 @@ def main():
               f"{best['raw x3'] / best['labelling x3']:.0%} (target >= 80%)")
         dev_feats_batches = batches  # evaluation: dev only
         dev_corpus_time = []
-        for _ in range(2):
+        for _ in range(5):
             t = time.perf_counter()
             evaluate()
             dev_corpus_time.append(time.perf_counter() - t)
@@ -219,7 +219,7 @@ def main():
         dev_batches = [_collate(dev_feats[i:i + 256], tok.pad_token_id, "cpu")
                        for i in range(0, len(dev_feats), 256)]
         raw_dev = []
-        for _ in range(2):
+        for _ in range(5):
             t = time.perf_counter()
             with torch.inference_mode():
                 for b in dev_batches:

@@ -28,7 +28,7 @@ from augkit import (Corpus, DataError, InputSpec, ParamError, Trainer, atomic_wr
 from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
                      require_labelled)
 from .labeler import TaskModelLabeler
-from .tasks import load_task_model, load_tokenizer, save_task_model
+from .tasks import encode, load_task_model, load_tokenizer, save_task_model
 from .training import TrainSettings, train_model
 
 SETS = ("source", "target", "source_aug", "target_aug")
@@ -239,10 +239,15 @@ class CoTeachingTrainer(Trainer):
 
         # every model shares the encoder's tokenizer: encode each set once per epoch, for labelling by
         # every peer and (with the agreed labels) for training
-        tokenizer = load_tokenizer(str(current[0]))
-        encoded = {name: self._encode(corpus, tokenizer) for name, corpus in unlabelled.items()}
+        # (and across epochs: the sets, except regenerated ones, and the tokenizer stay the same)
+        tokenizer = self._tokenizer(current[0])
+        encoded = {name: self._cached(("set", lang, name, e if p.regenerate_per_epoch and name.endswith("_aug") else 0),
+                                      lambda c=corpus: self._encode(c, tokenizer))
+                   for name, corpus in unlabelled.items()}
         label_index = {lab: i for i, lab in enumerate(self.labels)}
-        source_features = None
+        source_features = self._cached(("source",), lambda: encode(self.source, tokenizer, self.task, p.max_length,
+                                                                   label_index)) if "source" in mix else None
+        dev_features = self._cached(("dev", lang), lambda: encode(self.dev[lang], tokenizer, self.task, p.max_length, None))
 
         def labels_of(j, name):
             folder = edir / "labels" / f"model{j}-{versions[j]}-{name}"
@@ -279,16 +284,12 @@ class CoTeachingTrainer(Trainer):
                 counts[f"{name}:agreed"] = len(agreed)
                 counts[f"{name}:total"] = len(unlabelled[name])
                 selected[name] = self._training_features(agreed, encoded[name], label_index)
-            if "source" in mix and source_features is None:
-                from .tasks import encode
-
-                source_features = encode(self.source, tokenizer, self.task, p.max_length, label_index)
             datasets = [source_features if name == "source" else selected[name] for name in mix]
             student = model(l) if p.schedule == "sequential" else \
                 load_task_model(str(current[l]), self.task, device=ctx.device)
             train = train_model(student[0], student[1], self.task, self.labels, datasets, self._settings(),
                                 seed=derive_seed(ctx.seed, lang, e, step) % (2**31), dev=self.dev[lang],
-                                start_is_candidate=True, device=ctx.device)
+                                start_is_candidate=True, device=ctx.device, dev_features=dev_features)
             entry = {"student": l, "peers": peers, "counts": counts, "train": train}
             if p.schedule == "sequential":
                 versions[l] = f"v{e - 1}s{step}"
@@ -300,6 +301,17 @@ class CoTeachingTrainer(Trainer):
         report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
         return report
 
+
+    def _cached(self, key, make):
+        cache = self.__dict__.setdefault("_encodings", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+    def _tokenizer(self, model_dir):
+        if "_tok" not in self.__dict__:
+            self._tok = load_tokenizer(str(model_dir))
+        return self._tok
 
     def _encode(self, corpus: Corpus, tokenizer):
         """(features, example index by id) of an unlabelled set."""

@@ -68,10 +68,10 @@ class ConfidenceDistiller(Filter):
 
     def filter(self, corpus: Corpus) -> FilterResult:
         scores = confidence(corpus)
-        ids = corpus.table().column("id").to_pylist()
+        ids = np.asarray(corpus.table().column("id").to_pylist(), dtype=str)
         n_keep = math.floor(len(corpus) * self.params.eta)
-        ranked = sorted(range(len(corpus)), key=lambda i: (-scores[i], ids[i]))
-        keep = sorted(ranked[:n_keep])
+        ranked = np.lexsort((ids, -scores)) if len(ids) else np.zeros(0, dtype=np.int64)  # by score, then id
+        keep = np.sort(ranked[:n_keep]).tolist()
         notes = [] if n_keep else [f"η={self.params.eta} keeps nothing of {len(corpus)} examples"]
         return FilterResult(corpus.select(keep), len(keep), len(corpus), notes)
 

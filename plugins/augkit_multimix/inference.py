@@ -23,14 +23,16 @@ def _collate(features, pad_id: int, device):
 def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b=None, max_length: int = 512,
                  max_tokens: int = 16384, features=None) -> tuple[np.ndarray, np.ndarray]:
     """Label distributions for a batch of inputs, as one float32 array ``[n_rows, n_labels]`` and the
-    number of rows per input (words per sentence for tagging; 1 per pair). Inputs are encoded once (or
+    number of rows per input. ``words``: the sentences' words (or, with ``features``, just an array of
+    their word counts); rows per input are words per sentence for tagging, 1 per pair. Inputs are encoded once (or
     given as ``features`` from ``encode_words``/``encode_pairs``), run in length-sorted batches under a
     token budget, and first-subword rows are gathered in one step."""
     model.eval()
     device = next(model.parameters()).device
     if task == "tagging":
         features = features if features is not None else encode_words(words, tokenizer, max_length)
-        counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        counts = words if isinstance(words, np.ndarray) else \
+            np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
     else:
         features = features if features is not None else encode_pairs(text_a, text_b, tokenizer, max_length)
         counts = np.ones(len(text_a), dtype=np.int64)
@@ -47,11 +49,10 @@ def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b
         if task == "tagging":
             rows, cols, dest = [], [], []
             for r, f in enumerate(chunk):
-                fw = f.first_word
-                pos = np.nonzero(fw >= 0)[0]
+                pos, word = f.first_positions()
                 rows.append(np.full(len(pos), r))
                 cols.append(pos)
-                dest.append(base[f.example] + f.word_offset + fw[pos])
+                dest.append(base[f.example] + f.word_offset + word)
             rows, cols = torch.from_numpy(np.concatenate(rows)), torch.from_numpy(np.concatenate(cols))
             flat[np.concatenate(dest)] = torch.softmax(logits[rows.to(device), cols.to(device)], dim=-1).cpu().numpy()
         else:

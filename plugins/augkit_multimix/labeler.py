@@ -51,7 +51,10 @@ class TaskModelLabeler(Labeler):
         table = corpus.table()
         names = np.asarray(labels, dtype=object)
         if task == "tagging":
-            words = table.column("tokens").to_pylist()
+            import pyarrow.compute as pc
+
+            words = table.column("tokens").to_pylist() if features is None else \
+                pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False).astype(np.int64)
             flat, counts = predict_flat(m, tok, task, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
                                         features=features)
             offsets = np.concatenate([[0], np.cumsum(counts)])

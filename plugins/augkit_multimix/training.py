@@ -122,6 +122,9 @@ def _make_trainer_class():
                                                  collate_fn=self.data_collator, num_workers=0)
             return self.accelerator.prepare(loader)
 
+        def floating_point_ops(self, inputs):
+            return 0  # augkit does not report FLOs; the default walks every parameter on every step
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.get("labels")
             outputs = model(**inputs)
@@ -159,11 +162,13 @@ def _selection_callback(tokenizer, dev, dev_features, labels, task, max_length, 
 
 def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequence[Sequence[Example] | Sequence[Feature]],
                 settings: TrainSettings, *, seed: int, dev: Sequence[Example] | None = None,
-                start_is_candidate: bool = False, hooks=(), device: str = "cpu", stats: dict | None = None) -> dict:
+                start_is_candidate: bool = False, hooks=(), device: str = "cpu", stats: dict | None = None,
+                dev_features=None) -> dict:
     """Train ``model`` in place on the mixture ``datasets``; return a report (steps, dev history, best).
 
     Empty datasets are left out of the mixture; if all are empty the model is left as it is.
-    With ``dev``, the weights with the best dev score are restored at the end.
+    With ``dev``, the weights with the best dev score are restored at the end (``dev_features``: its
+    encoding, when the caller keeps one).
     """
     from transformers import TrainingArguments
 
@@ -175,7 +180,8 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
     sizes = [len(f) for f in feats]
     report = {"mixture_sizes": sizes, "steps": 0, "history": [], "kept_start_model": False}
     state = {"best": -math.inf, "best_step": None, "weights": None, "history": report["history"]}
-    dev_features = encode(list(dev), tokenizer, task, settings.max_length, None) if dev is not None else None
+    if dev is not None and dev_features is None:
+        dev_features = encode(list(dev), tokenizer, task, settings.max_length, None)
     if dev is not None and start_is_candidate:
         state["best"] = evaluate(model, tokenizer, dev, labels, task, settings.max_length, features=dev_features)
         state["best_step"] = 0

@@ -156,6 +156,7 @@ class Corpus:
         self.dataset = dataset
         self.labels = list(labels) if labels is not None else None
         self.name = name
+        self._table = None
 
     # construction ---------------------------------------------------------------------------
     @classmethod
@@ -202,9 +203,12 @@ class Corpus:
         return cls(Dataset(InMemoryTable(table), fingerprint=uuid.uuid4().hex), labels, name)
 
     def table(self):
-        """The examples as a pyarrow Table (selections applied), for columnar work."""
-        return self.dataset.with_format("arrow")[:] if len(self.dataset) else \
-            features().arrow_schema.empty_table()
+        """The examples as a pyarrow Table (selections applied), for columnar work. A corpus never
+        changes, so the table is made once (each view of a Dataset copies its schema)."""
+        if self._table is None:
+            self._table = self.dataset.with_format("arrow")[:] if len(self.dataset) else \
+                features().arrow_schema.empty_table()
+        return self._table
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the corpus atomically to the folder ``path`` (replacing it if present)."""

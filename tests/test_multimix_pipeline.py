@@ -143,3 +143,34 @@ def test_multi_process_launch_is_refused_clearly_instead_of_hanging(cli, tmp_pat
     proc = cli("run", XNER, "-o", tmp_path / "run", env={"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}, check=2)
     assert "runs in a single process for now" in proc.stderr
     assert not (tmp_path / "run" / "stages").exists()
+
+
+def test_sequential_schedule_trains_each_model_twice_per_epoch_with_updated_peers(tmp_path):
+    overrides = FAST + ["stages.coteach.params.schedule=sequential", "stages.coteach.params.epochs=1",
+                        "stages.coteach.params.eta=[0.8]", "stages.coteach.params.mixtures=[['source', 'target']]",
+                        "stages.coteach.inputs.target=['de_train']", "stages.coteach.inputs.target_dev=['de_dev']",
+                        "stages.coteach.inputs.target_test=['de_test']"]
+    out = tmp_path / "run"
+    Runner(load_recipe(XNER, overrides), out, interactive=False).run()
+    (epoch,) = json.loads((out / "stages" / "04-coteach" / "results.json").read_text())["epochs"]["de"]
+    order = [(s["student"], tuple(s["peers"])) for s in epoch["students"]]
+    assert order == [(2, (0, 1)), (1, (0, 2)), (2, (1, 0)), (0, (1, 2)), (1, (2, 0)), (0, (2, 1))]
+    labels = {p.name for p in (out / "stages" / "04-coteach" / "de" / "epoch-1" / "labels").iterdir()}
+    assert "model2-v0s0-target" in labels  # model 2 relabels after its first update
+
+
+def test_gen_lm_samples_can_be_made_anew_each_epoch(tmp_path):
+    overrides = FAST + ["stages.coteach.params.regenerate_per_epoch=true", "stages.coteach.params.epochs=2",
+                        "stages.coteach.params.eta=[1.0, 1.0]",
+                        "stages.coteach.params.mixtures=[['target_aug'], ['source_aug', 'target_aug']]",
+                        "stages.coteach.params.generator_params={model = 'augkit:tiny-xlmr', samples_per_input = 1}",
+                        "stages.coteach.inputs.target=['de_train']", "stages.coteach.inputs.target_dev=['de_dev']",
+                        "stages.coteach.inputs.target_test=['de_test']"]
+    out = tmp_path / "run"
+    Runner(load_recipe(XNER, overrides), out, interactive=False).run()
+    stage = out / "stages" / "04-coteach" / "de"
+    from augkit import Corpus
+
+    e1 = list(Corpus.load(stage / "epoch-1" / "generated-target_aug"))
+    e2 = list(Corpus.load(stage / "epoch-2" / "generated-target_aug"))
+    assert len(e1) == len(e2) == 12 and [x.tokens for x in e1] != [x.tokens for x in e2]

@@ -291,16 +291,14 @@ class CoTeachingTrainer(Trainer):
                                 seed=derive_seed(ctx.seed, lang, e, step) % (2**31), dev=self.dev[lang],
                                 start_is_candidate=True, device=ctx.device, dev_features=dev_features)
             entry = {"student": l, "peers": peers, "counts": counts, "train": train}
+            save_task_model(student[0], student[1], self.labels, self.task, sdir)
             if p.schedule == "sequential":
-                versions[l] = f"v{e - 1}s{step}"
-                save_task_model(student[0], student[1], self.labels, self.task, sdir)
+                versions[l] = f"v{e - 1}s{step}"  # later pairs label with the updated model
             else:
-                save_task_model(student[0], student[1], self.labels, self.task, sdir)
-                atomic_write_json(marker, entry)
+                atomic_write_json(marker, entry)  # a resumed epoch skips this student
             report["students"].append(entry)
         report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
         return report
-
 
     def _cached(self, key, make):
         cache = self.__dict__.setdefault("_encodings", {})

@@ -67,7 +67,7 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
                 done_inputs += len(batch)
             yield k, None  # end of shard
 
-    current, writer, before = None, None, {}
+    writer, before = None, {}
     total_inputs = sum(min(shard_size, n - k * shard_size) for k in todo)
     for k, batch in progress_iter(shard_batches(), total=total_inputs, description=f"generate ({gen.display_name()})",
                                   unit="sentences", size=lambda item: len(item[1]) if item[1] else 0):

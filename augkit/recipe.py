@@ -234,9 +234,7 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
         reader_cls = pm.resolve("reader", fmt, f"{where}.format")
     except PluginError as e:
         raise RecipeError(f"{source}: {e}") from None
-    import dataclasses as dc
-
-    reader_keys = {f.name for f in dc.fields(reader_cls.Params)}
+    reader_keys = {f.name for f in dataclasses.fields(reader_cls.Params)}
     _check_keys(source, where, entry, DATA_KEYS | reader_keys)
     path = entry.get("path")
     if not isinstance(path, str) or not path:

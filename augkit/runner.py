@@ -201,15 +201,14 @@ class Runner:
                 return Corpus.load(folder / "data") if type_ == "corpus" else folder
         return ref  # a model id or folder given directly
 
-    def _inputs(self, stage: StageSpec) -> tuple[dict[str, Any], dict[str, Any]]:
-        inputs, fps = {}, {}
+    def _inputs(self, stage: StageSpec) -> dict[str, Any]:
+        inputs = {}
         for key, ref in stage.inputs.items():
             spec = stage.component_cls.inputs[key]
             refs = ref if isinstance(ref, list) else [ref]
             values = [self._resolve_input(r, spec.type) for r in refs]
             inputs[key] = values if isinstance(ref, list) else values[0]
-            fps[key] = [self.fingerprints.get(r) or _external_fingerprint(r) for r in refs]
-        return inputs, fps
+        return inputs
 
     def _stage_fingerprint(self, stage: StageSpec, input_fps: dict) -> str:
         cls = stage.component_cls
@@ -244,7 +243,7 @@ class Runner:
             atomic_write_text(folder / "fingerprint", fp)
         else:
             self._wait_for(folder, fp, marker="fingerprint")
-        inputs, _ = self._inputs(stage)
+        inputs = self._inputs(stage)
         seed = derive_seed(self.plan.run.seed, stage.name)
         seed_everything(seed)
         hooks = [hcls(params) for _, hcls, params in stage.hooks]

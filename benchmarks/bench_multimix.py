@@ -209,7 +209,6 @@ def main():
         print(f"labelling in co-teaching (one encoding, three peer models): {3 * len(data) / best['labelling x3']:.0f} "
               f"sentence-labellings/s vs raw forward {3 * len(data) / best['raw x3']:.0f} -> "
               f"{best['raw x3'] / best['labelling x3']:.0%} (target >= 80%)")
-        dev_feats_batches = batches  # evaluation: dev only
         dev_corpus_time = []
         for _ in range(5):
             t = time.perf_counter()

@@ -77,7 +77,6 @@ def test_killed_during_co_teaching_resumes_to_the_same_results(xner_run, tmp_pat
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "stages" / "04-coteach" / "_SUCCESS").exists()
-    started = time.time()
     resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     log = (out / "run.log").read_text()

@@ -1,6 +1,5 @@
 """The runner: output layout, refusal to clobber, resume by fingerprint, atomic artefacts."""
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -19,7 +19,7 @@ def lm():
 
 
 @pytest.fixture(scope="module")
-def ner(data_dir=None):
+def ner():
     from conftest import DATA
 
     return list(augkit.read(DATA / "ner.en.train.conll", lang="en"))

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from augkit import Corpus, DataError, Example, ModelRef, Params, param
+from augkit import Corpus, DataError, Example, Params, param
 
 from .inference import predict_probs, score
 

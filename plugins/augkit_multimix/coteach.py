@@ -22,8 +22,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from augkit import (Corpus, DataError, InputSpec, ParamError, Trainer, atomic_write_json, build_params, derive_seed,
-                    param)
+from augkit import Corpus, DataError, InputSpec, Trainer, atomic_write_json, build_params, derive_seed, param
 
 from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
                      require_labelled)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
-from typing import Literal
 
-from augkit import Corpus, DataError, InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, param
+from augkit import InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, param
 
 from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
                      require_labelled)

@@ -160,11 +160,11 @@ def split(lines, n_dev, n_test):
 if __name__ == "__main__":
     for lang, text in NER.items():
         lines = text.strip().splitlines()
-        train, dev, test = split(lines, 6, 6) if lang == "en" else split(lines, 6, 6)
+        train, dev, test = split(lines, 6, 6)
         for name, part in (("train", train), ("dev", dev), ("test", test)):
             (HERE / f"ner.{lang}.{name}.conll").write_text(ner_to_conll("\n".join(part)) + "\n", encoding="utf-8")
     for lang, rows in NLI.items():
-        train, dev, test = split(rows, 4, 4) if lang == "en" else split(rows, 4, 4)
+        train, dev, test = split(rows, 4, 4)
         for name, part in (("train", train), ("dev", dev), ("test", test)):
             body = "\n".join("\t".join(r) for r in part)
             (HERE / f"nli.{lang}.{name}.tsv").write_text("premise\thypothesis\tlabel\n" + body + "\n", encoding="utf-8")

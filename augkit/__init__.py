@@ -2,6 +2,7 @@
 
 The public API (everything a plugin may use) is re-exported here.
 """
+from . import distributed
 from .components import (COMPONENT_KINDS, Component, Filter, FilterResult, Generator, InputSpec, Labeler,
                          NoParams, Reader, StageContext, Trainer, TrainerHook, Writer)
 from .data import EXAMPLE_TYPES, Corpus, CorpusWriter, Example, concat, infer_labels

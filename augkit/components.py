@@ -78,6 +78,10 @@ class Component:
     Params: ClassVar[type[Params]] = NoParams
     example_types: ClassVar[tuple[str, ...]] = EXAMPLE_TYPES
     inputs: ClassVar[dict[str, InputSpec]] = {}
+    #: under ``torchrun``/``accelerate launch``: True runs ``run_stage`` on every process (use
+    #: ``augkit.distributed`` for collectives), False on rank 0 only while the others wait; None: the
+    #: default of the stage kind (generate stages shard their input, other kinds run on rank 0)
+    supports_distributed: ClassVar[bool | None] = None
     #: set by the registry: the name a recipe uses, and the plugin that registered it
     registered_name: ClassVar[str | None] = None
     plugin_name: ClassVar[str | None] = None
@@ -221,7 +225,9 @@ class Filter(Component):
 class Trainer(Component):
     """Trains task models. ``run_stage`` reads ``ctx.inputs`` and writes model folders under
     ``ctx.out_dir`` (Hugging Face layout, safetensors), returning stats (scores, selected checkpoints).
-    Trainers built on ``transformers.Trainer`` get ``torchrun``/``accelerate launch`` for free.
+    Trainers built on ``transformers.Trainer`` get ``torchrun``/``accelerate launch`` data parallelism
+    from it when they set ``supports_distributed = True`` and run on every rank (writing on rank 0, with
+    ``augkit.distributed.barrier()`` before other ranks read what rank 0 wrote).
     ``hooks`` holds the TrainerHook instances the recipe attached to the stage.
     """
 

@@ -18,6 +18,7 @@ millions of examples; ``corpus.dataset`` gives the Dataset itself for ``map``/``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from pathlib import Path
@@ -104,6 +105,11 @@ def features():
     })
 
 
+@functools.lru_cache(maxsize=None)
+def _arrow_schema():
+    return features().arrow_schema
+
+
 def infer_labels(examples: Iterable[Example]) -> list[str]:
     """The sorted label set found in ``examples`` (tags for tagging, classes for pairs)."""
     seen: set[str] = set()
@@ -153,10 +159,23 @@ class Corpus:
     META_FILE = "corpus.json"
 
     def __init__(self, dataset, labels: Sequence[str] | None = None, name: str | None = None):
-        self.dataset = dataset
+        self._dataset = dataset
         self.labels = list(labels) if labels is not None else None
         self.name = name
         self._table = None
+
+    @property
+    def dataset(self):
+        """The ``datasets.Dataset`` underneath (made on first use for a corpus built from a table)."""
+        if self._dataset is None:
+            import uuid
+
+            from datasets import Dataset
+            from datasets.table import InMemoryTable
+
+            # a fresh fingerprint: hashing the table's content (datasets' default) costs more than the table
+            self._dataset = Dataset(InMemoryTable(self._table), fingerprint=uuid.uuid4().hex)
+        return self._dataset
 
     # construction ---------------------------------------------------------------------------
     @classmethod
@@ -192,15 +211,14 @@ class Corpus:
 
     @classmethod
     def from_table(cls, table, labels: Sequence[str] | None = None, name: str | None = None) -> "Corpus":
-        """An in-memory corpus from a pyarrow Table with the corpus schema."""
-        from datasets import Dataset
-        from datasets.table import InMemoryTable
-
-        import uuid
-
-        table = table.cast(features().arrow_schema)
-        # a fresh fingerprint: hashing the table's content (datasets' default) costs more than the table
-        return cls(Dataset(InMemoryTable(table), fingerprint=uuid.uuid4().hex), labels, name)
+        """An in-memory corpus from a pyarrow Table with the corpus schema (columnar work stays on the
+        table; the Dataset is made only if asked for)."""
+        schema = _arrow_schema()
+        if not table.schema.equals(schema):
+            table = table.cast(schema)
+        corpus = cls(None, labels, name)
+        corpus._table = table
+        return corpus
 
     def table(self):
         """The examples as a pyarrow Table (selections applied), for columnar work. A corpus never
@@ -222,7 +240,7 @@ class Corpus:
 
     # access --------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self._table) if self._table is not None else len(self.dataset)
 
     def __iter__(self) -> Iterator[Example]:
         for batch in self.dataset.iter(batch_size=512):
@@ -238,22 +256,36 @@ class Corpus:
             yield [Example.from_row(r) for r in _rows(batch)]
 
     def select(self, indices: Iterable[int]) -> "Corpus":
+        """The examples at ``indices``, in that order. A corpus whose table is already at hand is
+        selected with one Arrow ``take``; otherwise through an index mapping (nothing is read)."""
         import uuid
 
+        indices = list(indices)
+        if self._table is not None:
+            import pyarrow as pa
+
+            return Corpus.from_table(self._table.take(pa.array(indices, pa.int64())), self.labels, self.name)
         # a fresh fingerprint: datasets would otherwise hash its whole state on every selection
-        return Corpus(self.dataset.select(list(indices), new_fingerprint=uuid.uuid4().hex), self.labels, self.name)
+        return Corpus(self.dataset.select(indices, new_fingerprint=uuid.uuid4().hex), self.labels, self.name)
 
     def filter_lang(self, lang: str) -> "Corpus":
         idx = [i for i, l in enumerate(self.dataset["lang"]) if l == lang]
         return self.select(idx)
 
+    def _distinct(self, column: str) -> list[str]:
+        if self._table is not None:
+            import pyarrow.compute as pc
+
+            return sorted(pc.unique(self._table.column(column)).to_pylist())
+        return sorted(set(self.dataset[column]))
+
     @property
     def languages(self) -> list[str]:
-        return sorted(set(self.dataset["lang"]))
+        return self._distinct("lang")
 
     @property
     def types(self) -> list[str]:
-        return sorted(set(self.dataset["type"]))
+        return self._distinct("type")
 
     def __repr__(self) -> str:
         return f"Corpus(n={len(self)}, types={self.types}, languages={self.languages}, labels={self.labels})"

@@ -229,7 +229,9 @@ class Runner:
             self.results[stage.name] = json.loads((folder / "stats.json").read_text())
             self.log.info("stage %s: unchanged and complete, skipped", stage.name)
             return
-        distributed = getattr(stage.component_cls, "supports_distributed", stage.kind == "generate")
+        distributed = getattr(stage.component_cls, "supports_distributed", None)
+        if distributed is None:
+            distributed = stage.kind == "generate"
         if self.rank != 0 and not distributed:
             self._wait_for(folder, fp)
             self.results[stage.name] = json.loads((folder / "stats.json").read_text())

@@ -100,6 +100,15 @@ def test_sampler_draws_one_dataset_per_batch_at_the_right_rates():
     assert [sorted(b) for b in small] == [[0, 1, 2], [0, 1, 2]]  # fewer than one batch: a short batch
 
 
+def test_sampler_gives_each_process_its_own_batches_of_one_shared_sequence():
+    one = list(BalancedBatchSampler([5, 30], batch_size=4, alpha=0.7, n_batches=12, seed=3))
+    ranks = [list(BalancedBatchSampler([5, 30], batch_size=4, alpha=0.7, n_batches=6, seed=3, rank=r, world_size=2))
+             for r in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) == 6
+    assert [b for pair in zip(*ranks) for b in pair] == one  # step k: rank 0 has batch 2k, rank 1 batch 2k+1
+    assert ranks[0] != ranks[1]
+
+
 # confidence penalty -----------------------------------------------------------------------------------
 def test_confidence_penalty_is_minus_beta_times_mean_entropy_over_labelled_positions():
     logits = torch.tensor([[[2.0, 0.0], [0.0, 0.0], [1.0, 1.0]]])

@@ -25,18 +25,6 @@ class TrainingParams(Params):
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
 
 
-def refuse_multiprocess(component: str) -> None:
-    """MultiMix trainers run in one process for now: under torchrun every rank would have to train
-    together, which they do not do yet. Say so on every rank instead of hanging."""
-    from augkit import RunError
-    from augkit.environment import topology
-
-    world = topology()[1]
-    if world > 1:
-        raise RunError(f"{component} runs in a single process for now (this launch has {world}); run the recipe "
-                       "without torchrun/accelerate launch, or run its generate stages in a separate launched recipe")
-
-
 def check_labels(corpora: dict[str, Sequence[Example]], labels: list[str], task: str) -> None:
     """Gold labels outside the label set are an error before any training starts."""
     known = set(labels)

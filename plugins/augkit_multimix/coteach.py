@@ -22,10 +22,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from augkit import Corpus, DataError, InputSpec, Trainer, atomic_write_json, build_params, derive_seed, param
+from augkit import (Corpus, DataError, InputSpec, Trainer, atomic_write_json, build_params, derive_seed, distributed,
+                    param)
 
-from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
-                     require_labelled)
+from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
+from .inference import predict_flat_sharded
 from .labeler import TaskModelLabeler
 from .tasks import encode, load_task_model, load_tokenizer, save_task_model
 from .training import TrainSettings, train_model
@@ -77,6 +78,7 @@ class CoTeachingTrainer(Trainer):
 
     name = "multimix-coteach"
     Params = CoTeachParams
+    supports_distributed = True  # every process trains data-parallel; rank 0 writes
     example_types = ("tagging", "pair")
     inputs = {
         "models": InputSpec("model", help="the warm-up stage (its task models)"),
@@ -92,7 +94,6 @@ class CoTeachingTrainer(Trainer):
     def preflight(self, inputs) -> None:
         """Before any stage runs: labelled source, labelled target dev per language, no language without
         data, gold labels inside the source label set."""
-        refuse_multiprocess(self.display_name())
         known = {k: v for k, v in inputs.items() if v is not None and not (isinstance(v, list) and None in v)}
         self._check(known, labels=None)
 
@@ -160,6 +161,7 @@ class CoTeachingTrainer(Trainer):
 
     # the algorithm -------------------------------------------------------------------------------------
     def run_stage(self, ctx) -> dict:
+        distributed.ensure_process_group(ctx.device)
         self._prepare(ctx)
         p = self.params
         results: dict[str, Any] = {"task": self.task, "languages": {}, "epochs": {}}
@@ -169,22 +171,28 @@ class CoTeachingTrainer(Trainer):
             for e in range(1, p.epochs + 1):
                 edir = ctx.out_dir / lang / f"epoch-{e}"
                 done = edir / "report.json"
-                if not done.exists():
+                if not _exists(done):
                     report = self._epoch(ctx, lang, e, current, edir)
-                    atomic_write_json(done, report)
+                    if distributed.is_main():
+                        atomic_write_json(done, report)
+                    distributed.barrier()  # the epoch's models and report are on disk for every process
                 report = json.loads(done.read_text())
                 results["epochs"][lang].append(report)
                 current = [edir / f"model-{k}" for k in range(len(current))]
-                ctx.log.info("%s epoch %d: target dev %s", lang, e, [round(s, 4) for s in report["dev"]])
+                if ctx.is_main:
+                    ctx.log.info("%s epoch %d: target dev %s", lang, e, [round(s, 4) for s in report["dev"]])
+            if not distributed.is_main():
+                continue  # the final evaluation is rank 0's
             models = [load_task_model(str(m), self.task, device=ctx.device)[:2] for m in current]
             entry = {"dev": evaluate_models(models, self.dev[lang], self.labels, self.task, p.max_length),
                      "final_models": [str(m.relative_to(ctx.out_dir)) for m in current]}
             if lang in self.test:
                 entry["test"] = evaluate_models(models, self.test[lang], self.labels, self.task, p.max_length)
             results["languages"][lang] = entry
+        if not distributed.is_main():
+            return {}
         atomic_write_json(ctx.out_dir / "results.json", results)
-        if ctx.is_main:
-            _print_results(results, self.task)
+        _print_results(results, self.task)
         stats: dict[str, Any] = {}
         for lang, entry in results["languages"].items():
             if "test" in entry:
@@ -203,12 +211,15 @@ class CoTeachingTrainer(Trainer):
         p = self.params
         sets = {"target": self.target[lang]}
         if p.regenerate_per_epoch:
+            from augkit.generation import generate_shards
+
             gen = ctx.resolve("generator", p.generator)(**p.generator_params)
             for name, base in (("source_aug", Corpus.from_examples(self.source)), ("target_aug", self.target[lang])):
                 folder = edir / f"generated-{name}"
-                if not (folder / "corpus.json").exists():
-                    out = gen.augment(base, seed=derive_seed(ctx.seed, "generate", lang, e, name), device=ctx.device)
-                    Corpus.from_examples(out).save(folder)
+                if not _exists(folder / "corpus.json"):  # every process makes its shards; rank 0 joins them
+                    generate_shards(gen, base, folder, seed=derive_seed(ctx.seed, "generate", lang, e, name),
+                                    ctx=ctx, rank=distributed.rank(), world_size=distributed.world_size())
+                    distributed.barrier()
                 sets[name] = Corpus.load(folder)
         else:
             if self.source_aug is not None:
@@ -219,6 +230,7 @@ class CoTeachingTrainer(Trainer):
 
     def _epoch(self, ctx, lang: str, e: int, current: list[Path], edir: Path) -> dict:
         p = self.params
+        distributed.ensure_process_group(ctx.device)
         mix = p.mixtures[e - 1]
         unlabelled = {k: v for k, v in self._unlabelled_sets(ctx, lang, e, edir).items() if k in mix}
         n = len(current)
@@ -229,6 +241,7 @@ class CoTeachingTrainer(Trainer):
         report: dict[str, Any] = {"epoch": e, "mixture": mix, "eta": p.eta[e - 1], "students": [], "dev": []}
         versions = [f"v{e - 1}"] * n
         loaded: dict[int, Any] = {}
+        dev_scores = self.__dict__.setdefault("_dev_scores", {})  # (lang, model folder, version) -> dev score
 
         def model(j):
             if j not in loaded:
@@ -236,9 +249,9 @@ class CoTeachingTrainer(Trainer):
                 loaded[j] = (m, tok, self.labels, self.task)
             return loaded[j]
 
-        # every model shares the encoder's tokenizer: encode each set once per epoch, for labelling by
-        # every peer and (with the agreed labels) for training
-        # (and across epochs: the sets, except regenerated ones, and the tokenizer stay the same)
+        # every model shares the encoder's tokenizer: encode each set once, for labelling by every peer
+        # and (with the agreed labels) for training; the sets (except regenerated ones) and the
+        # tokenizer stay the same across epochs, so the encodings are kept too
         tokenizer = self._tokenizer(current[0])
         encoded = {name: self._cached(("set", lang, name, e if p.regenerate_per_epoch and name.endswith("_aug") else 0),
                                       lambda c=corpus: self._encode(c, tokenizer))
@@ -247,22 +260,42 @@ class CoTeachingTrainer(Trainer):
         source_features = self._cached(("source",), lambda: encode(self.source, tokenizer, self.task, p.max_length,
                                                                    label_index)) if "source" in mix else None
         dev_features = self._cached(("dev", lang), lambda: encode(self.dev[lang], tokenizer, self.task, p.max_length, None))
+        labelled: dict[tuple, Corpus] = {}
 
         def labels_of(j, name):
+            """Model j's labels of a set, computed once per model version (split across processes) and
+            kept on disk; a labelling already on disk is read back."""
             folder = edir / "labels" / f"model{j}-{versions[j]}-{name}"
-            if (folder / "corpus.json").exists():
-                return Corpus.load(folder)
-            return labeler.label(unlabelled[name], model(j), folder=folder, features=encoded[name][0])
+            key = (j, versions[j], name)
+            if key not in labelled:
+                if _exists(folder / "corpus.json"):
+                    labelled[key] = Corpus.load(folder)
+                else:
+                    m, tok, labels, task = model(j)
+                    feats, _, counts = encoded[name]
+                    flat = predict_flat_sharded(m, tok, task, feats, counts, max_length=p.max_length)
+                    labelled[key] = labeler.from_probs(unlabelled[name], flat, counts, labels, task,
+                                                       folder=folder if distributed.is_main() else None)
+            return labelled[key]
 
         if p.schedule == "frozen":
             order = [(l, [j for j in range(n) if j != l]) for l in range(n)]
         else:  # the authors' order: for k, for j != k, the third model learns from k and j
             order = [(3 - k - j, [k, j]) for k in range(3) for j in range(3) if j != k]
+        finished = {step: _read_json(edir / f"student-{step}.json") for step in range(len(order))} \
+            if p.schedule == "frozen" else {}
+        if p.schedule == "frozen":
+            # peers are the models as the epoch started: label with all of them first, so each
+            # student can then train in place (no second copy of a model is loaded)
+            for step, (l, peers) in enumerate(order):
+                if finished.get(step) is None:
+                    for j in peers:
+                        for name in unlabelled:
+                            labels_of(j, name)
         for step, (l, peers) in enumerate(order):
             sdir = edir / f"model-{l}"
-            marker = edir / f"student-{step}.json"
-            if p.schedule == "frozen" and marker.exists():  # finished before an interruption
-                report["students"].append(json.loads(marker.read_text()))
+            if finished.get(step) is not None:  # finished before an interruption
+                report["students"].append(finished[step])
                 continue
             selected, counts = {}, {}
             for name in unlabelled:
@@ -284,18 +317,23 @@ class CoTeachingTrainer(Trainer):
                 counts[f"{name}:total"] = len(unlabelled[name])
                 selected[name] = self._training_features(agreed, encoded[name], label_index)
             datasets = [source_features if name == "source" else selected[name] for name in mix]
-            student = model(l) if p.schedule == "sequential" else \
-                load_task_model(str(current[l]), self.task, device=ctx.device)
+            student = model(l)
+            start_key = (lang, str(current[l]), versions[l])
             train = train_model(student[0], student[1], self.task, self.labels, datasets, self._settings(),
                                 seed=derive_seed(ctx.seed, lang, e, step) % (2**31), dev=self.dev[lang],
-                                start_is_candidate=True, device=ctx.device, dev_features=dev_features)
+                                start_is_candidate=True, device=ctx.device, dev_features=dev_features,
+                                start_score=dev_scores.get(start_key))
             entry = {"student": l, "peers": peers, "counts": counts, "train": train}
-            save_task_model(student[0], student[1], self.labels, self.task, sdir)
             if p.schedule == "sequential":
                 versions[l] = f"v{e - 1}s{step}"  # later pairs label with the updated model
-            else:
-                atomic_write_json(marker, entry)  # a resumed epoch skips this student
+                dev_scores[(lang, str(current[l]), versions[l])] = train.get("best_dev")
+            dev_scores[(lang, str(sdir), f"v{e}")] = train.get("best_dev")
+            if distributed.is_main():
+                save_task_model(student[0], student[1], self.labels, self.task, sdir)
+                if p.schedule == "frozen":
+                    atomic_write_json(edir / f"student-{step}.json", entry)  # a resumed epoch skips this student
             report["students"].append(entry)
+        distributed.barrier()  # the students' folders are written before anyone reads them
         report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
         return report
 
@@ -311,21 +349,26 @@ class CoTeachingTrainer(Trainer):
         return self._tok
 
     def _encode(self, corpus: Corpus, tokenizer):
-        """(features, example index by id) of an unlabelled set."""
+        """(features, example index by id, rows per example) of an unlabelled set."""
         from .tasks import encode_pairs, encode_words
+
+        import numpy as np
 
         table = corpus.table()
         ids = table.column("id").to_pylist()
         if self.task == "tagging":
-            feats = encode_words(table.column("tokens").to_pylist(), tokenizer, self.params.max_length)
+            words = table.column("tokens").to_pylist()
+            feats = encode_words(words, tokenizer, self.params.max_length)
+            counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
         else:
             feats = encode_pairs([a or "" for a in table.column("text_a").to_pylist()], table.column("text_b").to_pylist(),
                                  tokenizer, self.params.max_length)
-        return feats, {ex_id: i for i, ex_id in enumerate(ids)}
+            counts = np.ones(len(ids), dtype=np.int64)
+        return feats, {ex_id: i for i, ex_id in enumerate(ids)}, counts
 
     def _training_features(self, agreed: Corpus, encoded, label_index) -> list:
         """Features of the agreed examples with their agreed (pseudo) labels as targets."""
-        feats, index = encoded
+        feats, index, _ = encoded
         by_example: dict[int, list] = {}
         for f in feats:
             by_example.setdefault(f.example, []).append(f)
@@ -336,6 +379,16 @@ class CoTeachingTrainer(Trainer):
             ids = [label_index[t] for t in lab] if self.task == "tagging" else [label_index[lab]]
             out.extend(f.with_labels(ids) for f in by_example[index[ex_id]])
         return out
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists as rank 0 sees it, so all processes take the same branch."""
+    return distributed.broadcast(path.exists())
+
+
+def _read_json(path: Path) -> dict | None:
+    """The JSON at ``path`` as rank 0 read it (None if absent), the same on all processes."""
+    return distributed.broadcast(json.loads(path.read_text()) if path.exists() else None)
 
 
 def _print_results(results: dict, task: str) -> None:

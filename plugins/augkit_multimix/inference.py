@@ -21,21 +21,24 @@ def _collate(features, pad_id: int, device):
 
 @torch.inference_mode()
 def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b=None, max_length: int = 512,
-                 max_tokens: int = 16384, features=None) -> tuple[np.ndarray, np.ndarray]:
+                 max_tokens: int = 16384, features=None, counts=None) -> tuple[np.ndarray, np.ndarray]:
     """Label distributions for a batch of inputs, as one float32 array ``[n_rows, n_labels]`` and the
     number of rows per input. ``words``: the sentences' words (or, with ``features``, just an array of
     their word counts); rows per input are words per sentence for tagging, 1 per pair. Inputs are encoded once (or
     given as ``features`` from ``encode_words``/``encode_pairs``), run in length-sorted batches under a
-    token budget, and first-subword rows are gathered in one step."""
+    token budget, and first-subword rows are gathered in one step. ``features`` with ``counts`` (rows per
+    input) need neither words nor texts."""
     model.eval()
     device = next(model.parameters()).device
-    if task == "tagging":
-        features = features if features is not None else encode_words(words, tokenizer, max_length)
-        counts = words if isinstance(words, np.ndarray) else \
-            np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-    else:
-        features = features if features is not None else encode_pairs(text_a, text_b, tokenizer, max_length)
-        counts = np.ones(len(text_a), dtype=np.int64)
+    if features is None:
+        features = encode_words(words, tokenizer, max_length) if task == "tagging" else \
+            encode_pairs(text_a, text_b, tokenizer, max_length)
+    if counts is None:
+        if task == "tagging":
+            counts = words if isinstance(words, np.ndarray) else \
+                np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        else:
+            counts = np.ones(len(text_a), dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, dtype=np.int64)
     flat = np.zeros((int(counts.sum()), model.config.num_labels), dtype=np.float32)
     order = sorted(range(len(features)), key=lambda i: len(features[i].input_ids))
@@ -59,6 +62,26 @@ def predict_flat(model, tokenizer, task: str, *, words=None, text_a=None, text_b
             flat[base[[f.example for f in chunk]]] = torch.softmax(logits, dim=-1).cpu().numpy()
         start = end
     return flat, counts
+
+
+def predict_flat_sharded(model, tokenizer, task: str, features, counts: np.ndarray, *, max_length: int = 512,
+                         max_tokens: int = 16384) -> np.ndarray:
+    """``predict_flat`` over encoded inputs, split across the processes of a distributed launch: each
+    labels a contiguous block of inputs and every process gets the whole result (one process: no split)."""
+    from augkit import distributed
+
+    if distributed.world_size() == 1:
+        return predict_flat(model, tokenizer, task, features=features, counts=counts, max_length=max_length,
+                            max_tokens=max_tokens)[0]
+    import dataclasses
+
+    start, end = distributed.shard_bounds(len(counts))
+    owners = np.fromiter((f.example for f in features), dtype=np.int64, count=len(features))
+    lo, hi = np.searchsorted(owners, start), np.searchsorted(owners, end)  # features come in input order
+    part = [dataclasses.replace(f, example=f.example - start) for f in features[lo:hi]]
+    flat = predict_flat(model, tokenizer, task, features=part, counts=counts[start:end], max_length=max_length,
+                        max_tokens=max_tokens)[0]
+    return np.concatenate(distributed.all_gather(flat))
 
 
 def predict_probs(model, tokenizer, examples: Sequence[Example], task: str, *, max_length: int = 512,

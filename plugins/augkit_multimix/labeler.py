@@ -42,14 +42,13 @@ class TaskModelLabeler(Labeler):
 
     def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None) -> Corpus:
         """``model`` is a saved task-model folder or a ``(model, tokenizer, labels, task)`` tuple.
-        With ``folder`` the result is written there (Arrow) and returned memory-mapped. ``features``:
-        the corpus already encoded for this tokenizer (labelling one corpus with several models)."""
+        With ``folder`` the result is also written there (Arrow, atomically). ``features``: the corpus
+        already encoded for this tokenizer (labelling one corpus with several models)."""
         if isinstance(model, (str, Path)):
             model = load_task_model(str(model), "tagging")
         m, tok, labels, task = model
         p = self.params
         table = corpus.table()
-        names = np.asarray(labels, dtype=object)
         if task == "tagging":
             import pyarrow.compute as pc
 
@@ -57,32 +56,42 @@ class TaskModelLabeler(Labeler):
                 pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False).astype(np.int64)
             flat, counts = predict_flat(m, tok, task, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
                                         features=features)
-            offsets = np.concatenate([[0], np.cumsum(counts)])
-            tags = names[flat.argmax(axis=1)] if len(flat) else np.zeros(0, dtype=object)
-            tags_col = _lists(offsets, pa.array(tags.tolist(), pa.string()))
-            if p.repair_iob or self._has_masked(table):
-                tags_col = self._fix_tags(table, tags_col.to_pylist())
-            table = table.set_column(table.schema.get_field_index("tags"), "tags", tags_col)
         else:
             flat, counts = predict_flat(m, tok, task, text_a=[a or "" for a in table.column("text_a").to_pylist()],
                                         text_b=table.column("text_b").to_pylist(), max_length=p.max_length,
                                         max_tokens=p.max_tokens, features=features)
+        return self.from_probs(corpus, flat, counts, labels, task, folder)
+
+    def from_probs(self, corpus: Corpus, flat: np.ndarray, counts: np.ndarray, labels: list[str], task: str,
+                   folder: str | Path | None = None) -> Corpus:
+        """The labelled corpus from label distributions computed elsewhere (``flat``: ``[Σ counts,
+        n_labels]``, ``counts``: rows per example — words for tagging, 1 for pairs)."""
+        table = corpus.table()
+        names = np.asarray(labels, dtype=object)
+        if task == "tagging":
+            offsets = np.concatenate([[0], np.cumsum(counts)])
+            tags = names[flat.argmax(axis=1)] if len(flat) else np.zeros(0, dtype=object)
+            tags_col = _lists(offsets, pa.array(tags.tolist(), pa.string()))
+            if self.params.repair_iob or self._has_masked(table):
+                tags_col = self._fix_tags(table, tags_col.to_pylist())
+            table = table.set_column(table.schema.get_field_index("tags"), "tags", tags_col)
+        else:
             offsets = np.arange(len(counts) + 1)
             table = table.set_column(table.schema.get_field_index("label"), "label",
                                      pa.array(names[flat.argmax(axis=1)].tolist() if len(flat) else [], pa.string()))
         n_labels = flat.shape[1]
         rows = _lists(np.arange(0, flat.size + 1, n_labels), pa.array(flat.ravel(), pa.float32()))
         table = table.set_column(table.schema.get_field_index("probs"), "probs", _lists(offsets, rows))
-        if folder is None:
-            return Corpus.from_table(table, labels=labels, name=corpus.name)
-        from augkit.data import write_corpus_meta
-        from augkit.io import atomic_dir
+        out = Corpus.from_table(table, labels=labels, name=corpus.name)
+        if folder is not None:
+            from augkit.data import write_corpus_meta
+            from augkit.io import atomic_dir
 
-        with atomic_dir(folder) as tmp:
-            w = CorpusWriter(Path(tmp) / "data-00000.arrow")
-            w.write_table(table)
-            write_corpus_meta(Path(tmp), ["data-00000.arrow"], labels, w.close(), corpus.name)
-        return Corpus.load(folder)
+            with atomic_dir(folder) as tmp:
+                w = CorpusWriter(Path(tmp) / "data-00000.arrow")
+                w.write_table(out.table())
+                write_corpus_meta(Path(tmp), ["data-00000.arrow"], labels, w.close(), corpus.name)
+        return out
 
     @staticmethod
     def _has_masked(table) -> bool:

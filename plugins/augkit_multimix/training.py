@@ -53,10 +53,16 @@ def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
 
 
 class BalancedBatchSampler(torch.utils.data.Sampler):
-    """Yields ``n_batches`` lists of indices into the concatenation of ``sizes``-long datasets."""
+    """Yields ``n_batches`` lists of indices into the concatenation of ``sizes``-long datasets.
 
-    def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_batches: int, seed: int):
+    With ``world_size`` processes, one sequence of ``n_batches * world_size`` batches is drawn (the same
+    on every process) and process ``rank`` takes every ``world_size``-th batch from ``rank`` on: each
+    optimizer step sees ``world_size`` different batches, as data-parallel training expects."""
+
+    def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_batches: int, seed: int,
+                 rank: int = 0, world_size: int = 1):
         self.sizes, self.batch_size, self.n_batches, self.seed = list(sizes), batch_size, n_batches, seed
+        self.rank, self.world_size = rank, world_size
         self.p = mixture_probabilities(self.sizes, alpha)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(int)
 
@@ -64,10 +70,15 @@ class BalancedBatchSampler(torch.utils.data.Sampler):
         return self.n_batches
 
     def __iter__(self):
+        for k, batch in enumerate(self._all_batches()):
+            if k % self.world_size == self.rank:
+                yield batch
+
+    def _all_batches(self):
         rng = random.Random(self.seed)
         nprng = np.random.default_rng(self.seed)
         pools = [[] for _ in self.sizes]
-        for _ in range(self.n_batches):
+        for _ in range(self.n_batches * self.world_size):
             d = int(nprng.choice(len(self.sizes), p=self.p))
             batch = []
             while len(batch) < min(self.batch_size, self.sizes[d]):
@@ -118,9 +129,10 @@ def _make_trainer_class():
             self.augkit_batch_sampler = batch_sampler
 
         def get_train_dataloader(self):
-            loader = torch.utils.data.DataLoader(self.train_dataset, batch_sampler=self.augkit_batch_sampler,
-                                                 collate_fn=self.data_collator, num_workers=0)
-            return self.accelerator.prepare(loader)
+            # the sampler shards its batches across processes itself (accelerate's re-sharding would
+            # assume equal-size batches); the Trainer moves each batch to the device
+            return torch.utils.data.DataLoader(self.train_dataset, batch_sampler=self.augkit_batch_sampler,
+                                               collate_fn=self.data_collator, num_workers=0)
 
         def floating_point_ops(self, inputs):
             return 0  # augkit does not report FLOs; the default walks every parameter on every step
@@ -138,12 +150,21 @@ def _make_trainer_class():
     return HookedTrainer
 
 
+def _dev_score(model, tokenizer, dev, labels, task, max_length, dev_features) -> float:
+    """The dev score, computed on rank 0 and shared, so every process makes the same selection."""
+    from augkit import distributed
+
+    score = evaluate(model, tokenizer, dev, labels, task, max_length, features=dev_features) \
+        if distributed.is_main() else None
+    return distributed.broadcast(score)
+
+
 def _selection_callback(tokenizer, dev, dev_features, labels, task, max_length, eval_steps, state):
     from transformers import TrainerCallback
 
     class Select(TrainerCallback):
         def _check(self, model, step):
-            score = evaluate(model, tokenizer, dev, labels, task, max_length, features=dev_features)
+            score = _dev_score(model, tokenizer, dev, labels, task, max_length, dev_features)
             state["history"].append({"step": step, "dev": score})
             if score > state["best"]:
                 state["best"], state["best_step"] = score, step
@@ -163,14 +184,21 @@ def _selection_callback(tokenizer, dev, dev_features, labels, task, max_length, 
 def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequence[Sequence[Example] | Sequence[Feature]],
                 settings: TrainSettings, *, seed: int, dev: Sequence[Example] | None = None,
                 start_is_candidate: bool = False, hooks=(), device: str = "cpu", stats: dict | None = None,
-                dev_features=None) -> dict:
+                dev_features=None, start_score: float | None = None) -> dict:
     """Train ``model`` in place on the mixture ``datasets``; return a report (steps, dev history, best).
 
     Empty datasets are left out of the mixture; if all are empty the model is left as it is.
     With ``dev``, the weights with the best dev score are restored at the end (``dev_features``: its
-    encoding, when the caller keeps one).
+    encoding, when the caller keeps one; ``start_score``: the starting model's dev score, if known).
+
+    Under ``torchrun``/``accelerate launch`` every process calls this with the same arguments: the
+    Trainer trains data-parallel (``batch_size`` per process), dev scores come from rank 0.
     """
     from transformers import TrainingArguments
+
+    from augkit import distributed
+
+    distributed.ensure_process_group(device)
 
     label_index = {l: i for i, l in enumerate(labels)}
     # a dataset is a list of Examples, or of Features already encoded with their training targets
@@ -183,7 +211,8 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
     if dev is not None and dev_features is None:
         dev_features = encode(list(dev), tokenizer, task, settings.max_length, None)
     if dev is not None and start_is_candidate:
-        state["best"] = evaluate(model, tokenizer, dev, labels, task, settings.max_length, features=dev_features)
+        state["best"] = start_score if start_score is not None else \
+            _dev_score(model, tokenizer, dev, labels, task, settings.max_length, dev_features)
         state["best_step"] = 0
         state["weights"] = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         report["history"].append({"step": 0, "dev": state["best"]})
@@ -194,7 +223,8 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
         return report
     per_step = settings.batch_size * settings.grad_accum
     steps = settings.max_steps or max(1, math.ceil(settings.epochs * sum(sizes) / per_step))
-    sampler = BalancedBatchSampler(sizes, settings.batch_size, settings.alpha, steps * settings.grad_accum, seed)
+    sampler = BalancedBatchSampler(sizes, settings.batch_size, settings.alpha, steps * settings.grad_accum, seed,
+                                   rank=distributed.rank(), world_size=distributed.world_size())
     all_features = [f for fs in feats for f in fs]
     use_cuda = str(device).startswith("cuda")
     with tempfile.TemporaryDirectory() as tmp:
@@ -223,8 +253,24 @@ def train_model(model, tokenizer, task: str, labels: list[str], datasets: Sequen
         finally:
             gc.unfreeze()
     report["steps"] = steps
+    report["processes"] = distributed.world_size()
+    if distributed.world_size() > 1:
+        _check_replicas(model)
     if dev is not None:
         model.load_state_dict(state["weights"])
         report["best_dev"], report["best_step"] = state["best"], state["best_step"]
         report["kept_start_model"] = state["best_step"] == 0
     return report
+
+
+def _check_replicas(model) -> None:
+    """Data-parallel replicas end training bit-identical; anything else means the processes did not
+    train together (a launch or backend problem), which must not pass silently."""
+    from augkit import RunError, distributed
+
+    with torch.no_grad():
+        checksum = float(sum(p.detach().double().sum().item() for p in model.parameters()))
+    sums = distributed.all_gather(checksum)
+    if len(set(sums)) > 1:
+        raise RunError(f"the {len(sums)} processes ended training with different weights (checksums {sums}); "
+                       "they did not train data-parallel")

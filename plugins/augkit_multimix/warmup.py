@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from augkit import InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, param
+from augkit import InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, distributed, param
 
-from .common import (TrainingParams, by_language, check_labels, evaluate_models, refuse_multiprocess,
-                     require_labelled)
+from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
 from .tasks import load_task_model, save_task_model, task_of
 from .training import TrainSettings, train_model
 
@@ -31,14 +30,14 @@ class WarmupTrainer(Trainer):
 
     name = "multimix-warmup"
     Params = WarmupParams
+    supports_distributed = True  # every process trains data-parallel; rank 0 writes
     example_types = ("tagging", "pair")
     inputs = {"train": InputSpec("corpus", help="labelled source-language training data"),
               "dev": InputSpec("corpus", help="labelled source-language dev data (model selection)"),
               "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)")}
 
     def preflight(self, inputs) -> None:
-        """Before anything trains: one process, labelled train/dev/test, gold labels inside the label set."""
-        refuse_multiprocess(self.display_name())
+        """Before anything trains: labelled train/dev/test, gold labels inside the label set."""
         if inputs.get("train") is None:
             return
         train = list(inputs["train"])
@@ -55,6 +54,7 @@ class WarmupTrainer(Trainer):
 
     def run_stage(self, ctx) -> dict:
         p = self.params
+        distributed.ensure_process_group(ctx.device)
         self.preflight(ctx.inputs)
         train, dev = list(ctx.inputs["train"]), list(ctx.inputs["dev"])
         task = task_of(train)
@@ -69,8 +69,9 @@ class WarmupTrainer(Trainer):
         for k, seed in enumerate(seeds):
             folder = ctx.out_dir / "models" / f"model-{k}"
             done = folder / "train_report.json"
-            if done.exists():  # finished before an interruption
-                reports.append(json.loads(done.read_text()))
+            finished = distributed.broadcast(json.loads(done.read_text()) if done.exists() else None)
+            if finished is not None:  # finished before an interruption
+                reports.append(finished)
                 continue
             from augkit.seeding import seed_everything
 
@@ -80,10 +81,15 @@ class WarmupTrainer(Trainer):
             report = train_model(model, tok, task, labels, [train], settings, seed=seed, dev=dev,
                                  hooks=self.hooks, device=ctx.device, stats=stats)
             report.update({"seed": seed, **stats})
-            save_task_model(model, tok, labels, task, folder)
-            atomic_write_json(done, report)
+            if distributed.is_main():
+                save_task_model(model, tok, labels, task, folder)
+                atomic_write_json(done, report)
+                ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
             reports.append(report)
-            ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
+            del model
+        distributed.barrier()  # the models are on disk before any process goes on
+        if not distributed.is_main():
+            return {}
         results = {"task": task, "labels": labels, "models": [f"models/model-{k}" for k in range(len(seeds))],
                    "source_dev": [r["best_dev"] for r in reports], "seeds": seeds}
         if tests:

@@ -164,3 +164,29 @@ def test_repair_iob_and_seqeval_micro_f1():
     onehot = np.eye(4, dtype=np.float32)
     assert score(exs, [onehot[[1, 3, 0]]], LABELS, "tagging") == 1.0
     assert score(exs, [onehot[[1, 3, 3]]], LABELS, "tagging") == pytest.approx(2 / 3)
+
+
+def test_span_f1_equals_seqeval_on_random_tag_sequences():
+    """augkit's array-based chunk F1 gives exactly seqeval's micro F1 (default mode): IOB1, IOB2, IOBES,
+    ill-formed sequences, tags without a prefix, gold tags the model does not know, empty sentences."""
+    import random
+    import warnings
+
+    from seqeval.metrics import f1_score
+
+    from augkit_multimix.inference import span_f1
+
+    rng = random.Random(0)
+    tags = ["O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "E-PER", "S-LOC", "I-MISC", "B-MISC", "X", "PER", "B-_"]
+    model_labels = [t for t in dict.fromkeys(tags) if t != "I-MISC"]  # gold-only tag: I-MISC
+    checked = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(600):
+            gold = [[rng.choice(tags) for _ in range(rng.randrange(0, 8))] for _ in range(rng.randrange(1, 6))]
+            pred = [[rng.choice(model_labels) for _ in g] for g in gold]
+            ids = np.array([model_labels.index(t) for p in pred for t in p], dtype=np.int64)
+            expected = f1_score(gold, pred)
+            assert span_f1(gold, ids, model_labels) == expected, (gold, pred)
+            checked += 0 < expected < 1
+    assert checked > 100  # most cases are neither trivially 0 nor 1

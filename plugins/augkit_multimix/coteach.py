@@ -181,9 +181,11 @@ class CoTeachingTrainer(Trainer):
                 current = [edir / f"model-{k}" for k in range(len(current))]
                 if ctx.is_main:
                     ctx.log.info("%s epoch %d: target dev %s", lang, e, [round(s, 4) for s in report["dev"]])
+            in_memory = self.__dict__.pop("_kept_models", {})
             if not distributed.is_main():
                 continue  # the final evaluation is rank 0's
-            models = [load_task_model(str(m), self.task, device=ctx.device)[:2] for m in current]
+            models = [in_memory[str(m)][:2] if str(m) in in_memory else
+                      load_task_model(str(m), self.task, device=ctx.device)[:2] for m in current]
             entry = {"dev": evaluate_models(models, self.dev[lang], self.labels, self.task, p.max_length),
                      "final_models": [str(m.relative_to(ctx.out_dir)) for m in current]}
             if lang in self.test:
@@ -242,11 +244,16 @@ class CoTeachingTrainer(Trainer):
         versions = [f"v{e - 1}"] * n
         loaded: dict[int, Any] = {}
         dev_scores = self.__dict__.setdefault("_dev_scores", {})  # (lang, model folder, version) -> dev score
+        # the models the previous epoch ended with are still in memory (a resumed run reads them from disk)
+        in_memory = self.__dict__.pop("_kept_models", {})
 
         def model(j):
             if j not in loaded:
-                m, tok, _, _ = load_task_model(str(current[j]), self.task, device=ctx.device)
-                loaded[j] = (m, tok, self.labels, self.task)
+                if str(current[j]) in in_memory:
+                    loaded[j] = in_memory.pop(str(current[j]))
+                else:
+                    m, tok, _, _ = load_task_model(str(current[j]), self.task, device=ctx.device)
+                    loaded[j] = (m, tok, self.labels, self.task)
             return loaded[j]
 
         # every model shares the encoder's tokenizer: encode each set once, for labelling by every peer
@@ -292,6 +299,7 @@ class CoTeachingTrainer(Trainer):
                     for j in peers:
                         for name in unlabelled:
                             labels_of(j, name)
+        trained: set[int] = set()
         for step, (l, peers) in enumerate(order):
             sdir = edir / f"model-{l}"
             if finished.get(step) is not None:  # finished before an interruption
@@ -318,6 +326,7 @@ class CoTeachingTrainer(Trainer):
                 selected[name] = self._training_features(agreed, encoded[name], label_index)
             datasets = [source_features if name == "source" else selected[name] for name in mix]
             student = model(l)
+            trained.add(l)
             start_key = (lang, str(current[l]), versions[l])
             train = train_model(student[0], student[1], self.task, self.labels, datasets, self._settings(),
                                 seed=derive_seed(ctx.seed, lang, e, step) % (2**31), dev=self.dev[lang],
@@ -335,6 +344,9 @@ class CoTeachingTrainer(Trainer):
             report["students"].append(entry)
         distributed.barrier()  # the students' folders are written before anyone reads them
         report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
+        in_memory.clear()
+        # the students as trained (and saved) here are the next epoch's start models
+        self._kept_models = {str(edir / f"model-{j}"): loaded[j] for j in trained}
         return report
 
     def _cached(self, key, make):

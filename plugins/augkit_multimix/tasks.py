@@ -141,36 +141,109 @@ def _label_id(label_index, tag, ex):
 
 def encode_words(words_lists: Sequence[Sequence[str]], tokenizer, max_length: int,
                  gold: Sequence[Sequence[int] | None] | None = None, stats: dict | None = None) -> list[Feature]:
-    """Token-classification features: one per sentence, or several windows for a long one."""
+    """Token-classification features: one per sentence, or several windows for a long one.
+
+    Each distinct word is tokenised once (a word's pieces do not depend on its neighbours when the input
+    is pre-split) and sentences are assembled with array operations; the features' arrays are views of
+    a few large arrays. Tokenizers for which that does not hold are detected on a sample and encoded
+    sentence by sentence instead."""
+    n = len(words_lists)
+    if not n:
+        return []
+    words_lists = [w if isinstance(w, list) else list(w) for w in words_lists]
+    flat = _assemble(tokenizer, words_lists)
+    if flat is None:  # the tokenizer looks at neighbouring words: sentence by sentence
+        ids_of, word_ids_of = _tokenize_words(tokenizer, words_lists)
+        piece_ids = np.fromiter((t for ids in ids_of for t in ids), dtype=np.int64)
+        piece_word = np.fromiter((-1 if w is None else w for ws in word_ids_of for w in ws), dtype=np.int64)
+        pieces_per_sentence = np.fromiter(map(len, ids_of), dtype=np.int64, count=n)
+    else:
+        piece_ids, piece_word, pieces_per_sentence = flat
+    return _features(words_lists, piece_ids, piece_word, pieces_per_sentence, tokenizer, max_length, gold, stats)
+
+
+def _excl_cumsum(a: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(a), dtype=np.int64)
+    np.cumsum(a[:-1], out=out[1:])
+    return out
+
+
+def _assemble(tokenizer, words_lists):
+    """(piece ids, word index in its sentence per piece, pieces per sentence), all sentences flat, from
+    one tokenisation per distinct word; None if that disagrees with tokenising whole sentences."""
+    lengths = np.fromiter(map(len, words_lists), dtype=np.int64, count=len(words_lists))
+    index: dict[str, int] = {}
+    flat_words = (w for ws in words_lists for w in ws)
+    wid = np.fromiter((index.setdefault(w, len(index)) for w in flat_words), dtype=np.int64, count=int(lengths.sum()))
+    # one tokenizer call: every distinct word alone, then a few whole sentences to check against
+    sample = range(min(len(words_lists), 8))
+    ids_all, word_ids_all = _tokenize_words(tokenizer, [[w] for w in index] + [words_lists[k] for k in sample])
+    u_ids_list = ids_all[:len(index)]
+    ids_of, word_ids_of = ids_all[len(index):], word_ids_all[len(index):]
+    u_len = np.fromiter(map(len, u_ids_list), dtype=np.int64, count=len(u_ids_list))
+    u_ids = np.fromiter((t for ids in u_ids_list for t in ids), dtype=np.int64, count=int(u_len.sum()))
+    per_word = u_len[wid]                                   # pieces of each word occurrence
+    total = int(per_word.sum())
+    src = np.repeat(_excl_cumsum(u_len)[wid] - _excl_cumsum(per_word), per_word) + np.arange(total)
+    piece_ids = u_ids[src]
+    word_in_sentence = np.arange(len(wid)) - np.repeat(_excl_cumsum(lengths), lengths)
+    piece_word = np.repeat(word_in_sentence, per_word)
+    sentence_of_word = np.repeat(np.arange(len(words_lists)), lengths)
+    pieces_per_sentence = np.bincount(sentence_of_word, weights=per_word, minlength=len(words_lists)).astype(np.int64)
+    # the sample's sentence-level tokenisation must give the same pieces
+    offsets = np.concatenate([[0], np.cumsum(pieces_per_sentence)])
+    for k in sample:
+        a, b = offsets[k], offsets[k + 1]
+        if list(ids_of[k]) != piece_ids[a:b].tolist() or \
+                [-1 if w is None else w for w in word_ids_of[k]] != piece_word[a:b].tolist():
+            return None
+    return piece_ids, piece_word, pieces_per_sentence
+
+
+def _features(words_lists, piece_ids, piece_word, pieces_per_sentence, tokenizer, max_length, gold, stats):
+    n = len(words_lists)
     body = max_length - 2
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    lengths = np.fromiter(map(len, words_lists), dtype=np.int64, count=n)
+    piece_off = np.concatenate([[0], np.cumsum(pieces_per_sentence)])
+    # a piece starts a word when its word index differs from the previous piece's (or a sentence starts)
+    first = np.ones(len(piece_ids), dtype=bool)
+    first[1:] = piece_word[1:] != piece_word[:-1]
+    first[piece_off[:-1][pieces_per_sentence > 0]] = True
+    first &= piece_word >= 0
+    sentence_of_piece = np.repeat(np.arange(n), pieces_per_sentence)
+    words_with_pieces = np.bincount(sentence_of_piece, weights=first, minlength=n).astype(np.int64)
+    simple = (lengths > 0) & (pieces_per_sentence <= body) & (words_with_pieces == lengths)
+    # every sentence laid out as [cls] pieces [sep] in one array; features are views into it
+    out_len = pieces_per_sentence + 2
+    out_off = np.concatenate([[0], np.cumsum(out_len)])
+    seq = np.empty(int(out_off[-1]), dtype=np.int64)
+    fw = np.full(len(seq), -1, dtype=np.int64)
+    dest = np.arange(len(piece_ids)) - np.repeat(piece_off[:-1], pieces_per_sentence) + \
+        np.repeat(out_off[:-1] + 1, pieces_per_sentence)
+    seq[dest] = piece_ids
+    seq[out_off[:-1]] = cls
+    seq[out_off[1:] - 1] = sep
+    fw[dest] = np.where(first, piece_word, -1)
+    labels = None
+    if gold is not None:
+        labels = np.full(len(seq), -100, dtype=np.int64)
+        has_gold = np.fromiter((g is not None and len(g) > 0 for g in gold), dtype=bool, count=n)
+        gold_flat = np.fromiter((t for g in gold if g for t in g), dtype=np.int64)
+        gold_off = np.concatenate([[0], np.cumsum(np.where(has_gold, lengths, 0))])
+        take = first & has_gold[sentence_of_piece]
+        labels[dest[take]] = gold_flat[gold_off[sentence_of_piece[take]] + piece_word[take]]
     features: list[Feature] = []
-    if not words_lists:
-        return features
-    ids_of, word_ids_of = _tokenize_words(tokenizer, words_lists)
-    for k, words in enumerate(words_lists):
-        ids = ids_of[k]
+    for k in range(n):
+        a, b = out_off[k], out_off[k + 1]
         g = gold[k] if gold is not None else None
-        n = len(words)
-        if n and len(ids) <= body:
-            w = np.fromiter(word_ids_of[k], dtype=np.int64, count=len(ids))
-            first = np.empty(len(w), dtype=bool)
-            if len(w):
-                first[0] = True
-                first[1:] = w[1:] != w[:-1]
-            if int(first.sum()) == n:  # every word has at least one piece: the common, fast case
-                fw = np.full(len(w) + 2, -1, dtype=np.int64)
-                fw[1:-1] = np.where(first, w, -1)
-                seq = np.empty(len(ids) + 2, dtype=np.int64)
-                seq[0], seq[-1] = cls, sep
-                seq[1:-1] = ids
-                labels = None
-                if g is not None:
-                    labels = np.full(len(fw), -100, dtype=np.int64)
-                    labels[1:-1] = np.where(first, np.asarray(g, dtype=np.int64)[w], -100)
-                features.append(Feature(seq, fw, k, 0, labels))
-                continue
-        features.extend(_windows(k, words, ids, word_ids_of[k], tokenizer, body, g, stats))
+        if simple[k]:
+            features.append(Feature(seq[a:b], fw[a:b], k, 0, labels[a:b] if g else None))
+        else:
+            pa, pb = piece_off[k], piece_off[k + 1]
+            features.extend(_windows(k, words_lists[k], piece_ids[pa:pb].tolist(),
+                                     [None if w < 0 else w for w in piece_word[pa:pb].tolist()],
+                                     tokenizer, body, g, stats))
     return features
 
 
@@ -179,9 +252,9 @@ def _tokenize_words(tokenizer, words_lists):
     their Rust backend directly, which skips transformers' per-sentence conversion to Python dicts."""
     backend = getattr(tokenizer, "backend_tokenizer", None) if getattr(tokenizer, "is_fast", False) else None
     if backend is not None:
-        encs = backend.encode_batch([list(w) for w in words_lists], is_pretokenized=True, add_special_tokens=False)
+        encs = backend.encode_batch(words_lists, is_pretokenized=True, add_special_tokens=False)
         return [e.ids for e in encs], [e.word_ids for e in encs]
-    enc = tokenizer([list(w) for w in words_lists], is_split_into_words=True, add_special_tokens=False)
+    enc = tokenizer(words_lists, is_split_into_words=True, add_special_tokens=False)
     return enc["input_ids"], [enc.word_ids(k) for k in range(len(words_lists))]
 
 

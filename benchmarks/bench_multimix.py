@@ -71,7 +71,7 @@ def main():
     from augkit import Corpus, StageContext
     from augkit.plugins import get_plugin_manager
     from augkit_multimix import CoTeachingTrainer, TaskModelLabeler
-    from augkit_multimix.inference import _collate
+    from augkit_multimix.inference import _budget_chunks, _collate
     from augkit_multimix.inference import evaluate as evaluate_model
     from augkit_multimix.tasks import encode, load_task_model, save_task_model
 
@@ -180,14 +180,9 @@ def main():
             pre-tokenised and pre-padded: the forward pass alone."""
             feats = encode(examples, tok, "tagging", 128, None)
             order = sorted(range(len(feats)), key=lambda i: len(feats[i].input_ids))
-            batches, start = [], 0
-            while start < len(order):
-                end = start + 1
-                while end < len(order) and (end - start + 1) * len(feats[order[end]].input_ids) <= 16384:
-                    end += 1
-                batches.append(_collate([feats[i] for i in order[start:end]], tok.pad_token_id, "cpu"))
-                start = end
-            return batches
+            lengths = [len(feats[i].input_ids) for i in order]
+            return [_collate([feats[i] for i in order[a:b]], tok.pad_token_id, "cpu")
+                    for a, b in _budget_chunks(lengths, 16384)]
 
         batches = raw_batches(data)
         test = synthetic(1000, "de", 4)  # a test-set-sized evaluation set

@@ -33,14 +33,6 @@ class Feature:
     token_type_ids: np.ndarray | None = None
     pair: bool = False
 
-    def first_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """(token positions of first subwords, their word indices), computed once per feature."""
-        cached = self.__dict__.get("_first")
-        if cached is None:
-            pos = np.nonzero(self.first_word >= 0)[0]
-            cached = self.__dict__["_first"] = (pos, self.first_word[pos])
-        return cached
-
     def with_labels(self, label_ids: Sequence[int]) -> "Feature":
         """The same input with training targets: ``label_ids`` per word of the whole example (tagging,
         placed on first subwords) or ``[class]`` (pairs)."""

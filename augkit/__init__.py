@@ -12,7 +12,7 @@ from .models import resolve_model
 from .io import atomic_dir, atomic_write_json, atomic_write_text
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
-from .seeding import derive_seed, example_rng
+from .seeding import derive_seed, example_rng, isolated_rng
 
 __version__ = "0.1.0"
 

@@ -16,6 +16,8 @@ from .errors import AugkitError
 from .io import atomic_dir
 
 RESOURCES = Path(__file__).parent / "resources"
+#: bump when the way tiny models are built changes, so cached builds of the old recipe are not reused
+BUILD_VERSION = 2
 TINY = {
     "augkit:tiny-xlmr": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=0),
     "augkit:tiny-xlmr-trained": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=300),
@@ -30,7 +32,7 @@ def resolve_model(ref: str) -> str:
     """A loadable model id or folder for ``ref`` (building a tiny model when asked for one)."""
     if ref in TINY:
         text = (RESOURCES / "tiny_corpus.txt").read_text(encoding="utf-8")
-        key = hashlib.sha256((ref + repr(sorted(TINY[ref].items())) + text).encode()).hexdigest()[:12]
+        key = hashlib.sha256((f"{ref}|{BUILD_VERSION}|" + repr(sorted(TINY[ref].items())) + text).encode()).hexdigest()[:12]
         folder = cache_dir() / f"{ref.split(':')[1]}-{key}"
         if not (folder / "config.json").exists():
             try:
@@ -47,15 +49,19 @@ def resolve_model(ref: str) -> str:
 def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, layers: int = 2, heads: int = 2,
                     ffn: int = 128, vocab_size: int = 400, max_positions: int = 130, train_steps: int = 0,
                     seed: int = 0) -> Path:
-    """Build a tiny XLM-R masked LM with a sentencepiece tokenizer trained on ``lines`` (atomically)."""
+    """Build a tiny XLM-R masked LM with a sentencepiece tokenizer trained on ``lines`` (atomically).
+
+    The weights are a function of ``seed`` alone, and the global random state is left as it was
+    (``isolated_rng``): building a model must not change what a run draws afterwards."""
     import io
 
     import sentencepiece as spm
-    import torch
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
 
+    from .seeding import isolated_rng
+
     folder = Path(folder)
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder) as tmp, isolated_rng(seed):
         model_bytes = io.BytesIO()
         # one thread keeps sentencepiece's training deterministic
         spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model_bytes, vocab_size=vocab_size,
@@ -64,7 +70,6 @@ def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, l
         (tmp / "sentencepiece.bpe.model").write_bytes(model_bytes.getvalue())
         tok = XLMRobertaTokenizer.from_pretrained(str(tmp))
         tok.model_max_length = max_positions - 2
-        torch.manual_seed(seed)
         config = XLMRobertaConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers,
                                   num_attention_heads=heads, intermediate_size=ffn,
                                   max_position_embeddings=max_positions, type_vocab_size=1,

@@ -57,13 +57,13 @@ def task_of(examples: Sequence[Example]) -> str:
 
 
 def load_task_model(ref: str, task: str, labels: list[str] | None = None, device: str = "cpu",
-                    trust_remote_code: bool = False):
+                    trust_remote_code: bool = False, seed: int = 0):
     """(model, tokenizer, labels, task): a pretrained encoder with a fresh head (``labels`` given) or a
     task model saved by augkit (labels and task read from its folder)."""
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from augkit import resolve_model
+    from augkit import isolated_rng, resolve_model
 
     hf_logging.disable_progress_bar()
     ref = resolve_model(ref)
@@ -79,7 +79,8 @@ def load_task_model(ref: str, task: str, labels: list[str] | None = None, device
     hf_logging.set_verbosity_error()  # a fresh task head is expected, not worth a warning table
     try:
         tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)
-        model = cls.from_pretrained(ref, trust_remote_code=trust_remote_code, **kwargs)
+        with isolated_rng(seed):  # a fresh head's initialisation is a function of ``seed`` alone
+            model = cls.from_pretrained(ref, trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as e:
         raise DataError(f"cannot load a {task} model: {str(e).splitlines()[0]}", path=str(ref)) from None
     finally:

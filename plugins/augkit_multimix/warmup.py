@@ -73,10 +73,7 @@ class WarmupTrainer(Trainer):
             if finished is not None:  # finished before an interruption
                 reports.append(finished)
                 continue
-            from augkit.seeding import seed_everything
-
-            seed_everything(seed)  # the fresh classification head's initialisation
-            model, tok, _, _ = load_task_model(p.model, task, labels, ctx.device, p.trust_remote_code)
+            model, tok, _, _ = load_task_model(p.model, task, labels, ctx.device, p.trust_remote_code, seed=seed)
             stats: dict = {}
             report = train_model(model, tok, task, labels, [train], settings, seed=seed, dev=dev,
                                  hooks=self.hooks, device=ctx.device, stats=stats)

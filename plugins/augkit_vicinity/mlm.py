@@ -83,6 +83,13 @@ class MaskedLM:
     # loading ----------------------------------------------------------------------------------
     @classmethod
     def load(cls, ref: str, device: str = "cpu", precision: str = "auto", trust_remote_code: bool = False) -> "MaskedLM":
+        from augkit import isolated_rng
+
+        with isolated_rng():  # building or loading may draw random numbers; the run's state must not move
+            return cls._load(ref, device, precision, trust_remote_code)
+
+    @classmethod
+    def _load(cls, ref: str, device: str, precision: str, trust_remote_code: bool) -> "MaskedLM":
         from transformers import AutoModelForMaskedLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 

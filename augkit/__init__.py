@@ -1,18 +1,22 @@
 """augkit: plugin-based data augmentation for zero-resource cross-lingual transfer.
 
-The public API (everything a plugin may use) is re-exported here.
+The public API (everything a plugin may use) is the names in ``__all__`` below, plus the documented
+subpackages ``augkit.tasks`` (the shared task layer), ``augkit.distributed`` (collectives) and
+``augkit.testing`` (contract checks and fixtures). Anything else is internal and may change.
 """
 from . import distributed
+from .atomic import atomic_dir, atomic_write_json, atomic_write_text
 from .components import (COMPONENT_KINDS, Component, Filter, FilterResult, Generator, InputSpec, Labeler,
                          NoParams, Reader, StageContext, Trainer, TrainerHook, Writer)
 from .data import EXAMPLE_TYPES, Corpus, CorpusWriter, Example, concat, infer_labels
 from .errors import AugkitError, DataError, ParamError, PluginError, RecipeError, RunError, did_you_mean
+from .generation import generate_shards
 from .hookspecs import hookimpl, hookspec
+from .model_sets import ModelEntry, ModelSet
 from .models import resolve_model
-from .io import atomic_dir, atomic_write_json, atomic_write_text
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
-from .seeding import derive_seed, example_rng, isolated_rng
+from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
 
 __version__ = "0.1.0"
 
@@ -26,7 +30,7 @@ def get_component(kind: str, name: str, **params):
 
 def read(path: str, format: str | None = None, *, lang: str = "und", name: str | None = None, **params) -> Corpus:
     """Read a data file into a Corpus with an installed reader (format detected from the suffix if None)."""
-    from .formats import reader_for
+    from .format_lookup import reader_for
 
     reader = reader_for(path, format, params)
     return Corpus.from_examples(reader.read(str(path), lang=lang, name=name), labels=params.get("labels"))
@@ -34,9 +38,28 @@ def read(path: str, format: str | None = None, *, lang: str = "und", name: str |
 
 def write(examples, path: str, format: str | None = None, **params) -> int:
     """Write examples (a Corpus or any iterable of Example) with an installed writer."""
-    from .formats import writer_for
+    from .format_lookup import writer_for
 
     return writer_for(path, format, params).write(examples, path)
 
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [
+    # components and their interfaces
+    "COMPONENT_KINDS", "Component", "Generator", "Labeler", "Filter", "FilterResult", "Trainer", "TrainerHook",
+    "Reader", "Writer", "InputSpec", "StageContext", "NoParams",
+    # data
+    "EXAMPLE_TYPES", "Example", "Corpus", "CorpusWriter", "concat", "infer_labels",
+    # parameters
+    "Params", "param", "build_params", "describe_params", "FilePath", "ModelRef",
+    # plugins
+    "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
+    # models and model artefacts
+    "resolve_model", "ModelSet", "ModelEntry",
+    # running
+    "generate_shards", "distributed", "derive_seed", "example_rng", "isolated_rng", "seed_everything",
+    "atomic_dir", "atomic_write_json", "atomic_write_text",
+    # errors
+    "AugkitError", "DataError", "ParamError", "PluginError", "RecipeError", "RunError", "did_you_mean",
+    # Python API
+    "read", "write", "__version__",
+]

@@ -12,9 +12,10 @@ from typing import Any
 
 from .data import Corpus, CorpusWriter, write_corpus_meta
 from .errors import RunError
-from .formats import reader_for, writer_for
+from .format_lookup import reader_for, writer_for
 from .generation import generate_shards
-from .io import atomic_write_text, hash_obj, hash_path
+from .atomic import atomic_write_text
+from .fingerprints import hash_obj, hash_path
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
@@ -29,7 +30,6 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
 
     Under ``torchrun``/``accelerate launch`` every process takes its share of the shards and rank 0
     writes the output once all shards exist; the file is the same as a one-process run's."""
-    import time
 
     from .components import StageContext
     from .environment import pick_device, topology
@@ -60,8 +60,10 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
             write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
         atomic_write_text(work / "fingerprint", fp)  # last: tells the other ranks the input is ready
     else:
-        while not ((work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp):
-            time.sleep(0.2)
+        from .distributed import wait_until
+
+        wait_until(lambda: (work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp,
+                   f"rank 0 to read {input_path}", timeout_s=3600)
     corpus = Corpus.load(work / "input")
     stage_seed = derive_seed(seed, "augment")
     ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=pick_device(device),

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import DataError
-from .io import atomic_dir, atomic_write_json
+from .atomic import atomic_dir, atomic_write_json
 
 EXAMPLE_TYPES = ("tagging", "pair", "qa")
 

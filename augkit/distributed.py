@@ -9,7 +9,8 @@ on GPUs, gloo on CPUs, initialised from the launcher's environment variables.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, TypeVar
+import time
+from typing import Any, Callable, Sequence, TypeVar
 
 from .environment import topology
 
@@ -98,3 +99,15 @@ def shard(items: Sequence[T]) -> Sequence[T]:
     """This process's contiguous block of ``items``."""
     start, end = shard_bounds(len(items))
     return items[start:end]
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 24 * 3600, interval_s: float = 0.2) -> None:
+    """Poll ``condition`` until it holds (for processes that share a folder but no process group yet,
+    e.g. waiting for rank 0 to write a marker file). RunError naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            from .errors import RunError
+
+            raise RunError(f"rank {rank()}: timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(interval_s)

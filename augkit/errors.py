@@ -13,7 +13,20 @@ class AugkitError(Exception):
 
 
 class RecipeError(AugkitError):
-    """A recipe is malformed: TOML syntax, unknown or missing keys, wrong types, unknown components."""
+    """A recipe is malformed: TOML syntax, unknown or missing keys, wrong types, unknown components.
+
+    ``problems`` lists every mistake found (a recipe is checked as a whole, so one run of ``augkit
+    validate`` reports them all); the message shows each on its own line."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems) if problems else [message]
+        super().__init__(message)
+
+    @classmethod
+    def collected(cls, source: str, problems: list[str]) -> "RecipeError":
+        if len(problems) == 1:
+            return cls(problems[0], problems)
+        return cls(f"{source}: {len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems), problems)
 
 
 class DataError(AugkitError):
@@ -32,7 +45,12 @@ class PluginError(AugkitError):
 
 
 class ParamError(AugkitError):
-    """A component parameter has the wrong type or value; the message names the key."""
+    """A component parameter has the wrong type or value; the message names the key. ``problems`` lists
+    every mistake found in one parameter table (the message joins them)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems) if problems else [message]
+        super().__init__(message)
 
 
 class RunError(AugkitError):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .data import Corpus, CorpusWriter, concat, write_corpus_meta
 from .errors import RunError
-from .io import atomic_write_json, remove_stale_tmp
+from .atomic import atomic_write_json, remove_stale_tmp
 
 if TYPE_CHECKING:
     from .components import Generator, StageContext
@@ -142,8 +142,7 @@ def _barrier(data_dir: Path, n_shards: int, rank: int, timeout_s: float = 24 * 3
         pass
     if rank != 0:
         return
-    deadline = time.monotonic() + timeout_s
-    while any(not (data_dir / f"shard-{k:05d}.arrow").exists() for k in range(n_shards)):
-        if time.monotonic() > deadline:
-            raise RunError(f"timed out waiting for other processes' shards in {data_dir}")
-        time.sleep(0.5)
+    from .distributed import wait_until
+
+    wait_until(lambda: all((data_dir / f"shard-{k:05d}.arrow").exists() for k in range(n_shards)),
+               f"the other processes' shards in {data_dir}", timeout_s=timeout_s, interval_s=0.5)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from .errors import AugkitError
-from .io import atomic_dir
+from .atomic import atomic_dir
 
 RESOURCES = Path(__file__).parent / "resources"
 #: bump when the way tiny models are built changes, so cached builds of the old recipe are not reused

@@ -12,11 +12,13 @@ types, defaults and help text. Recipes are checked against it before any model l
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import threading
 import types
 import typing
 from typing import Any, Literal, get_args, get_origin
 
-from .errors import ParamError, did_you_mean
+from .errors import ParamError, PluginError, did_you_mean
 
 _MISSING = dataclasses.MISSING
 
@@ -44,10 +46,57 @@ class ModelRef(str):
 
 @dataclasses.dataclass
 class Params:
-    """Base of every component's parameter dataclass. Subclasses add typed fields."""
+    """Base of every component's parameter dataclass. Subclasses add typed fields and, optionally, a
+    ``check(self)`` (or ``check(self, resolve)``, to look up other components in the registry in use)
+    that raises ValueError for combinations the types cannot express.
+
+    Built from a recipe (``build_params``) or constructed directly (``MyParams(eta=2)``), a Params
+    object is validated the same way: types, bounds, choices and ``check``; a ParamError names the key."""
+
+    def __post_init__(self):
+        if not getattr(_building, "active", False):
+            _validate(self, where=type(self).__name__)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+_building = threading.local()
+
+
+def _validate(obj: Params, where: str, base_dir=None, resolve=None) -> None:
+    """Coerce and bound-check every field of ``obj`` in place, then run its ``check``; collect every
+    problem into one ParamError."""
+    hints = typing.get_type_hints(type(obj))
+    problems = []
+    for f in dataclasses.fields(obj):
+        key = f"{where}.{f.name}"
+        try:
+            value = _resolve_path(_coerce(getattr(obj, f.name), hints[f.name], key), base_dir, key)
+            _check_bounds(value, dict(f.metadata), key)
+            object.__setattr__(obj, f.name, value)
+        except ParamError as e:
+            problems.extend(e.problems)
+    if not problems:
+        problems.extend(_run_check(obj, where, resolve))
+    if problems:
+        raise ParamError("; ".join(problems), problems)
+
+
+def _run_check(obj: Params, where: str, resolve) -> list[str]:
+    check = getattr(obj, "check", None)
+    if not callable(check):
+        return []
+    try:
+        if "resolve" in inspect.signature(check).parameters:
+            check(resolve=resolve)
+        else:
+            check()
+    except ParamError as e:
+        return [p if p.startswith(where) else f"{where}: {p}" for p in e.problems]
+    except (ValueError, PluginError) as e:
+        return [f"{where}: {e}"]
+    return []
 
 
 def type_name(tp: Any) -> str:
@@ -167,39 +216,37 @@ def _resolve_path(value: Any, base_dir, key: str) -> Any:
 
 
 def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params",
-                 base_dir=None) -> Params:
+                 base_dir=None, resolve=None) -> Params:
     """Validate ``raw`` against ``params_cls`` and return an instance.
 
     ``where`` is the key path used in messages (e.g. ``stages.vicinity.params``); ``base_dir`` is where
-    relative ``FilePath``/``ModelRef`` values point from (the recipe's folder). Raises ParamError.
+    relative ``FilePath``/``ModelRef`` values point from (the recipe's folder); ``resolve(kind, name,
+    where)`` is the component registry a ``check`` may consult (default: the process-wide one). Raises
+    ParamError listing every problem found (``.problems``).
     """
     raw = dict(raw or {})
     hints = typing.get_type_hints(params_cls)
     fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    problems = []
     for k in raw:
         if k not in fields:
             valid = ", ".join(sorted(fields)) or "(none)"
-            raise ParamError(f"{where}.{k}: unknown parameter{did_you_mean(k, fields)}; valid keys: {valid}")
+            problems.append(f"{where}.{k}: unknown parameter{did_you_mean(k, fields)}; valid keys: {valid}")
     kwargs = {}
     for name, f in fields.items():
         key = f"{where}.{name}"
         if name in raw:
-            value = _resolve_path(_coerce(raw[name], hints[name], key), base_dir, key)
-        elif f.default is not _MISSING:
-            value = f.default
-        elif f.default_factory is not _MISSING:  # type: ignore[misc]
-            value = f.default_factory()  # type: ignore[misc]
-        else:
-            raise ParamError(f"{key}: required parameter is missing (expected {type_name(hints[name])})")
-        _check_bounds(value, dict(f.metadata), key)
-        kwargs[name] = value
-    obj = params_cls(**kwargs)
-    check = getattr(obj, "check", None)
-    if callable(check):
-        try:
-            check()
-        except (ValueError, ParamError) as e:
-            raise ParamError(f"{where}: {e}") from None
+            kwargs[name] = raw[name]
+        elif f.default is _MISSING and f.default_factory is _MISSING:  # type: ignore[misc]
+            problems.append(f"{key}: required parameter is missing (expected {type_name(hints[name])})")
+    if problems:
+        raise ParamError("; ".join(problems), problems)
+    _building.active = True
+    try:
+        obj = params_cls(**kwargs)
+    finally:
+        _building.active = False
+    _validate(obj, where, base_dir, resolve)
     return obj
 
 

@@ -46,7 +46,55 @@ class Progress:
         if i:
             self._plain(f"{description}: done, {i} {unit} in {el:.1f}s ({i / max(el, 1e-9):.1f} {unit}/s)")
 
+    def bar(self, description: str, total: int | None, unit: str = "it") -> "ProgressBar":
+        """A bar driven by hand (``advance(n, note)``, then ``close()``): for work that is not a loop the
+        caller owns, such as a training run's steps."""
+        return ProgressBar(self, description, total, unit)
+
     def _plain(self, line: str) -> None:
         """Plain progress lines go to stderr (not a terminal: no bars) and to the run log."""
         print(line, file=sys.stderr, flush=True)
         self.log.info("%s", line)
+
+
+class ProgressBar:
+    """A progress display advanced by hand; a rich bar on a terminal, a plain line every
+    ``interval_s`` (and a final one) otherwise. ``note`` is a short status shown beside the count."""
+
+    def __init__(self, progress: Progress, description: str, total: int | None, unit: str):
+        self.progress, self.description, self.total, self.unit = progress, description, total, unit
+        self.done, self.note = 0, ""
+        self.start = self.last = time.perf_counter()
+        self._rich = None
+        if progress.interactive:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+
+            self._rich = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TimeRemainingColumn())
+            self._rich.start()
+            self._task = self._rich.add_task(description, total=total, note="")
+
+    def advance(self, n: int = 1, note: str | None = None) -> None:
+        self.done += n
+        if note is not None:
+            self.note = note
+        if self._rich is not None:
+            self._rich.update(self._task, advance=n, note=self.note)
+            return
+        now = time.perf_counter()
+        if now - self.last >= self.progress.interval_s:
+            self.last = now
+            of = f"/{self.total}" if self.total else ""
+            self.progress._plain(f"{self.description}: {self.done}{of} {self.unit}"
+                                 + (f", {self.note}" if self.note else ""))
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+            self._rich = None
+            return
+        el = time.perf_counter() - self.start
+        if self.done:
+            self.progress._plain(f"{self.description}: done, {self.done} {self.unit} in {el:.1f}s"
+                                 + (f", {self.note}" if self.note else ""))

@@ -188,39 +188,64 @@ def _table(source: str, key: str, value: Any) -> dict:
 
 def validate(raw: dict[str, Any], *, source: str = "recipe", base_dir: Path | None = None,
              overrides: list[str] | None = None, pm=None) -> Plan:
+    """Check a whole recipe and return its Plan. Every mistake is collected (each section is checked
+    even when an earlier one failed) and reported in one RecipeError (``.problems``)."""
     from .plugins import get_plugin_manager
 
     pm = pm or get_plugin_manager()
     base_dir = base_dir or Path.cwd()
     raw = copy.deepcopy(raw)
-    _check_keys(source, "", raw, TOP_KEYS)
+    problems: list[str] = []
+
+    def attempt(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RecipeError as e:
+            problems.extend(e.problems)
+        except (ParamError, PluginError) as e:
+            problems.extend(f"{source}: {p}" for p in getattr(e, "problems", [str(e)]))
+        return None
+
+    attempt(_check_keys, source, "", raw, TOP_KEYS)
     version = raw.get("schema_version")
     if version is None:
-        raise _err(source, "schema_version", f"missing; add `schema_version = {SCHEMA_VERSION}` at the top")
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise _err(source, "schema_version", f"expected {SCHEMA_VERSION}, got {version!r}")
+        problems.append(str(_err(source, "schema_version", f"missing; add `schema_version = {SCHEMA_VERSION}` at the top")))
+    elif version != SCHEMA_VERSION or isinstance(version, bool):
+        problems.append(str(_err(source, "schema_version", f"expected {SCHEMA_VERSION}, got {version!r}")))
 
-    try:
-        run = build_params(RunConfig, _table(source, "run", raw.get("run", {})), where="run")
-    except ParamError as e:
-        raise RecipeError(f"{source}: {e}") from None
+    run = attempt(lambda: build_params(RunConfig, _table(source, "run", raw.get("run", {})), where="run"))
 
     data: dict[str, DataSpec] = {}
-    for name, entry in _table(source, "data", raw.get("data", {})).items():
-        data[name] = _validate_data(source, name, _table(source, f"data.{name}", entry), base_dir, pm)
-        raw["data"][name]["path"] = data[name].path  # absolute in the resolved recipe
+    data_raw = attempt(_table, source, "data", raw.get("data", {})) or {}
+    for name, entry in data_raw.items():
+        spec = attempt(lambda: _validate_data(source, name, _table(source, f"data.{name}", entry), base_dir, pm))
+        if spec is not None:
+            data[name] = spec
+            raw["data"][name]["path"] = spec.path  # absolute in the resolved recipe
 
     stages_raw = raw.get("stages", [])
     if not isinstance(stages_raw, list) or not stages_raw:
-        raise _err(source, "stages", "expected at least one [[stages]] table")
+        problems.append(str(_err(source, "stages", "expected at least one [[stages]] table")))
+        stages_raw = []
     stages: list[StageSpec] = []
-    outputs: dict[str, str] = {name: "corpus" for name in data}
+    outputs: dict[str, str] = {name: "corpus" for name in data_raw}
     for i, st in enumerate(stages_raw):
-        spec = _validate_stage(source, i, _table(source, f"stages[{i}]", st), outputs, data, pm, base_dir)
+        table = attempt(_table, source, f"stages[{i}]", st)
+        if table is None:
+            continue
+        spec = attempt(_validate_stage, source, i, table, outputs, data, pm, base_dir)
+        if spec is None:
+            # later stages may still refer to this one: give its name the output its kind makes
+            name, kind = st.get("name"), st.get("kind")
+            if isinstance(name, str) and name not in outputs:
+                outputs[name] = "model" if kind == "train" else "corpus"
+            continue
         st["name"] = spec.name
         st["params"] = _jsonable(spec.params.to_dict())  # resolved: defaults filled, paths absolute
         stages.append(spec)
         outputs[spec.name] = "model" if spec.kind == "train" else "corpus"
+    if problems:
+        raise RecipeError.collected(source, problems)
     return Plan(source=source, raw=raw, run=run, data=data, stages=stages, overrides=list(overrides or []))
 
 
@@ -256,7 +281,7 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
         raise _err(source, f"{where}.fraction", f"expected a value in (0, 1], got {common['fraction']}")
     reader_params = {k: v for k, v in entry.items() if k in reader_keys}
     try:
-        build_params(reader_cls.Params, reader_params, where=where)
+        build_params(reader_cls.Params, reader_params, where=where, resolve=pm.resolve)
     except ParamError as e:
         raise RecipeError(f"{source}: {e}") from None
     return DataSpec(name=name, format=fmt, path=path, lang=common.get("lang", "und"), reader_params=reader_params,
@@ -292,59 +317,86 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
         cls = pm.resolve(STAGE_KINDS[kind], comp, f"{where}.component")
     except PluginError as e:
         raise RecipeError(f"{source}: {e}") from None
+    problems: list[str] = []
+
+    def collect(e: Exception) -> None:
+        if isinstance(e, RecipeError):
+            problems.extend(e.problems)
+        else:
+            problems.extend(f"{source}: {p}" for p in getattr(e, "problems", [str(e)]))
+
+    params = options = None
     try:
         params = build_params(cls.Params, _table(source, f"{where}.params", st.get("params", {})),
-                              where=f"{where}.params", base_dir=base_dir)
-        options = build_params(StageOptions, _table(source, f"{where}.options", st.get("options", {})), where=f"{where}.options")
-    except ParamError as e:
-        raise RecipeError(f"{source}: {e}") from None
-
-    inputs = _table(source, f"{where}.inputs", st.get("inputs", {}))
-    for key, ref in inputs.items():
-        spec = cls.inputs.get(key)
-        if spec is None:
-            raise _err(source, f"{where}.inputs.{key}", f"{comp} has no input {key!r}{did_you_mean(key, cls.inputs)}; "
-                       f"its inputs: {', '.join(cls.inputs) or '(none)'}")
-        refs = ref if isinstance(ref, list) else [ref]
-        if isinstance(ref, list) and not spec.many:
-            raise _err(source, f"{where}.inputs.{key}", "takes one reference, got a list")
-        for r in refs:
-            if not isinstance(r, str):
-                raise _err(source, f"{where}.inputs.{key}", f"expected a data or stage name, got {r!r}")
-            if r in outputs:
-                if outputs[r] != spec.type:
-                    raise _err(source, f"{where}.inputs.{key}", f"{r!r} gives a {outputs[r]}, expected a {spec.type}")
-            elif spec.type != "model":  # a model input may also be a model id or folder
-                raise _err(source, f"{where}.inputs.{key}", f"unknown reference {r!r}{did_you_mean(r, outputs)}; "
-                           f"defined so far: {', '.join(outputs)}")
-        for r in refs:
-            if r in data and getattr(cls, "example_types", None):
-                fmt_cls = pm.resolve("reader", data[r].format)
-                if len(fmt_cls.example_types) == 1 and fmt_cls.example_types[0] not in cls.example_types:
-                    raise _err(source, f"{where}.inputs.{key}", f"{r!r} holds {fmt_cls.example_types[0]} examples; "
-                               f"{comp} accepts {', '.join(cls.example_types)}")
-    for key, spec in cls.inputs.items():
-        if spec.required and key not in inputs:
-            raise _err(source, f"{where}.inputs.{key}", f"missing; {comp} needs it ({spec.help or spec.type})")
-
+                              where=f"{where}.params", base_dir=base_dir, resolve=pm.resolve)
+    except (RecipeError, ParamError) as e:
+        collect(e)
+    try:
+        options = build_params(StageOptions, _table(source, f"{where}.options", st.get("options", {})),
+                               where=f"{where}.options")
+    except (RecipeError, ParamError) as e:
+        collect(e)
+    inputs: dict[str, Any] = {}
+    try:
+        inputs = _table(source, f"{where}.inputs", st.get("inputs", {}))
+        _check_inputs(source, where, comp, cls, inputs, outputs, data, pm)
+    except RecipeError as e:
+        collect(e)
     hooks = []
     hooks_raw = st.get("hooks", [])
     if hooks_raw and kind != "train":
-        raise _err(source, f"{where}.hooks", "only train stages take hooks")
-    if not isinstance(hooks_raw, list):
-        raise _err(source, f"{where}.hooks", "expected a list of {component = ..., params = {...}} tables")
-    for j, h in enumerate(hooks_raw):
-        hw = f"{where}.hooks[{j}]"
-        _check_keys(source, hw, _table(source, hw, h), {"component", "params"})
-        try:
-            hcls = pm.resolve("trainer_hook", h.get("component", ""), f"{hw}.component")
-            hparams = build_params(hcls.Params, _table(source, f"{hw}.params", h.get("params", {})),
-                                   where=f"{hw}.params", base_dir=base_dir)
-        except (PluginError, ParamError) as e:
-            raise RecipeError(f"{source}: {e}") from None
-        hooks.append((h["component"], hcls, hparams))
+        problems.append(str(_err(source, f"{where}.hooks", "only train stages take hooks")))
+    elif not isinstance(hooks_raw, list):
+        problems.append(str(_err(source, f"{where}.hooks", "expected a list of {component = ..., params = {...}} tables")))
+    else:
+        for j, h in enumerate(hooks_raw):
+            hw = f"{where}.hooks[{j}]"
+            try:
+                _check_keys(source, hw, _table(source, hw, h), {"component", "params"})
+                hcls = pm.resolve("trainer_hook", h.get("component", ""), f"{hw}.component")
+                hparams = build_params(hcls.Params, _table(source, f"{hw}.params", h.get("params", {})),
+                                       where=f"{hw}.params", base_dir=base_dir, resolve=pm.resolve)
+                hooks.append((h["component"], hcls, hparams))
+            except (RecipeError, ParamError, PluginError) as e:
+                collect(e)
+    if problems:
+        raise RecipeError.collected(source, problems)
     return StageSpec(index=i, name=name, kind=kind, component=comp, component_cls=cls, params=params,
                      inputs=inputs, options=options, hooks=hooks)
+
+
+def _check_inputs(source: str, where: str, comp: str, cls, inputs: dict, outputs: dict[str, str], data, pm) -> None:
+    """Every input the component declares is given (if required), names a data entry or an earlier
+    stage of the right type, and holds example types the component accepts."""
+    problems = []
+    for key, ref in inputs.items():
+        spec = cls.inputs.get(key)
+        if spec is None:
+            problems.append(str(_err(source, f"{where}.inputs.{key}", f"{comp} has no input {key!r}"
+                                     f"{did_you_mean(key, cls.inputs)}; its inputs: {', '.join(cls.inputs) or '(none)'}")))
+            continue
+        refs = ref if isinstance(ref, list) else [ref]
+        if isinstance(ref, list) and not spec.many:
+            problems.append(str(_err(source, f"{where}.inputs.{key}", "takes one reference, got a list")))
+        for r in refs:
+            if not isinstance(r, str):
+                problems.append(str(_err(source, f"{where}.inputs.{key}", f"expected a data or stage name, got {r!r}")))
+            elif r in outputs:
+                if outputs[r] != spec.type:
+                    problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} gives a {outputs[r]}, expected a {spec.type}")))
+            elif spec.type != "model":  # a model input may also be a model id or folder
+                problems.append(str(_err(source, f"{where}.inputs.{key}", f"unknown reference {r!r}{did_you_mean(r, outputs)}; "
+                                         f"defined so far: {', '.join(outputs)}")))
+            if isinstance(r, str) and r in data and getattr(cls, "example_types", None):
+                fmt_cls = pm.resolve("reader", data[r].format)
+                if len(fmt_cls.example_types) == 1 and fmt_cls.example_types[0] not in cls.example_types:
+                    problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} holds {fmt_cls.example_types[0]} "
+                                             f"examples; {comp} accepts {', '.join(cls.example_types)}")))
+    for key, spec in cls.inputs.items():
+        if spec.required and key not in inputs:
+            problems.append(str(_err(source, f"{where}.inputs.{key}", f"missing; {comp} needs it ({spec.help or spec.type})")))
+    if problems:
+        raise RecipeError.collected(source, problems)
 
 
 def dump_toml(raw: dict[str, Any]) -> str:

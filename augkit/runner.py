@@ -24,9 +24,12 @@ from typing import Any
 
 from .components import StageContext
 from .data import Corpus, CorpusWriter, write_corpus_meta
+from .distributed import wait_until
 from .environment import environment_record, pick_device, topology
 from .errors import AugkitError, DataError, RunError
-from .io import atomic_write_json, atomic_write_text, hash_obj, hash_path, remove_stale_tmp
+from .model_sets import ModelSet
+from .atomic import atomic_write_json, atomic_write_text, remove_stale_tmp
+from .fingerprints import hash_obj, hash_path
 from .progress import Progress
 from .recipe import DataSpec, Plan, StageSpec, dump_toml
 from .seeding import derive_seed, seed_everything
@@ -66,11 +69,8 @@ class Runner:
         ranks wait for that mark (they never judge or clear the folder themselves)."""
         ready = self.out / ".ready"
         if self.rank != 0:
-            deadline = time.monotonic() + 3600
-            while not (ready.exists() and ready.read_text() == self._launch_id()):
-                if time.monotonic() > deadline:
-                    raise RunError(f"rank {self.rank}: rank 0 did not prepare {self.out}")
-                time.sleep(0.2)
+            wait_until(lambda: ready.exists() and ready.read_text() == self._launch_id(),
+                       f"rank 0 to prepare {self.out}", timeout_s=3600)
             return
         if ready.exists():
             ready.unlink()
@@ -193,13 +193,21 @@ class Runner:
 
     # stages --------------------------------------------------------------------------------------
     def _resolve_input(self, ref: str, type_: str):
+        """A data entry or corpus-making stage gives a Corpus; a trainer stage or a model id/folder named
+        directly gives a ModelSet (``models.json``, see ``augkit.model_sets``)."""
         if ref in self.plan.data:
             return Corpus.load(self.out / "data" / ref)
         for st in self.plan.stages:
             if st.name == ref:
                 folder = self.out / "stages" / st.dirname
-                return Corpus.load(folder / "data") if type_ == "corpus" else folder
-        return ref  # a model id or folder given directly
+                if type_ == "corpus":
+                    return Corpus.load(folder / "data")
+                try:
+                    return ModelSet.load(folder)
+                except DataError as e:
+                    raise DataError(f"stage {ref!r} ({st.component}) wrote no model set, so it cannot be a model "
+                                    f"input: {e}") from None
+        return ModelSet.of(ref)  # a model id or folder given directly
 
     def _inputs(self, stage: StageSpec) -> dict[str, Any]:
         inputs = {}
@@ -283,11 +291,8 @@ class Runner:
         return self.resume and marker.exists() and marker.read_text() == fp
 
     def _wait_for(self, folder: Path, fp: str, marker: str = SUCCESS, timeout_s: float = 7 * 24 * 3600) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not ((folder / marker).exists() and (folder / marker).read_text() == fp):
-            if time.monotonic() > deadline:
-                raise RunError(f"rank {self.rank}: timed out waiting for {folder / marker}")
-            time.sleep(0.5)
+        wait_until(lambda: (folder / marker).exists() and (folder / marker).read_text() == fp,
+                   str(folder / marker), timeout_s=timeout_s, interval_s=0.5)
 
 
 def _param_file_hashes(params) -> dict[str, str]:

@@ -43,15 +43,15 @@ def test_building_a_tiny_model_leaves_the_global_random_state_as_it_was(tmp_path
 
 
 def test_a_fresh_task_head_depends_on_its_seed_not_on_the_global_state(tmp_path, monkeypatch):
-    from augkit_multimix.tasks import load_task_model
+    from augkit.tasks import load_task_model
 
     monkeypatch.setenv("AUGKIT_CACHE", str(tmp_path / "cache"))
     heads = []
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
-        model = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=11)[0]
+        model = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=11).model
         heads.append(model.classifier.weight.detach().clone())
-    other = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=12)[0]
+    other = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=12).model
     assert torch.equal(heads[0], heads[1])
     assert not torch.equal(heads[0], other.classifier.weight)
 

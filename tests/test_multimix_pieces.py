@@ -9,10 +9,10 @@ import augkit
 from augkit import Corpus, DataError, Example
 from augkit_multimix.distill import AgreementFilter, ConfidenceDistiller, GMMDistiller, confidence, self_loss
 from augkit_multimix.hooks import ConfidencePenalty
-from augkit_multimix.inference import predict_probs, score
 from augkit_multimix.labeler import TaskModelLabeler
-from augkit_multimix.tasks import encode, load_task_model, repair_iob
-from augkit_multimix.training import BalancedBatchSampler, mixture_probabilities
+
+from augkit.tasks import (BalancedBatchSampler, encode, load_task_model, mixture_probabilities, predict_probs,
+                          repair_iob, score)
 
 LABELS = ["B-LOC", "B-PER", "I-PER", "O"]
 
@@ -128,12 +128,11 @@ def test_confidence_penalty_is_minus_beta_times_mean_entropy_over_labelled_posit
 # task models, labeller, metric -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tagger():
-    model, tok, labels, task = load_task_model("augkit:tiny-xlmr", "tagging", LABELS)
-    return model, tok, labels, task
+    return load_task_model("augkit:tiny-xlmr", "tagging", LABELS)
 
 
 def test_labels_sit_on_first_subwords_and_long_sentences_become_windows(tagger):
-    model, tok, labels, _ = tagger
+    tok, labels = tagger.tokenizer, tagger.labels
     ex = Example("a", tokens=["Unbelievably", "long", "Peterson"], tags=["O", "O", "B-PER"])
     (f,) = encode([ex], tok, "tagging", 64, {l: i for i, l in enumerate(labels)})
     firsts = [i for i, w in enumerate(f.first_word) if w >= 0]
@@ -144,16 +143,16 @@ def test_labels_sit_on_first_subwords_and_long_sentences_become_windows(tagger):
     feats = encode([long], tok, "tagging", 32, {l: i for i, l in enumerate(labels)}, stats)
     assert len(feats) > 1 and all(len(x.input_ids) <= 32 for x in feats) and stats["split_into_windows"] == 1
     assert sum(sum(1 for w in x.first_word if w >= 0) for x in feats) == 100  # no word is lost
-    probs = predict_probs(model, tok, [long], "tagging", max_length=32)[0]
+    probs = predict_probs(tagger, [long], max_length=32)[0]
     assert probs.shape == (100, 4) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
 
 def test_labeller_gives_distributions_pseudo_labels_and_respects_masked_relabel(tagger):
-    model, tok, labels, task = tagger
+    labels = tagger.labels
     exs = [Example("a", tokens=["Peter", "lives", "here"]),
            Example("g", tokens=["Anna", "lives", "here"], orig_tags=["B-PER", "O", "O"], replaced=[1],
                    meta={"relabel": "masked"})]
-    out = list(TaskModelLabeler().label(Corpus.from_examples(exs), (model, tok, labels, task)))
+    out = list(TaskModelLabeler().label(Corpus.from_examples(exs), tagger))
     assert len(out[0].probs) == 3 and out[0].tags == [labels[int(np.argmax(p))] for p in out[0].probs]
     assert out[1].tags[0] == "B-PER" and out[1].tags[2] == "O"
 
@@ -174,7 +173,7 @@ def test_span_f1_equals_seqeval_on_random_tag_sequences():
 
     from seqeval.metrics import f1_score
 
-    from augkit_multimix.inference import span_f1
+    from augkit.tasks import span_f1
 
     rng = random.Random(0)
     tags = ["O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "E-PER", "S-LOC", "I-MISC", "B-MISC", "X", "PER", "B-_"]

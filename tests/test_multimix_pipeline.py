@@ -147,8 +147,8 @@ def test_torchrun_two_processes_train_data_parallel_and_label_in_shards(tmp_path
     import numpy as np
 
     from augkit import Corpus
+    from augkit.tasks import load_task_model
     from augkit_multimix import TaskModelLabeler
-    from augkit_multimix.tasks import load_task_model
 
     out = tmp_path / "run"
     args = [a for o in FAST for a in ("--set", o)]
@@ -167,7 +167,7 @@ def test_torchrun_two_processes_train_data_parallel_and_label_in_shards(tmp_path
     target = Corpus.load(out / "data" / "de_train")
     target = Corpus.from_examples([ex.replace(tags=[]) for ex in target])
     sharded = Corpus.load(out / "stages" / "04-coteach" / "de" / "epoch-1" / "labels" / "model0-v0-target")
-    whole = TaskModelLabeler(max_length=64).label(target, load_task_model(str(warm / "model-0"), "tagging"))
+    whole = TaskModelLabeler(max_length=64).label(target, load_task_model(warm / "model-0", "tagging"))
     assert len(sharded) == len(whole) == 12
     assert [ex.tags for ex in sharded] == [ex.tags for ex in whole]
     for a, b in zip(sharded, whole):

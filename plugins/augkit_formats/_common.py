@@ -32,20 +32,6 @@ def check_label(tag: str, labels: list[str] | None, path: str, line: int) -> Non
         raise DataError(f"label {tag!r} is not in the label set ({', '.join(labels)})", path=path, line=line)
 
 
-def iob1_to_iob2(tags: list[str]) -> list[str]:
-    """IOB1 (I- may start a chunk) to IOB2 (every chunk starts with B-)."""
-    out = []
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-"):
-            typ = tag[2:]
-            if prev == "O" or prev[2:] != typ:
-                tag = "B-" + typ
-        out.append(tag)
-        prev = tag
-    return out
-
-
 def check_nonempty(count: int, path: str) -> None:
     if count == 0:
         raise DataError("file holds no examples (it is empty or only has blank/comment lines)", path=path)

@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit.tasks import repair_iob
 
-from ._common import check_label, check_nonempty, iob1_to_iob2, read_lines
+from ._common import check_label, check_nonempty, read_lines
 
 
 @dataclasses.dataclass
@@ -41,7 +42,7 @@ class ConllReader(Reader):
             nonlocal tokens, tags, line_nos, count
             if not tokens:
                 return None
-            out_tags = [] if p.drop_labels or n_cols == 1 else (iob1_to_iob2(tags) if p.iob1_to_iob2 else tags)
+            out_tags = [] if p.drop_labels or n_cols == 1 else (repair_iob(tags) if p.iob1_to_iob2 else tags)
             for tag, line_no in zip(out_tags, line_nos):
                 check_label(tag, p.labels, source, line_no)
             ex = Example(id=f"{prefix}-{count}", type="tagging", lang=lang, tokens=tokens, tags=out_tags)

@@ -5,8 +5,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, did_you_mean, param
-from augkit.io import atomic_write_text
+from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, did_you_mean, param
 
 from ._common import check_label, check_nonempty, read_lines
 

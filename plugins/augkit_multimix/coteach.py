@@ -9,27 +9,33 @@ labels agree (co-guessing), and the student trains on the epoch's mixture with b
 ``schedule = "frozen"`` (default): peers are the models as they were at the start of the epoch, each
 student trains once. ``"sequential"``: the authors' order — for k, for j≠k, train the third model with
 peers k and j as they are now (later pairs see updated models). Each student is selected on target dev,
-with the model it started from as a candidate. Only source gold labels are used for training; target
-gold labels serve dev selection and test only.
+with the model it started from as a candidate.
+
+Only source gold labels are used for training. Target gold labels serve dev selection and test only:
+they are dropped from the target text and from its GEN-LM samples; for samples made with
+``relabel = "masked"``, the "original tags" of untouched words are the labelling peer's labels of the
+original sentence.
 
 Progress is saved per epoch and per student (``<lang>/epoch-<e>/``), so ``--resume`` continues where a
-run stopped; each model's labels of each set are computed once per epoch and cached.
+run stopped; each model's labels of each set are computed once per model version and kept on disk.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from augkit import (Corpus, DataError, InputSpec, Trainer, atomic_write_json, build_params, derive_seed, distributed,
-                    param)
+import numpy as np
 
-from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
-from .inference import predict_flat_sharded
+from augkit import (Corpus, DataError, InputSpec, ModelEntry, ModelSet, Trainer, atomic_write_json, build_params,
+                    derive_seed, distributed, generate_shards, param)
+from augkit.tasks import (TaskModel, TrainingParams, by_language, check_labels, encode, encode_pairs, encode_words,
+                          evaluate_models, load_task_model, load_tokenizer, predict_flat_sharded, require_labelled,
+                          train_model)
+
 from .labeler import TaskModelLabeler
-from .tasks import encode, load_task_model, load_tokenizer, save_task_model
-from .training import TrainSettings, train_model
 
 SETS = ("source", "target", "source_aug", "target_aug")
 
@@ -45,13 +51,13 @@ class CoTeachParams(TrainingParams):
     alpha: float = param(0.7, help="α of the balanced multinomial sampler", ge=0)
     schedule: Literal["frozen", "sequential"] = param("frozen", help="peers frozen per epoch, or the authors' order")
     train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0)
-    max_steps: int = param(0, help="optimizer steps per student and epoch (0: from train_epochs)", ge=0)
     repair_iob: bool = param(False, help="repair IOB in pseudo labels")
     regenerate_per_epoch: bool = param(False, help="make GEN-LM samples anew each epoch (else use the *_aug inputs)")
     generator: str = param("vicinity", help="generator for regenerate_per_epoch")
     generator_params: dict[str, Any] = param({}, help="its parameters")
 
-    def check(self):
+    def check(self, resolve=None):
+        super().check()
         if len(self.eta) != self.epochs or len(self.mixtures) != self.epochs:
             raise ValueError(f"eta and mixtures need one entry per epoch ({self.epochs}); "
                              f"got {len(self.eta)} and {len(self.mixtures)}")
@@ -62,19 +68,111 @@ class CoTeachParams(TrainingParams):
         for v in self.eta:
             if not 0 < v <= 1:
                 raise ValueError(f"eta: expected values in (0, 1], got {v}")
-        import augkit
-
-        dist = augkit.resolve("filter", self.distiller, "distiller")
+        if resolve is None:
+            from augkit import resolve
+        dist = resolve("filter", self.distiller, "distiller")
         build_params(dist.Params, {"eta": self.eta[0], **self.distiller_params} if "eta" in
                      {f.name for f in dataclasses.fields(dist.Params)} else self.distiller_params,
-                     where="distiller_params")
+                     where="distiller_params", resolve=resolve)
         if self.regenerate_per_epoch:
-            gen = augkit.resolve("generator", self.generator, "generator")
-            build_params(gen.Params, self.generator_params, where="generator_params")
+            gen = resolve("generator", self.generator, "generator")
+            build_params(gen.Params, self.generator_params, where="generator_params", resolve=resolve)
+
+
+@dataclasses.dataclass
+class _Data:
+    """The stage's inputs, checked, with target gold labels removed from everything that can train."""
+
+    task: str
+    labels: list[str]
+    start_models: list[Path]
+    source: list
+    target: dict[str, Corpus]
+    dev: dict[str, list]
+    test: dict[str, list]
+    source_aug: Corpus | None
+    target_aug: dict[str, Corpus]
+
+
+class _Memory:
+    """What one co-teaching run keeps between epochs: the tokenizer all models share, encodings of sets
+    that do not change, dev scores of model versions, and the models the last epoch ended with."""
+
+    def __init__(self):
+        self.tokenizer = None
+        self.encodings: dict[tuple, Any] = {}
+        self.dev_scores: dict[tuple, float] = {}
+        self.models: dict[str, TaskModel] = {}
+
+    def cached(self, key: tuple, make):
+        if key not in self.encodings:
+            self.encodings[key] = make()
+        return self.encodings[key]
+
+
+class _Epoch:
+    """One epoch of one language: its sets, the models as they stand (``versions`` name them), and each
+    model version's labels of each set (computed once, shared between processes, kept on disk)."""
+
+    def __init__(self, trainer: "CoTeachingTrainer", ctx, data: _Data, memory: _Memory, lang: str, e: int,
+                 start: list[Path], edir: Path, sets: dict[str, Corpus]):
+        self.trainer, self.ctx, self.data, self.memory = trainer, ctx, data, memory
+        self.lang, self.e, self.start, self.edir, self.sets = lang, e, start, edir, sets
+        self.versions = [f"v{e - 1}"] * len(start)
+        self.loaded: dict[int, TaskModel] = {}
+        self.labelled: dict[tuple, Corpus] = {}
+        self.labeler = TaskModelLabeler(repair_iob=trainer.params.repair_iob, max_length=trainer.params.max_length)
+
+    def model(self, j: int) -> TaskModel:
+        """Model j as it stands (kept in memory from the last epoch, or read from disk)."""
+        if j not in self.loaded:
+            kept = self.memory.models.pop(str(self.start[j]), None)
+            self.loaded[j] = kept or load_task_model(self.start[j], self.data.task, device=self.ctx.device)
+        return self.loaded[j]
+
+    def encoded(self, name: str):
+        """(features, example index by id, rows per example) of an unlabelled set, encoded once."""
+        regenerated = self.trainer.params.regenerate_per_epoch and name.endswith("_aug")
+        key = ("set", self.lang, name, self.e if regenerated else 0)
+        return self.memory.cached(key, lambda: self.trainer._encode(self.sets[name], self.memory.tokenizer, self.data.task))
+
+    def labels_of(self, j: int, name: str) -> Corpus:
+        """Model j's labels of a set, split across processes; a labelling already on disk is read back."""
+        folder = self.edir / "labels" / f"model{j}-{self.versions[j]}-{name}"
+        key = (j, self.versions[j], name)
+        if key not in self.labelled:
+            if _exists(folder / Corpus.META_FILE):
+                self.labelled[key] = Corpus.load(folder)
+            else:
+                tm = self.model(j)
+                feats, _, counts = self.encoded(name)
+                corpus = self.sets[name]
+                if name == "target_aug" and _has_masked(corpus):
+                    corpus = self._peer_orig_tags(j, corpus)
+                flat = predict_flat_sharded(tm, feats, counts, max_length=self.trainer.params.max_length)
+                self.labelled[key] = self.labeler.from_probs(corpus, flat, counts, tm.labels, tm.task,
+                                                             folder=folder if distributed.is_main() else None)
+        return self.labelled[key]
+
+    def _peer_orig_tags(self, j: int, samples: Corpus) -> Corpus:
+        """Target samples whose untouched words keep "original tags": those are model j's labels of the
+        original target sentence, never its gold tags."""
+        import pyarrow as pa
+
+        peer = self.labels_of(j, "target").table()
+        tags_of = dict(zip(peer.column("id").to_pylist(), peer.column("tags").to_pylist()))
+        table = samples.table()
+        orig = [tags_of.get(src, []) for src in table.column("source_id").to_pylist()]
+        table = table.set_column(table.schema.get_field_index("orig_tags"), "orig_tags", pa.array(orig, pa.list_(pa.string())))
+        return Corpus.from_table(table, samples.labels, samples.name)
 
 
 class CoTeachingTrainer(Trainer):
-    """MultiMix's multi-epoch co-teaching with co-distillation and co-guessing (Algorithm 1)."""
+    """MultiMix's multi-epoch co-teaching with co-distillation and co-guessing (Algorithm 1).
+
+    Writes ``<lang>/epoch-<e>/`` (students ``model-<k>``, labels, ``report.json``), ``results.json``
+    (per language: dev/test of each final model, mean ± std, ensemble; the epochs' reports) and
+    ``models.json`` (the final models of every language; the best target-dev one is selected)."""
 
     name = "multimix-coteach"
     Params = CoTeachParams
@@ -90,7 +188,7 @@ class CoTeachingTrainer(Trainer):
         "target_aug": InputSpec("corpus", many=True, required=False, help="GEN-LM samples of the target training sentences"),
     }
 
-    # setup -------------------------------------------------------------------------------------------
+    # checks ------------------------------------------------------------------------------------------
     def preflight(self, inputs) -> None:
         """Before any stage runs: labelled source, labelled target dev per language, no language without
         data, gold labels inside the source label set."""
@@ -116,85 +214,60 @@ class CoTeachingTrainer(Trainer):
         for lang, c in devs.items():
             require_labelled(f"target_dev[{lang}]", list(c))
             if labels:
-                check_labels({f"target_dev[{lang}]": list(c)}, labels, self._task_of(c))
+                check_labels({f"target_dev[{lang}]": list(c)}, labels, "tagging" if c.types == ["tagging"] else "pair")
         for lang, c in tests.items():
             require_labelled(f"target_test[{lang}]", list(c))
 
-    @staticmethod
-    def _task_of(corpus) -> str:
-        return "tagging" if corpus.types == ["tagging"] else "pair"
-
-    def _prepare(self, ctx):
+    def _prepare(self, ctx) -> _Data:
         p = self.params
-        warm_dir = Path(ctx.inputs["models"])
-        info_file = warm_dir / "warmup.json"
-        if not info_file.exists():
-            raise DataError("not a warm-up stage output (no warmup.json)", path=str(warm_dir))
-        info = json.loads(info_file.read_text())
-        self.task, self.labels = info["task"], info["labels"]
-        self.start_models = [warm_dir / m for m in info["models"]]
-        if len(self.start_models) < 2:
-            raise DataError(f"co-teaching needs at least 2 task models, the warm-up made {len(self.start_models)}",
-                            path=str(warm_dir))
-        if p.schedule == "sequential" and len(self.start_models) != 3:
-            raise DataError(f'schedule = "sequential" is defined for 3 models, the warm-up made {len(self.start_models)}',
-                            path=str(warm_dir))
-        self._check(ctx.inputs, self.labels)
-        self.source = list(ctx.inputs["source"])
-        check_labels({"source": self.source}, self.labels, self.task)
-        # target training text: gold labels, if any, are dropped here and never reach training
-        self.target = {l: Corpus.from_examples([ex.replace(tags=[], label=None) for ex in c], name=f"target-{l}")
-                       for l, c in by_language(ctx.inputs["target"]).items()}
-        self.dev = {l: list(c) for l, c in by_language(ctx.inputs["target_dev"]).items()}
-        self.test = {l: list(c) for l, c in by_language(ctx.inputs["target_test"]).items()} \
-            if "target_test" in ctx.inputs else {}
+        warm = ModelSet.of(ctx.inputs["models"])
+        if warm.task is None or warm.labels is None:
+            raise DataError("co-teaching starts from a warm-up stage's model set (task and labels unknown here)",
+                            path=str(warm.folder or warm.best.path))
+        start = [Path(m.path) for m in warm]
+        if len(start) < 2:
+            raise DataError(f"co-teaching needs at least 2 task models, the warm-up made {len(start)}", path=str(warm.folder))
+        if p.schedule == "sequential" and len(start) != 3:
+            raise DataError(f'schedule = "sequential" is defined for 3 models, the warm-up made {len(start)}',
+                            path=str(warm.folder))
+        self._check(ctx.inputs, warm.labels)
+        source = list(ctx.inputs["source"])
+        check_labels({"source": source}, warm.labels, warm.task)
         needed = {name for mix in p.mixtures for name in mix}
-        self.source_aug = ctx.inputs.get("source_aug")
-        self.target_aug = by_language(ctx.inputs["target_aug"]) if "target_aug" in ctx.inputs else {}
+        data = _Data(
+            task=warm.task, labels=warm.labels, start_models=start, source=source,
+            target={l: _without_gold(c, f"target-{l}") for l, c in by_language(ctx.inputs["target"]).items()},
+            dev={l: list(c) for l, c in by_language(ctx.inputs["target_dev"]).items()},
+            test={l: list(c) for l, c in by_language(ctx.inputs["target_test"]).items()} if "target_test" in ctx.inputs else {},
+            source_aug=ctx.inputs.get("source_aug"),
+            target_aug={l: _without_gold(c, f"target_aug-{l}") for l, c in by_language(ctx.inputs["target_aug"]).items()}
+            if "target_aug" in ctx.inputs else {})
         if not p.regenerate_per_epoch:
-            if "source_aug" in needed and self.source_aug is None:
+            if "source_aug" in needed and data.source_aug is None:
                 raise DataError("the mixtures use source_aug but the stage has no source_aug input "
                                 "(add a vicinity generate stage, or set regenerate_per_epoch = true)")
-            missing = [l for l in self.target if l not in self.target_aug]
+            missing = [l for l in data.target if l not in data.target_aug]
             if "target_aug" in needed and missing:
                 raise DataError(f"the mixtures use target_aug but there are no GEN-LM samples for {', '.join(missing)}")
+        return data
 
     # the algorithm -------------------------------------------------------------------------------------
     def run_stage(self, ctx) -> dict:
         distributed.ensure_process_group(ctx.device)
-        self._prepare(ctx)
-        p = self.params
-        results: dict[str, Any] = {"task": self.task, "languages": {}, "epochs": {}}
-        for lang in sorted(self.target):
-            current = list(self.start_models)
-            results["epochs"][lang] = []
-            for e in range(1, p.epochs + 1):
-                edir = ctx.out_dir / lang / f"epoch-{e}"
-                done = edir / "report.json"
-                if not _exists(done):
-                    report = self._epoch(ctx, lang, e, current, edir)
-                    if distributed.is_main():
-                        atomic_write_json(done, report)
-                    distributed.barrier()  # the epoch's models and report are on disk for every process
-                report = json.loads(done.read_text())
-                results["epochs"][lang].append(report)
-                current = [edir / f"model-{k}" for k in range(len(current))]
-                if ctx.is_main:
-                    ctx.log.info("%s epoch %d: target dev %s", lang, e, [round(s, 4) for s in report["dev"]])
-            in_memory = self.__dict__.pop("_kept_models", {})
-            if not distributed.is_main():
-                continue  # the final evaluation is rank 0's
-            models = [in_memory[str(m)][:2] if str(m) in in_memory else
-                      load_task_model(str(m), self.task, device=ctx.device)[:2] for m in current]
-            entry = {"dev": evaluate_models(models, self.dev[lang], self.labels, self.task, p.max_length),
-                     "final_models": [str(m.relative_to(ctx.out_dir)) for m in current]}
-            if lang in self.test:
-                entry["test"] = evaluate_models(models, self.test[lang], self.labels, self.task, p.max_length)
-            results["languages"][lang] = entry
+        data = self._prepare(ctx)
+        memory = _Memory()
+        memory.tokenizer = load_tokenizer(data.start_models[0])  # all task models share their encoder's
+        results: dict[str, Any] = {"task": data.task, "languages": {}, "epochs": {}}
+        for lang in sorted(data.target):
+            final, results["epochs"][lang] = self._adapt(ctx, data, memory, lang)
+            if distributed.is_main():  # the final evaluation is rank 0's
+                results["languages"][lang] = self._evaluate(ctx, data, memory, lang, final)
+            memory.models.clear()
         if not distributed.is_main():
             return {}
         atomic_write_json(ctx.out_dir / "results.json", results)
-        _print_results(results, self.task)
+        self._model_set(ctx, data, results).write(ctx.out_dir)
+        _print_results(results, data.task)
         stats: dict[str, Any] = {}
         for lang, entry in results["languages"].items():
             if "test" in entry:
@@ -202,173 +275,150 @@ class CoTeachingTrainer(Trainer):
                 stats[f"test_{lang}_ensemble"] = round(entry["test"]["ensemble"], 4)
         return stats
 
-    def _settings(self) -> TrainSettings:
+    def _adapt(self, ctx, data: _Data, memory: _Memory, lang: str) -> tuple[list[Path], list[dict]]:
+        """All epochs for one target language, each resumed from disk if it finished; returns the final
+        models' folders and the epochs' reports."""
         p = self.params
-        return TrainSettings(learning_rate=p.learning_rate, batch_size=p.batch_size, grad_accum=p.grad_accum,
-                             max_steps=p.max_steps, epochs=p.train_epochs, warmup_steps=p.warmup_steps,
-                             warmup_ratio=p.warmup_ratio, weight_decay=p.weight_decay, max_length=p.max_length,
-                             eval_steps=p.eval_steps, alpha=p.alpha, max_grad_norm=p.max_grad_norm)
+        current, reports = list(data.start_models), []
+        for e in range(1, p.epochs + 1):
+            edir = ctx.out_dir / lang / f"epoch-{e}"
+            done = edir / "report.json"
+            if not _exists(done):
+                report = self._epoch(ctx, data, memory, lang, e, current, edir)
+                if distributed.is_main():
+                    atomic_write_json(done, report)
+                distributed.barrier()  # the epoch's models and report are on disk for every process
+            reports.append(json.loads(done.read_text()))
+            previous, current = current, [edir / f"model-{k}" for k in range(len(current))]
+            if p.keep_checkpoints == "last" and e > 1 and distributed.is_main():
+                for folder in previous:  # a resume needs only the last finished epoch's models
+                    shutil.rmtree(folder, ignore_errors=True)
+            if ctx.is_main:
+                ctx.log.info("%s epoch %d: target dev %s", lang, e, [round(s, 4) for s in reports[-1]["dev"]])
+        return current, reports
 
-    def _unlabelled_sets(self, ctx, lang: str, e: int, edir: Path) -> dict[str, Corpus]:
+    def _epoch(self, ctx, data: _Data, memory: _Memory, lang: str, e: int, current: list[Path], edir: Path) -> dict:
+        """Algorithm 1, one epoch: (1) the unlabelled sets of the mixture; (2) for each student in the
+        schedule, (3) its peers' labels, (4) distilled per peer and (5) agreed between peers, then (6) the
+        student trains on the mixture, selected on target dev."""
         p = self.params
-        sets = {"target": self.target[lang]}
-        if p.regenerate_per_epoch:
-            from augkit.generation import generate_shards
-
-            gen = ctx.resolve("generator", p.generator)(**p.generator_params)
-            for name, base in (("source_aug", Corpus.from_examples(self.source)), ("target_aug", self.target[lang])):
-                folder = edir / f"generated-{name}"
-                if not _exists(folder / "corpus.json"):  # every process makes its shards; rank 0 joins them
-                    generate_shards(gen, base, folder, seed=derive_seed(ctx.seed, "generate", lang, e, name),
-                                    ctx=ctx, rank=distributed.rank(), world_size=distributed.world_size())
-                    distributed.barrier()
-                sets[name] = Corpus.load(folder)
-        else:
-            if self.source_aug is not None:
-                sets["source_aug"] = self.source_aug
-            if lang in self.target_aug:
-                sets["target_aug"] = self.target_aug[lang]
-        return sets
-
-    def _epoch(self, ctx, lang: str, e: int, current: list[Path], edir: Path) -> dict:
-        p = self.params
-        distributed.ensure_process_group(ctx.device)
         mix = p.mixtures[e - 1]
-        unlabelled = {k: v for k, v in self._unlabelled_sets(ctx, lang, e, edir).items() if k in mix}
-        n = len(current)
-        labeler = TaskModelLabeler(repair_iob=p.repair_iob, max_length=p.max_length)
-        distiller_cls = ctx.resolve("filter", p.distiller)
-        dist_fields = {f.name for f in dataclasses.fields(distiller_cls.Params)}
-        agree = ctx.resolve("filter", "agreement")()
-        report: dict[str, Any] = {"epoch": e, "mixture": mix, "eta": p.eta[e - 1], "students": [], "dev": []}
-        versions = [f"v{e - 1}"] * n
-        loaded: dict[int, Any] = {}
-        dev_scores = self.__dict__.setdefault("_dev_scores", {})  # (lang, model folder, version) -> dev score
-        # the models the previous epoch ended with are still in memory (a resumed run reads them from disk)
-        in_memory = self.__dict__.pop("_kept_models", {})
-
-        def model(j):
-            if j not in loaded:
-                if str(current[j]) in in_memory:
-                    loaded[j] = in_memory.pop(str(current[j]))
-                else:
-                    m, tok, _, _ = load_task_model(str(current[j]), self.task, device=ctx.device)
-                    loaded[j] = (m, tok, self.labels, self.task)
-            return loaded[j]
-
-        # every model shares the encoder's tokenizer: encode each set once, for labelling by every peer
-        # and (with the agreed labels) for training; the sets (except regenerated ones) and the
-        # tokenizer stay the same across epochs, so the encodings are kept too
-        tokenizer = self._tokenizer(current[0])
-        encoded = {name: self._cached(("set", lang, name, e if p.regenerate_per_epoch and name.endswith("_aug") else 0),
-                                      lambda c=corpus: self._encode(c, tokenizer))
-                   for name, corpus in unlabelled.items()}
-        label_index = {lab: i for i, lab in enumerate(self.labels)}
-        source_features = self._cached(("source",), lambda: encode(self.source, tokenizer, self.task, p.max_length,
-                                                                   label_index)) if "source" in mix else None
-        dev_features = self._cached(("dev", lang), lambda: encode(self.dev[lang], tokenizer, self.task, p.max_length, None))
-        labelled: dict[tuple, Corpus] = {}
-
-        def labels_of(j, name):
-            """Model j's labels of a set, computed once per model version (split across processes) and
-            kept on disk; a labelling already on disk is read back."""
-            folder = edir / "labels" / f"model{j}-{versions[j]}-{name}"
-            key = (j, versions[j], name)
-            if key not in labelled:
-                if _exists(folder / "corpus.json"):
-                    labelled[key] = Corpus.load(folder)
-                else:
-                    m, tok, labels, task = model(j)
-                    feats, _, counts = encoded[name]
-                    flat = predict_flat_sharded(m, tok, task, feats, counts, max_length=p.max_length)
-                    labelled[key] = labeler.from_probs(unlabelled[name], flat, counts, labels, task,
-                                                       folder=folder if distributed.is_main() else None)
-            return labelled[key]
-
-        if p.schedule == "frozen":
-            order = [(l, [j for j in range(n) if j != l]) for l in range(n)]
-        else:  # the authors' order: for k, for j != k, the third model learns from k and j
-            order = [(3 - k - j, [k, j]) for k in range(3) for j in range(3) if j != k]
+        epoch = _Epoch(self, ctx, data, memory, lang, e, current, edir, self._unlabelled_sets(ctx, data, lang, e, edir))
+        pseudo = [name for name in mix if name != "source"]
+        order = self._schedule(len(current))
         finished = {step: _read_json(edir / f"student-{step}.json") for step in range(len(order))} \
             if p.schedule == "frozen" else {}
         if p.schedule == "frozen":
-            # peers are the models as the epoch started: label with all of them first, so each
-            # student can then train in place (no second copy of a model is loaded)
-            for step, (l, peers) in enumerate(order):
+            # peers are the models as the epoch started: label with all of them first, so each student
+            # can then train in place (no second copy of a model is loaded)
+            for step, (_, peers) in enumerate(order):
                 if finished.get(step) is None:
                     for j in peers:
-                        for name in unlabelled:
-                            labels_of(j, name)
+                        for name in pseudo:
+                            epoch.labels_of(j, name)
+        report: dict[str, Any] = {"epoch": e, "mixture": mix, "eta": p.eta[e - 1], "students": [], "dev": []}
         trained: set[int] = set()
-        for step, (l, peers) in enumerate(order):
-            sdir = edir / f"model-{l}"
+        for step, (student, peers) in enumerate(order):
             if finished.get(step) is not None:  # finished before an interruption
                 report["students"].append(finished[step])
                 continue
             selected, counts = {}, {}
-            for name in unlabelled:
-                kept = []
-                for j in peers:
-                    params = dict(p.distiller_params)
-                    if "eta" in dist_fields:
-                        params["eta"] = p.eta[e - 1]
-                    res = distiller_cls(**params).filter(labels_of(j, name))
-                    counts[f"{name}:distilled_by_{j}"] = res.kept
-                    if res.notes:
-                        counts[f"{name}:notes_{j}"] = res.notes
-                    kept.append(res.corpus)
-                agreed = kept[0]
-                for other in kept[1:]:
-                    res = agree.filter(agreed, other)
-                    agreed = res.corpus
-                counts[f"{name}:agreed"] = len(agreed)
-                counts[f"{name}:total"] = len(unlabelled[name])
-                selected[name] = self._training_features(agreed, encoded[name], label_index)
-            datasets = [source_features if name == "source" else selected[name] for name in mix]
-            student = model(l)
-            trained.add(l)
-            start_key = (lang, str(current[l]), versions[l])
-            train = train_model(student[0], student[1], self.task, self.labels, datasets, self._settings(),
-                                seed=derive_seed(ctx.seed, lang, e, step) % (2**31), dev=self.dev[lang],
-                                start_is_candidate=True, device=ctx.device, dev_features=dev_features,
-                                start_score=dev_scores.get(start_key))
-            entry = {"student": l, "peers": peers, "counts": counts, "train": train}
-            if p.schedule == "sequential":
-                versions[l] = f"v{e - 1}s{step}"  # later pairs label with the updated model
-                dev_scores[(lang, str(current[l]), versions[l])] = train.get("best_dev")
-            dev_scores[(lang, str(sdir), f"v{e}")] = train.get("best_dev")
+            for name in pseudo:
+                agreed = self._co_guess(ctx, [self._distil(ctx, epoch.labels_of(j, name), e, counts, f"{name}:distilled_by_{j}")
+                                              for j in peers], counts, name)
+                counts[f"{name}:total"] = len(epoch.sets[name])
+                selected[name] = self._training_features(data, agreed, epoch.encoded(name))
+            train = self._train_student(ctx, data, memory, epoch, student, step, mix, selected)
+            trained.add(student)
+            entry = {"student": student, "peers": peers, "counts": counts, "train": train}
             if distributed.is_main():
-                save_task_model(student[0], student[1], self.labels, self.task, sdir)
+                epoch.model(student).save(edir / f"model-{student}")
                 if p.schedule == "frozen":
                     atomic_write_json(edir / f"student-{step}.json", entry)  # a resumed epoch skips this student
             report["students"].append(entry)
         distributed.barrier()  # the students' folders are written before anyone reads them
         report["dev"] = [s["train"].get("best_dev") for s in report["students"]]
-        in_memory.clear()
         # the students as trained (and saved) here are the next epoch's start models
-        self._kept_models = {str(edir / f"model-{j}"): loaded[j] for j in trained}
+        memory.models = {str(edir / f"model-{j}"): epoch.loaded[j] for j in trained}
         return report
 
-    def _cached(self, key, make):
-        cache = self.__dict__.setdefault("_encodings", {})
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
+    def _schedule(self, n: int) -> list[tuple[int, list[int]]]:
+        """(student, peers) in training order."""
+        if self.params.schedule == "frozen":
+            return [(l, [j for j in range(n) if j != l]) for l in range(n)]
+        # the authors' order: for k, for j != k, the third model learns from k and j
+        return [(3 - k - j, [k, j]) for k in range(3) for j in range(3) if j != k]
 
-    def _tokenizer(self, model_dir):
-        if "_tok" not in self.__dict__:
-            self._tok = load_tokenizer(str(model_dir))
-        return self._tok
+    def _distil(self, ctx, labelled: Corpus, e: int, counts: dict, key: str) -> Corpus:
+        """One peer's labels, distilled with the epoch's η (co-distillation)."""
+        p = self.params
+        cls = ctx.resolve("filter", p.distiller)
+        params = dict(p.distiller_params)
+        if "eta" in {f.name for f in dataclasses.fields(cls.Params)}:
+            params["eta"] = p.eta[e - 1]
+        res = cls(**params).filter(labelled)
+        counts[key] = res.kept
+        if res.notes:
+            counts[key.replace("distilled_by", "notes")] = res.notes
+        return res.corpus
 
-    def _encode(self, corpus: Corpus, tokenizer):
+    def _co_guess(self, ctx, kept: list[Corpus], counts: dict, name: str) -> Corpus:
+        """The examples every peer kept with identical labels (co-guessing)."""
+        agree = ctx.resolve("filter", "agreement")()
+        agreed = kept[0]
+        for other in kept[1:]:
+            agreed = agree.filter(agreed, other).corpus
+        counts[f"{name}:agreed"] = len(agreed)
+        return agreed
+
+    def _train_student(self, ctx, data: _Data, memory: _Memory, epoch: _Epoch, student: int, step: int,
+                       mix: list[str], selected: dict) -> dict:
+        """Train the student in place on the epoch's mixture, selected on target dev (its start a candidate)."""
+        p = self.params
+        tm = epoch.model(student)
+        source = memory.cached(("source",), lambda: encode(data.source, memory.tokenizer, data.task, p.max_length,
+                                                           tm.label_index)) if "source" in mix else None
+        dev_features = memory.cached(("dev", epoch.lang),
+                                     lambda: encode(data.dev[epoch.lang], memory.tokenizer, data.task, p.max_length, None))
+        start_key = (epoch.lang, str(epoch.start[student]), epoch.versions[student])
+        train = train_model(tm, [source if name == "source" else selected[name] for name in mix], p,
+                            seed=derive_seed(ctx.seed, epoch.lang, epoch.e, step) % (2**31), alpha=p.alpha,
+                            dev=data.dev[epoch.lang], dev_features=dev_features, start_is_candidate=True,
+                            start_score=memory.dev_scores.get(start_key), ctx=ctx,
+                            name=f"{epoch.lang}/epoch-{epoch.e}/model-{student}")
+        if p.schedule == "sequential":
+            epoch.versions[student] = f"v{epoch.e - 1}s{step}"  # later pairs label with the updated model
+            memory.dev_scores[(epoch.lang, str(epoch.start[student]), epoch.versions[student])] = train.get("best_dev")
+        memory.dev_scores[(epoch.lang, str(epoch.edir / f"model-{student}"), f"v{epoch.e}")] = train.get("best_dev")
+        return train
+
+    # data -----------------------------------------------------------------------------------------------
+    def _unlabelled_sets(self, ctx, data: _Data, lang: str, e: int, edir: Path) -> dict[str, Corpus]:
+        """D'_t and the GEN-LM samples (given, or made anew for this epoch)."""
+        p = self.params
+        sets = {"target": data.target[lang]}
+        if p.regenerate_per_epoch:
+            gen = ctx.resolve("generator", p.generator)(**p.generator_params)
+            for name, base in (("source_aug", Corpus.from_examples(data.source)), ("target_aug", data.target[lang])):
+                folder = edir / f"generated-{name}"
+                if not _exists(folder / Corpus.META_FILE):  # every process makes its shards; rank 0 joins them
+                    generate_shards(gen, base, folder, seed=derive_seed(ctx.seed, "generate", lang, e, name),
+                                    ctx=ctx, rank=distributed.rank(), world_size=distributed.world_size())
+                    distributed.barrier()
+                generated = Corpus.load(folder)
+                sets[name] = generated if name == "source_aug" else _without_gold(generated, generated.name)
+        else:
+            if data.source_aug is not None:
+                sets["source_aug"] = data.source_aug
+            if lang in data.target_aug:
+                sets["target_aug"] = data.target_aug[lang]
+        return sets
+
+    def _encode(self, corpus: Corpus, tokenizer, task: str):
         """(features, example index by id, rows per example) of an unlabelled set."""
-        from .tasks import encode_pairs, encode_words
-
-        import numpy as np
-
         table = corpus.table()
         ids = table.column("id").to_pylist()
-        if self.task == "tagging":
+        if task == "tagging":
             words = table.column("tokens").to_pylist()
             feats = encode_words(words, tokenizer, self.params.max_length)
             counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
@@ -378,19 +428,63 @@ class CoTeachingTrainer(Trainer):
             counts = np.ones(len(ids), dtype=np.int64)
         return feats, {ex_id: i for i, ex_id in enumerate(ids)}, counts
 
-    def _training_features(self, agreed: Corpus, encoded, label_index) -> list:
+    @staticmethod
+    def _training_features(data: _Data, agreed: Corpus, encoded) -> list:
         """Features of the agreed examples with their agreed (pseudo) labels as targets."""
         feats, index, _ = encoded
         by_example: dict[int, list] = {}
         for f in feats:
             by_example.setdefault(f.example, []).append(f)
+        label_index = {lab: i for i, lab in enumerate(data.labels)}
         table = agreed.table()
         out = []
-        column = "tags" if self.task == "tagging" else "label"
+        column = "tags" if data.task == "tagging" else "label"
         for ex_id, lab in zip(table.column("id").to_pylist(), table.column(column).to_pylist()):
-            ids = [label_index[t] for t in lab] if self.task == "tagging" else [label_index[lab]]
+            ids = [label_index[t] for t in lab] if data.task == "tagging" else [label_index[lab]]
             out.extend(f.with_labels(ids) for f in by_example[index[ex_id]])
         return out
+
+    # results ----------------------------------------------------------------------------------------------
+    def _evaluate(self, ctx, data: _Data, memory: _Memory, lang: str, final: list[Path]) -> dict:
+        models = [memory.models.get(str(m)) or load_task_model(m, data.task, device=ctx.device) for m in final]
+        entry = {"dev": evaluate_models(models, data.dev[lang], self.params.max_length),
+                 "final_models": [str(m.relative_to(ctx.out_dir)) for m in final]}
+        if lang in data.test:
+            entry["test"] = evaluate_models(models, data.test[lang], self.params.max_length)
+        return entry
+
+    @staticmethod
+    def _model_set(ctx, data: _Data, results: dict) -> ModelSet:
+        entries = []
+        for lang, entry in results["languages"].items():
+            for k, folder in enumerate(entry["final_models"]):
+                scores = {"target_dev": entry["dev"]["models"][k]}
+                if "test" in entry:
+                    scores["target_test"] = entry["test"]["models"][k]
+                entries.append(ModelEntry(f"{lang}/model-{k}", str(ctx.out_dir / folder), lang=lang, scores=scores))
+        best = max(entries, key=lambda m: m.scores["target_dev"]).name if entries else None
+        return ModelSet(entries, task=data.task, labels=data.labels, selected=best,
+                        selection="best target_dev (over all languages; see for_lang)")
+
+
+def _without_gold(corpus: Corpus, name: str | None) -> Corpus:
+    """The corpus with every gold label removed (tags, class, original tags): target text trains only
+    through pseudo labels."""
+    import pyarrow as pa
+
+    table = corpus.table()
+    n = table.num_rows
+    empty = pa.array([[]] * n, pa.list_(pa.string()))
+    table = table.set_column(table.schema.get_field_index("tags"), "tags", empty)
+    table = table.set_column(table.schema.get_field_index("orig_tags"), "orig_tags", empty)
+    table = table.set_column(table.schema.get_field_index("label"), "label", pa.nulls(n, pa.string()))
+    return Corpus.from_table(table, corpus.labels, name)
+
+
+def _has_masked(corpus: Corpus) -> bool:
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.match_substring(corpus.table().column("meta"), '"relabel": "masked"')).as_py() or False)
 
 
 def _exists(path: Path) -> bool:

@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from augkit import Corpus, CorpusWriter, Labeler, Params, param
-
-from .inference import predict_flat
-from .tasks import load_task_model, repair_iob
+from augkit import Corpus, Labeler, ModelSet, Params, param
+from augkit.tasks import TaskModel, load_task_model, predict_flat, repair_iob
 
 
 @dataclasses.dataclass
@@ -40,27 +38,30 @@ class TaskModelLabeler(Labeler):
     Params = LabelerParams
     example_types = ("tagging", "pair")
 
-    def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None) -> Corpus:
-        """``model`` is a saved task-model folder or a ``(model, tokenizer, labels, task)`` tuple.
-        With ``folder`` the result is also written there (Arrow, atomically). ``features``: the corpus
-        already encoded for this tokenizer (labelling one corpus with several models)."""
-        if isinstance(model, (str, Path)):
-            model = load_task_model(str(model), "tagging")
-        m, tok, labels, task = model
+    def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None,
+              device: str = "cpu") -> Corpus:
+        """``model`` is a ``TaskModel``, a saved task-model folder or id, or a ``ModelSet`` (its selected
+        model). With ``folder`` the result is also written there (Arrow, atomically). ``features``: the
+        corpus already encoded for this tokenizer (labelling one corpus with several models)."""
+        tm = model if isinstance(model, TaskModel) else load_task_model(_model_path(model), device=device)
+        if tm.task == "qa":
+            from augkit import DataError
+
+            raise DataError(f"{self.display_name()} labels tagging and pair examples; this is a QA model")
         p = self.params
         table = corpus.table()
-        if task == "tagging":
+        if tm.task == "tagging":
             import pyarrow.compute as pc
 
             words = table.column("tokens").to_pylist() if features is None else \
                 pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False).astype(np.int64)
-            flat, counts = predict_flat(m, tok, task, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
+            flat, counts = predict_flat(tm, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
                                         features=features)
         else:
-            flat, counts = predict_flat(m, tok, task, text_a=[a or "" for a in table.column("text_a").to_pylist()],
+            flat, counts = predict_flat(tm, text_a=[a or "" for a in table.column("text_a").to_pylist()],
                                         text_b=table.column("text_b").to_pylist(), max_length=p.max_length,
                                         max_tokens=p.max_tokens, features=features)
-        return self.from_probs(corpus, flat, counts, labels, task, folder)
+        return self.from_probs(corpus, flat, counts, tm.labels, tm.task, folder)
 
     def from_probs(self, corpus: Corpus, flat: np.ndarray, counts: np.ndarray, labels: list[str], task: str,
                    folder: str | Path | None = None) -> Corpus:
@@ -84,13 +85,7 @@ class TaskModelLabeler(Labeler):
         table = table.set_column(table.schema.get_field_index("probs"), "probs", _lists(offsets, rows))
         out = Corpus.from_table(table, labels=labels, name=corpus.name)
         if folder is not None:
-            from augkit.data import write_corpus_meta
-            from augkit.io import atomic_dir
-
-            with atomic_dir(folder) as tmp:
-                w = CorpusWriter(Path(tmp) / "data-00000.arrow")
-                w.write_table(out.table())
-                write_corpus_meta(Path(tmp), ["data-00000.arrow"], labels, w.close(), corpus.name)
+            out.save(folder)
         return out
 
     @staticmethod
@@ -110,5 +105,13 @@ class TaskModelLabeler(Labeler):
         return pa.array(tags, pa.list_(pa.string()))
 
     def run_stage(self, ctx):
-        labelled = self.label(ctx.inputs["corpus"], ctx.inputs["model"], folder=ctx.out_dir / "data")
-        return {"labelled": len(labelled)}
+        model_set = ModelSet.of(ctx.inputs["model"])
+        chosen = model_set.best
+        labelled = self.label(ctx.inputs["corpus"], chosen.path, folder=ctx.out_dir / "data", device=ctx.device)
+        ctx.log.info("labelled %d examples with %s (%s)", len(labelled), chosen.name, model_set.selection or "selected")
+        return {"labelled": len(labelled), "model": chosen.name}
+
+
+def _model_path(model) -> str:
+    """The folder or id of the model to label with: a set's selected model, or the model named."""
+    return ModelSet.of(model).best.path

@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from augkit import InputSpec, ModelRef, Trainer, atomic_write_json, derive_seed, distributed, param
-
-from .common import TrainingParams, by_language, check_labels, evaluate_models, require_labelled
-from .tasks import load_task_model, save_task_model, task_of
-from .training import TrainSettings, train_model
+from augkit import InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json, derive_seed, distributed, param
+from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_models, load_task_model, require_labelled,
+                          task_of, train_model)
 
 
 @dataclasses.dataclass
@@ -21,12 +19,16 @@ class WarmupParams(TrainingParams):
     labels: list[str] | None = param(None, help="the label set (default: the labels found in the training data)")
 
     def check(self):
+        super().check()
         if self.seeds and len(self.seeds) != self.n_models:
             raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
 
 
 class WarmupTrainer(Trainer):
-    """Trains ``n_models`` task models on source data and keeps each one's best source-dev checkpoint."""
+    """Trains ``n_models`` task models on source data and keeps each one's best source-dev checkpoint.
+
+    Writes ``models/model-<k>/`` (each with ``train_report.json``), ``models.json`` (the model set;
+    the best source-dev model is selected) and ``warmup.json`` (source-dev and zero-shot test scores)."""
 
     name = "multimix-warmup"
     Params = WarmupParams
@@ -61,40 +63,44 @@ class WarmupTrainer(Trainer):
         labels = p.labels or ctx.inputs["train"].labels
         tests = by_language(ctx.inputs["test"]) if "test" in ctx.inputs else {}
         seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
-        settings = TrainSettings(learning_rate=p.learning_rate, batch_size=p.batch_size, grad_accum=p.grad_accum,
-                                 max_steps=p.max_steps, warmup_steps=p.warmup_steps, warmup_ratio=p.warmup_ratio,
-                                 weight_decay=p.weight_decay, max_length=p.max_length, eval_steps=p.eval_steps,
-                                 max_grad_norm=p.max_grad_norm)
-        reports = []
-        for k, seed in enumerate(seeds):
-            folder = ctx.out_dir / "models" / f"model-{k}"
-            done = folder / "train_report.json"
-            finished = distributed.broadcast(json.loads(done.read_text()) if done.exists() else None)
-            if finished is not None:  # finished before an interruption
-                reports.append(finished)
-                continue
-            model, tok, _, _ = load_task_model(p.model, task, labels, ctx.device, p.trust_remote_code, seed=seed)
-            stats: dict = {}
-            report = train_model(model, tok, task, labels, [train], settings, seed=seed, dev=dev,
-                                 hooks=self.hooks, device=ctx.device, stats=stats)
-            report.update({"seed": seed, **stats})
-            if distributed.is_main():
-                save_task_model(model, tok, labels, task, folder)
-                atomic_write_json(done, report)
-                ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
-            reports.append(report)
-            del model
+        reports = [self._train_one(ctx, k, seed, task, labels, train, dev) for k, seed in enumerate(seeds)]
         distributed.barrier()  # the models are on disk before any process goes on
         if not distributed.is_main():
             return {}
-        results = {"task": task, "labels": labels, "models": [f"models/model-{k}" for k in range(len(seeds))],
+        names = [f"model-{k}" for k in range(len(seeds))]
+        results = {"task": task, "labels": labels, "models": [f"models/{n}" for n in names],
                    "source_dev": [r["best_dev"] for r in reports], "seeds": seeds}
+        best = max(range(len(seeds)), key=lambda k: results["source_dev"][k])
+        model_set = ModelSet([ModelEntry(n, str(ctx.out_dir / "models" / n), seed=s, scores={"source_dev": d})
+                              for n, s, d in zip(names, seeds, results["source_dev"])],
+                             task=task, labels=labels, selected=names[best], selection="best source_dev")
         if tests:
-            loaded = [load_task_model(str(ctx.out_dir / m), task, device=ctx.device)[:2] for m in results["models"]]
-            results["zero_shot_test"] = {lang: evaluate_models(loaded, list(c), labels, task, p.max_length)
+            loaded = [load_task_model(m.path, task, device=ctx.device) for m in model_set]
+            results["zero_shot_test"] = {lang: evaluate_models(loaded, list(c), p.max_length)
                                          for lang, c in tests.items()}
         atomic_write_json(ctx.out_dir / "warmup.json", results)
+        model_set.write(ctx.out_dir)
         stats = {"task": task, "n_models": len(seeds), "source_dev_mean": sum(results["source_dev"]) / len(seeds)}
         for lang, r in results.get("zero_shot_test", {}).items():
             stats[f"zero_shot_{lang}_mean"] = round(r["mean"], 4)
         return stats
+
+    def _train_one(self, ctx, k: int, seed: int, task: str, labels: list[str], train, dev) -> dict:
+        """Train model k (or read its report, if it finished before an interruption)."""
+        p = self.params
+        folder = ctx.out_dir / "models" / f"model-{k}"
+        done = folder / "train_report.json"
+        finished = distributed.broadcast(json.loads(done.read_text()) if done.exists() else None)
+        if finished is not None:
+            return finished
+        tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,
+                             trust_remote_code=p.trust_remote_code)
+        stats: dict = {}
+        report = train_model(tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=f"model-{k}",
+                             stats=stats)
+        report.update({"seed": seed, **stats})
+        if distributed.is_main():
+            tm.save(folder)
+            atomic_write_json(done, report)
+            ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
+        return report

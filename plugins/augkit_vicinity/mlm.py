@@ -205,16 +205,14 @@ class MaskedLM:
     def _masked_hidden(self, sequences, mask_positions, max_tokens: int) -> torch.Tensor:
         """The head's input (transformed hidden state) at every mask, in input order: the encoder runs on
         length-sorted chunks under a token budget, so padding stays small."""
+        from augkit.tasks import budget_chunks
+
         n = len(sequences)
         order = sorted(range(n), key=lambda i: len(sequences[i]))
-        parts, start = [], 0
-        while start < n:
-            end = start + 1
-            while end < n and (end - start + 1) * len(sequences[order[end]]) <= max_tokens:
-                end += 1
+        parts = []
+        for start, end in budget_chunks([len(sequences[i]) for i in order], max_tokens):
             chunk = order[start:end]
             parts.append(self._encode_chunk([sequences[i] for i in chunk], [mask_positions[i] for i in chunk]))
-            start = end
         hidden = torch.cat(parts) if parts else torch.empty((0, self._w.shape[1]), device=self.device, dtype=self.dtype)
         restore = torch.empty(n, dtype=torch.long)
         restore[torch.as_tensor(order, dtype=torch.long)] = torch.arange(n)

@@ -1,5 +1,4 @@
-"""Task models for MultiMix: token classification (NER, POS) and sentence-pair classification (NLI,
-paraphrase) on any Hugging Face encoder, and how examples become model inputs.
+"""How examples become model inputs: features, encoding, collation into batches, token budgets.
 
 Token tasks put each word's label on its first subword; other subwords get -100 (ignored by the loss
 and the metric). A word that tokenizes to nothing gets the unk id. A sentence longer than ``max_length``
@@ -8,15 +7,12 @@ is split into windows of whole words (each window is its own feature), never cut
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from augkit import DataError, Example
-
-LABELS_FILE = "augkit_task.json"
+from ..data import Example
+from ..errors import DataError
 
 
 @dataclasses.dataclass
@@ -33,6 +29,10 @@ class Feature:
     token_type_ids: np.ndarray | None = None
     pair: bool = False
 
+    @property
+    def has_target(self) -> bool:
+        return self.labels is not None
+
     def with_labels(self, label_ids: Sequence[int]) -> "Feature":
         """The same input with training targets: ``label_ids`` per word of the whole example (tagging,
         placed on first subwords) or ``[class]`` (pairs)."""
@@ -44,69 +44,6 @@ class Feature:
             return dataclasses.replace(self, labels=np.full(len(fw), -100, dtype=np.int64))
         labels = np.where(fw >= 0, ids[np.clip(self.word_offset + fw, 0, len(ids) - 1)], -100)
         return dataclasses.replace(self, labels=labels.astype(np.int64))
-
-
-def task_of(examples: Sequence[Example]) -> str:
-    types = {ex.type for ex in examples}
-    if len(types) != 1:
-        raise DataError(f"expected one example type, got {sorted(types)}")
-    t = types.pop()
-    if t not in ("tagging", "pair"):
-        raise DataError(f"MultiMix task models handle tagging and pair examples, not {t!r}")
-    return t
-
-
-def load_task_model(ref: str, task: str, labels: list[str] | None = None, device: str = "cpu",
-                    trust_remote_code: bool = False, seed: int = 0):
-    """(model, tokenizer, labels, task): a pretrained encoder with a fresh head (``labels`` given) or a
-    task model saved by augkit (labels and task read from its folder)."""
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    from augkit import isolated_rng, resolve_model
-
-    hf_logging.disable_progress_bar()
-    ref = resolve_model(ref)
-    saved = Path(ref) / LABELS_FILE
-    if saved.exists():
-        info = json.loads(saved.read_text())
-        labels, task = info["labels"], info["task"]
-    if labels is None:
-        raise DataError("a label set is needed to build a new task model", path=str(ref))
-    cls = AutoModelForTokenClassification if task == "tagging" else AutoModelForSequenceClassification
-    kwargs = dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # a fresh task head is expected, not worth a warning table
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)
-        with isolated_rng(seed):  # a fresh head's initialisation is a function of ``seed`` alone
-            model = cls.from_pretrained(ref, trust_remote_code=trust_remote_code, **kwargs)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot load a {task} model: {str(e).splitlines()[0]}", path=str(ref)) from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
-    return model.to(device), tokenizer, list(labels), task
-
-
-def load_tokenizer(ref: str, trust_remote_code: bool = False):
-    """The tokenizer of a model folder or id (all of a run's task models share their encoder's)."""
-    from transformers import AutoTokenizer
-
-    from augkit import resolve_model
-
-    return AutoTokenizer.from_pretrained(resolve_model(ref), trust_remote_code=trust_remote_code)
-
-
-def save_task_model(model, tokenizer, labels: list[str], task: str, folder: str | Path) -> Path:
-    """Save in Hugging Face layout (safetensors) with augkit's task info, atomically."""
-    from augkit import atomic_dir
-
-    folder = Path(folder)
-    with atomic_dir(folder) as tmp:
-        model.save_pretrained(str(tmp), safe_serialization=True)
-        tokenizer.save_pretrained(str(tmp))
-        (tmp / LABELS_FILE).write_text(json.dumps({"task": task, "labels": labels}))
-    return folder
 
 
 def encode(examples: Sequence[Example], tokenizer, task: str, max_length: int, label_index: dict[str, int] | None,
@@ -304,6 +241,41 @@ def encode_pairs(text_a: Sequence[str], text_b: Sequence[str | None], tokenizer,
     return features
 
 
+def budget_chunks(sorted_lengths: Sequence[int], max_tokens: int) -> Iterator[tuple[int, int]]:
+    """``[start, end)`` ranges of length-sorted inputs whose padded size (rows × longest) stays within
+    ``max_tokens``; a single input longer than the budget is a chunk of its own."""
+    start, n = 0, len(sorted_lengths)
+    while start < n:
+        end = start + 1
+        while end < n and (end - start + 1) * sorted_lengths[end] <= max_tokens:
+            end += 1
+        yield start, end
+        start = end
+
+
+def collate(features: Sequence, pad_id: int, device=None, with_labels: bool = False) -> dict:
+    """A model batch (torch tensors, on ``device`` if given) from features: padded ``input_ids``,
+    ``attention_mask``, ``token_type_ids`` when the features have them and, ``with_labels``, the
+    training targets (``labels`` per token or per pair; ``start_positions``/``end_positions`` for QA)."""
+    import torch
+
+    ids, mask = pad_batch([f.input_ids for f in features], pad_id)
+    batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask.astype(np.int64))}
+    if features[0].token_type_ids is not None:
+        batch["token_type_ids"] = torch.from_numpy(pad_batch([f.token_type_ids for f in features], 0)[0])
+    if with_labels:
+        if getattr(features[0], "start_position", None) is not None:  # extractive QA
+            batch["start_positions"] = torch.tensor([f.start_position for f in features], dtype=torch.long)
+            batch["end_positions"] = torch.tensor([f.end_position for f in features], dtype=torch.long)
+        elif features[0].pair:  # sentence pairs: one class per example
+            batch["labels"] = torch.tensor([int(f.labels[0]) for f in features], dtype=torch.long)
+        else:
+            batch["labels"] = torch.from_numpy(pad_batch([f.labels for f in features], -100)[0])
+    if device is not None:
+        batch = {k: v.to(device) for k, v in batch.items()}
+    return batch
+
+
 def pad_batch(seqs: Sequence[Sequence[int]], pad: int, dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
     """(padded ``[B, W]`` array, attention mask) from ragged sequences, in one vectorised fill."""
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
@@ -313,14 +285,3 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad: int, dtype=np.int64) -> tuple[
     if len(seqs):
         out[mask] = np.concatenate([np.asarray(s, dtype=dtype) for s in seqs])
     return out, mask
-
-
-def repair_iob(tags: list[str]) -> list[str]:
-    """Turn an I-X that follows O or another type into B-X."""
-    out, prev = [], "O"
-    for tag in tags:
-        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
-            tag = "B-" + tag[2:]
-        out.append(tag)
-        prev = tag
-    return out

@@ -1,4 +1,4 @@
-"""Atomic file and folder writes, and content hashing.
+"""Atomic file and folder writes.
 
 Anything a later resume may trust is written to a temporary sibling first and renamed into place, so a
 crash or a kill leaves either the old artefact or the new one, never half of one.
@@ -6,7 +6,6 @@ crash or a kill leaves either the old artefact or the new one, never half of one
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -68,28 +67,3 @@ def remove_stale_tmp(folder: str | os.PathLike) -> None:
     for p in folder.iterdir():
         if p.name.startswith(".") and ".tmp-" in p.name:
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-
-
-def hash_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def hash_path(path: str | os.PathLike) -> str:
-    """Content hash of a file, or of every file in a folder (names and contents, sorted)."""
-    path = Path(path)
-    if path.is_file():
-        return hash_file(path)
-    h = hashlib.sha256()
-    for p in sorted(path.rglob("*")):
-        if p.is_file() and not p.name.startswith("."):
-            h.update(str(p.relative_to(path)).encode())
-            h.update(hash_file(p).encode())
-    return h.hexdigest()
-
-
-def hash_obj(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,44 @@
+"""The shared task layer: task models and everything a trainer needs around them.
+
+Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names alone:
+
+* models — ``TaskModel``, ``load_task_model``, ``load_tokenizer``, ``task_of`` (token classification,
+  sentence-pair classification and extractive QA on any Hugging Face encoder; saved in HF layout with
+  safetensors, labels in ``config.id2label``);
+* encoding — ``Feature``, ``encode``, ``encode_words``, ``encode_pairs``, ``QAFeature``, ``encode_qa``,
+  ``collate``, ``pad_batch``, ``budget_chunks``;
+* inference and metrics — ``predict_flat``, ``predict_flat_sharded``, ``predict_probs``,
+  ``predict_answers``, ``evaluate``, ``span_f1``, ``squad_f1_em``, ``score``;
+* evaluation — ``evaluate_models`` (each model, mean ± std, ensemble), ``by_language``,
+  ``check_labels``, ``require_labelled``;
+* training — ``TrainingParams``, ``train_model``, ``build_trainer``, ``run_training``, ``DevSelection``,
+  ``BalancedBatchSampler``, ``mixture_probabilities``, ``training_steps``, ``FeatureDataset``,
+  ``feature_collator``, ``precision_flags``, ``check_replicas``;
+* model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
+* tags — ``repair_iob``.
+"""
+from ..model_sets import ModelEntry, ModelSet
+from .encoding import Feature, budget_chunks, collate, encode, encode_pairs, encode_words, pad_batch
+from .evaluation import by_language, check_labels, evaluate_models, require_labelled
+from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
+from .metrics import score, span_f1, squad_f1_em
+from .models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_task, task_of
+from .qa import QAFeature, best_spans, encode_qa
+from .tags import repair_iob
+from .training import (BalancedBatchSampler, DevSelection, FeatureDataset, TrainingParams, build_trainer,
+                       check_replicas, feature_collator, mixture_probabilities, precision_flags, run_training,
+                       train_model, training_steps)
+
+__all__ = [
+    "TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of",
+    "Feature", "encode", "encode_words", "encode_pairs", "QAFeature", "encode_qa", "best_spans", "collate",
+    "pad_batch", "budget_chunks",
+    "predict_flat", "predict_flat_sharded", "predict_probs", "predict_answers", "evaluate",
+    "score", "span_f1", "squad_f1_em",
+    "evaluate_models", "by_language", "check_labels", "require_labelled",
+    "TrainingParams", "train_model", "build_trainer", "run_training", "DevSelection", "BalancedBatchSampler",
+    "mixture_probabilities", "training_steps", "FeatureDataset", "feature_collator", "precision_flags",
+    "check_replicas",
+    "ModelSet", "ModelEntry",
+    "repair_iob",
+]

@@ -1,0 +1,418 @@
+"""Training task models with transformers' ``Trainer`` (so ``torchrun``/``accelerate launch`` give
+data parallelism): the one place where augkit's trainers get their training settings, precision and
+device handling, trainer hooks, dev-based model selection, progress, loss logging and the replica check.
+
+* ``TrainingParams``: the training settings every trainer stage shares (a ``Params`` schema).
+* ``build_trainer``: a ``transformers.Trainer`` for any model and loss (X-Mixup brings its own loss),
+  with the stage's hooks (extra loss terms and callbacks), precision and device, a progress display
+  and loss logging (``run.log``, the report, and any ``report_to`` target).
+* ``DevSelection``: keeps the weights with the best dev score (the starting model a candidate).
+* ``run_training``: trains, checks that data-parallel replicas agree, restores the selected weights.
+* ``train_model``: all of the above for a task model on a mixture of datasets with balanced sampling
+  (f_i = n_i/Σn, p_i = f_i^α/Σ f_j^α, one dataset per batch).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gc
+import math
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+import torch
+
+from ..data import Example
+from ..errors import ParamError, RunError
+from ..params import Params, param
+from .encoding import collate, encode
+from .models import TaskModel
+
+
+@dataclasses.dataclass
+class TrainingParams(Params):
+    """Training settings shared by every trainer stage (a trainer's own ``Params`` subclass this)."""
+
+    learning_rate: float = param(3e-5, help="peak learning rate (linear schedule)", gt=0)
+    batch_size: int = param(4, help="per-device batch size", ge=1)
+    grad_accum: int = param(1, help="gradient accumulation steps", ge=1)
+    max_steps: int = param(0, help="optimizer steps per training (0: from train_epochs)", ge=0)
+    train_epochs: float = param(1.0, help="passes over the training data when max_steps is 0", gt=0)
+    warmup_steps: int = param(0, help="learning-rate warm-up steps", ge=0)
+    warmup_ratio: float = param(0.0, help="learning-rate warm-up as a share of the steps (if warmup_steps is 0)", ge=0, le=1)
+    weight_decay: float = param(0.0, ge=0)
+    max_length: int = param(128, help="model input length in subwords (longer sentences are split into windows)", ge=8)
+    eval_steps: int = param(0, help="evaluate on dev every this many steps (0: only at the end)", ge=0)
+    max_grad_norm: float = param(1.0, gt=0)
+    logging_steps: int = param(0, help="log the training loss every this many steps (0: about 20 times per training)", ge=0)
+    report_to: list[str] = param([], help='where transformers also sends the logs, e.g. ["tensorboard"] (default: run.log and the report only)')
+    keep_checkpoints: Literal["all", "last"] = param(
+        "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs')
+    trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
+
+    def check(self):
+        if not self.report_to:
+            return
+        unknown = [r for r in self.report_to if r not in ("none", "all") and r not in _reporting_integrations()]
+        if unknown:
+            raise ValueError(f"report_to: {', '.join(map(repr, unknown))} is not an installed logging integration "
+                             f"(installed: {', '.join(_reporting_integrations()) or 'none'}); install its package "
+                             "(e.g. tensorboard) or leave it out")
+
+
+def _reporting_integrations() -> list[str]:
+    from transformers.integrations import get_available_reporting_integrations
+
+    return list(get_available_reporting_integrations())
+
+
+def training_steps(params: TrainingParams, n_examples: int) -> int:
+    """Optimizer steps of one training: ``max_steps``, or ``train_epochs`` passes over ``n_examples``."""
+    per_step = params.batch_size * params.grad_accum
+    return params.max_steps or max(1, math.ceil(params.train_epochs * n_examples / per_step))
+
+
+def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
+    """p_i = f_i^α / Σ_j f_j^α with f_i = n_i / Σ n (empty datasets get 0)."""
+    sizes = np.asarray(sizes, dtype=np.float64)
+    if sizes.sum() == 0:
+        return np.zeros_like(sizes)
+    f = sizes / sizes.sum()
+    w = np.where(f > 0, f ** alpha, 0.0)
+    return w / w.sum()
+
+
+class BalancedBatchSampler(torch.utils.data.Sampler):
+    """Yields ``n_batches`` lists of indices into the concatenation of ``sizes``-long datasets.
+
+    With ``world_size`` processes, one sequence of ``n_batches * world_size`` batches is drawn (the same
+    on every process) and process ``rank`` takes every ``world_size``-th batch from ``rank`` on: each
+    optimizer step sees ``world_size`` different batches, as data-parallel training expects."""
+
+    def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_batches: int, seed: int,
+                 rank: int = 0, world_size: int = 1):
+        self.sizes, self.batch_size, self.n_batches, self.seed = list(sizes), batch_size, n_batches, seed
+        self.rank, self.world_size = rank, world_size
+        self.p = mixture_probabilities(self.sizes, alpha)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(int)
+
+    def __len__(self):
+        return self.n_batches
+
+    def __iter__(self):
+        for k, batch in enumerate(self._all_batches()):
+            if k % self.world_size == self.rank:
+                yield batch
+
+    def _all_batches(self):
+        rng = random.Random(self.seed)
+        nprng = np.random.default_rng(self.seed)
+        pools = [[] for _ in self.sizes]
+        for _ in range(self.n_batches * self.world_size):
+            d = int(nprng.choice(len(self.sizes), p=self.p))
+            batch = []
+            while len(batch) < min(self.batch_size, self.sizes[d]):
+                if not pools[d]:
+                    pools[d] = list(range(self.sizes[d]))
+                    rng.shuffle(pools[d])
+                batch.append(int(self.offsets[d]) + pools[d].pop())
+            yield batch
+
+
+class FeatureDataset(torch.utils.data.Dataset):
+    """A list of encoded features as a torch Dataset (the Trainer's ``train_dataset``)."""
+
+    def __init__(self, features: Sequence[Any]):
+        self.features = features
+
+    def __len__(self):
+        return len(self.features)
+
+    def __getitem__(self, i):
+        return self.features[i]
+
+
+def feature_collator(pad_id: int) -> Callable[[list], dict]:
+    """The Trainer's ``data_collator`` for features with training targets."""
+    return functools.partial(collate, pad_id=pad_id, with_labels=True)
+
+
+def precision_flags(precision: str, device: str) -> dict[str, bool]:
+    """``bf16``/``fp16`` for TrainingArguments from ``run.precision``: "auto" is bf16 on a GPU that has it
+    (fp16 on one that does not) and fp32 on CPU; "bf16" also works on CPU (autocast); "fp16" needs CUDA."""
+    cuda = str(device).startswith("cuda")
+    if precision == "auto":
+        if not cuda:
+            return {"bf16": False, "fp16": False}
+        bf16 = torch.cuda.is_bf16_supported()
+        return {"bf16": bf16, "fp16": not bf16}
+    if precision == "fp16" and not cuda:
+        raise RunError('run.precision = "fp16" needs a CUDA device; use "bf16" or "fp32" on CPU')
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+@functools.lru_cache(maxsize=None)
+def _trainer_class():
+    from transformers import Trainer
+
+    class AugkitTrainer(Trainer):
+        """transformers' Trainer plus augkit's trainer hooks, an optional batch sampler, an optional
+        loss function, and the loss terms logged beside the loss."""
+
+        def __init__(self, *args, augkit_hooks=(), batch_sampler=None, loss_fn=None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.augkit_hooks = list(augkit_hooks)
+            self.augkit_batch_sampler = batch_sampler
+            self.augkit_loss_fn = loss_fn
+            self._terms: dict[str, list[float]] = {}
+
+        def get_train_dataloader(self):
+            if self.augkit_batch_sampler is None:
+                return super().get_train_dataloader()
+            # the sampler shards its batches across processes itself (accelerate's re-sharding would
+            # assume equal-size batches); the Trainer moves each batch to the device
+            return torch.utils.data.DataLoader(self.train_dataset, batch_sampler=self.augkit_batch_sampler,
+                                               collate_fn=self.data_collator, num_workers=0)
+
+        def floating_point_ops(self, inputs):
+            return 0  # augkit does not report FLOs; the default walks every parameter on every step
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.get("labels")
+            if self.augkit_loss_fn is not None:
+                loss, outputs, terms = self.augkit_loss_fn(model, inputs)
+            else:
+                outputs = model(**inputs)
+                loss, terms = outputs.loss, {}
+            for name, value in terms.items():
+                self._terms.setdefault(name, []).append(float(value))
+            for hook in self.augkit_hooks:
+                extra = hook.extra_loss(model=model, inputs=inputs, outputs=outputs, labels=labels)
+                if extra is not None:
+                    loss = loss + extra
+                    self._terms.setdefault(hook.display_name(), []).append(float(extra.detach()))
+            return (loss, outputs) if return_outputs else loss
+
+        def log(self, logs, start_time=None):
+            if "loss" in logs and self._terms:
+                logs = {**logs, **{k: sum(v) / len(v) for k, v in self._terms.items()}}
+                self._terms = {}
+            super().log(logs, start_time)
+
+    return AugkitTrainer
+
+
+def _training_log_callback(name: str, log, bar, history: list):
+    from transformers import TrainerCallback
+
+    class TrainingLog(TrainerCallback):
+        """Loss (and loss terms) into the history, run.log and the progress display."""
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not logs or "loss" not in logs:
+                return
+            entry = {"step": state.global_step, **{k: float(v) for k, v in logs.items()
+                                                   if isinstance(v, (int, float)) and k != "epoch"}}
+            history.append(entry)
+            if state.is_world_process_zero:
+                terms = ", ".join(f"{k} {v:.4g}" for k, v in entry.items() if k != "step")
+                log.info("train %s step %d/%d: %s", name, state.global_step, state.max_steps, terms)
+            if bar is not None:
+                bar.note = f"loss {entry['loss']:.4f}"
+
+        def on_step_end(self, args, state, control, **kw):
+            if bar is not None:
+                bar.advance(1)
+
+    return TrainingLog()
+
+
+def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator, steps: int, seed: int,
+                  name: str = "model", ctx=None, hooks: Sequence[Any] = (), loss_fn=None, batch_sampler=None,
+                  callbacks: Sequence[Any] = (), output_dir: str | Path | None = None, history: list | None = None):
+    """A ``transformers.Trainer`` for ``model`` under augkit's conventions.
+
+    ``params`` gives the optimisation settings; ``ctx`` (a StageContext) the device, precision, log and
+    progress display (without it: CPU or the model's device, "auto" precision, no display). ``hooks``
+    are the stage's TrainerHooks: their ``extra_loss`` is added to the loss and logged under their name,
+    their ``callbacks()`` are attached. ``loss_fn(model, inputs) -> (loss, outputs, terms)`` replaces
+    the model's own loss (``terms``: named floats logged beside it). ``batch_sampler`` replaces the
+    Trainer's sampling (it must shard across processes itself). Logged losses go to ``history``.
+    ``output_dir``: where ``report_to`` targets write (TensorBoard event files); nothing else is saved
+    there. Returns the Trainer; train it with ``run_training``."""
+    from transformers import TrainingArguments
+    from transformers.trainer_callback import PrinterCallback
+
+    import logging
+
+    from .. import distributed
+
+    device = ctx.device if ctx is not None else str(next(model.parameters()).device)
+    precision = ctx.precision if ctx is not None else "auto"
+    distributed.ensure_process_group(device)
+    cuda = str(device).startswith("cuda")
+    if cuda and ":" in str(device) and distributed.world_size() == 1:
+        torch.cuda.set_device(torch.device(device))  # the Trainer trains on the current CUDA device
+    log = ctx.log if ctx is not None else logging.getLogger("augkit.train")
+    bar = ctx.progress.bar(f"train {name}", steps, "steps") if ctx is not None and ctx.progress is not None \
+        and distributed.is_main() else None
+    report_to = [r for r in params.report_to if r != "none"]
+    args = TrainingArguments(
+        output_dir=str(output_dir or tempfile.mkdtemp(prefix="augkit-train-")), max_steps=steps,
+        learning_rate=params.learning_rate, per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        warmup_steps=params.warmup_steps or int(params.warmup_ratio * steps), weight_decay=params.weight_decay,
+        max_grad_norm=params.max_grad_norm, lr_scheduler_type="linear", seed=seed % (2**31),
+        data_seed=seed % (2**31), report_to=report_to, run_name=name, save_strategy="no", eval_strategy="no",
+        logging_strategy="steps", logging_steps=params.logging_steps or max(1, steps // 20),
+        disable_tqdm=True, use_cpu=not cuda, dataloader_num_workers=0, **precision_flags(precision, device))
+    trainer = _trainer_class()(
+        model=model, args=args, train_dataset=train_dataset, data_collator=data_collator,
+        callbacks=[_training_log_callback(name, log, bar, history if history is not None else []), *callbacks,
+                   *(cb for hook in hooks for cb in hook.callbacks())],
+        augkit_hooks=hooks, batch_sampler=batch_sampler, loss_fn=loss_fn)
+    trainer.remove_callback(PrinterCallback)  # losses go to run.log through augkit's own callback
+    trainer.augkit_progress_bar = bar
+    return trainer
+
+
+class DevSelection:
+    """Model selection on dev: ``score_fn(model) -> float`` runs every ``eval_steps`` steps and at the
+    end of training (on rank 0, shared with every process so all keep the same weights); the best
+    weights are kept in memory. With ``start_score`` (or ``start_is_candidate``) the starting model
+    competes too. ``restore(model)`` loads the selected weights."""
+
+    def __init__(self, score_fn: Callable[[Any], float], eval_steps: int = 0):
+        self.score_fn, self.eval_steps = score_fn, eval_steps
+        self.best, self.best_step, self.weights = -math.inf, None, None
+        self.history: list[dict] = []
+
+    def consider(self, model, step: int, score: float | None = None) -> float:
+        from .. import distributed
+
+        if score is None:
+            score = distributed.broadcast(self.score_fn(model) if distributed.is_main() else None)
+        self.history.append({"step": step, "dev": score})
+        if score > self.best:
+            self.best, self.best_step = score, step
+            self.weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        model.train()
+        return score
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        selection = self
+
+        class Select(TrainerCallback):
+            def on_step_end(self, args, st, control, model=None, **kw):
+                if selection.eval_steps and st.global_step % selection.eval_steps == 0 and st.global_step < st.max_steps:
+                    selection.consider(model, st.global_step)
+
+            def on_train_end(self, args, st, control, model=None, **kw):
+                selection.consider(model, st.global_step)
+
+        return Select()
+
+    def restore(self, model) -> None:
+        if self.weights is not None:
+            model.load_state_dict(self.weights)
+
+
+def run_training(trainer, selection: DevSelection | None = None) -> dict:
+    """Train; check that data-parallel replicas ended identical; restore the selected weights. Returns
+    ``{"steps", "processes", "best_dev", "best_step", "kept_start_model", "history"}`` (dev entries)."""
+    from .. import distributed
+
+    if selection is not None:
+        trainer.add_callback(selection.callback())
+    # the Trainer calls gc.collect(); freezing what exists now keeps that from scanning every encoded
+    # feature on each call
+    gc.freeze()
+    try:
+        trainer.train()
+    finally:
+        gc.unfreeze()
+        bar = getattr(trainer, "augkit_progress_bar", None)
+        if bar is not None:
+            bar.close()
+    model = trainer.model
+    report: dict[str, Any] = {"steps": trainer.state.global_step, "processes": distributed.world_size()}
+    if distributed.world_size() > 1:
+        check_replicas(model)
+    if selection is not None:
+        selection.restore(model)
+        report.update({"best_dev": selection.best, "best_step": selection.best_step,
+                       "kept_start_model": selection.best_step == 0, "history": selection.history})
+    return report
+
+
+def check_replicas(model) -> None:
+    """Data-parallel replicas end training bit-identical; anything else means the processes did not
+    train together (a launch or backend problem), which must not pass silently (RunError)."""
+    from .. import distributed
+
+    with torch.no_grad():
+        checksum = float(sum(p.detach().double().sum().item() for p in model.parameters()))
+    sums = distributed.all_gather(checksum)
+    if len(set(sums)) > 1:
+        raise RunError(f"the {len(sums)} processes ended training with different weights (checksums {sums}); "
+                       "they did not train data-parallel")
+
+
+def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[Any]], params: TrainingParams, *,
+                seed: int, alpha: float = 0.7, dev: Sequence[Example] | None = None, dev_features=None,
+                start_is_candidate: bool = False, start_score: float | None = None, hooks: Sequence[Any] = (),
+                ctx=None, name: str = "model", stats: dict | None = None) -> dict:
+    """Train ``tm`` in place on the mixture ``datasets`` (each a list of Examples, or of features
+    already encoded with their training targets) with balanced sampling; return a report.
+
+    Empty datasets are left out of the mixture; if all are empty the model is left as it is. With
+    ``dev``, the weights with the best dev score are restored at the end (``dev_features``: its
+    encoding, if kept; ``start_score``: the starting model's dev score, if known). Under ``torchrun``/
+    ``accelerate launch`` every process calls this with the same arguments: the Trainer trains
+    data-parallel (``batch_size`` per process), dev scores come from rank 0."""
+    from .. import distributed
+    from .inference import evaluate
+
+    distributed.ensure_process_group(ctx.device if ctx is not None else "cpu")
+    label_index = tm.label_index
+    feats = [list(d) if d and not isinstance(d[0], Example) else
+             _encode_targets(list(d), tm, params.max_length, label_index, stats) for d in datasets]
+    feats = [[f for f in fs if f.has_target] for fs in feats]
+    sizes = [len(f) for f in feats]
+    report: dict[str, Any] = {"mixture_sizes": sizes, "steps": 0, "history": [], "kept_start_model": False, "log": []}
+    selection = None
+    if dev is not None:
+        if dev_features is None and tm.task != "qa":
+            dev_features = encode(list(dev), tm.tokenizer, tm.task, params.max_length, None)
+        selection = DevSelection(lambda m: evaluate(tm, dev, max_length=params.max_length, features=dev_features),
+                                 params.eval_steps)
+        if start_is_candidate:
+            selection.consider(tm.model, 0, start_score)
+    if sum(sizes) == 0:
+        report.update({"skipped": "no training examples in the mixture", "kept_start_model": True,
+                       "history": selection.history if selection else [],
+                       "best_dev": selection.best if selection else None})
+        return report
+    steps = training_steps(params, sum(sizes))
+    sampler = BalancedBatchSampler(sizes, params.batch_size, alpha, steps * params.grad_accum, seed,
+                                   rank=distributed.rank(), world_size=distributed.world_size())
+    output_dir = Path(ctx.out_dir) / "logs" / name if ctx is not None and params.report_to else None
+    trainer = build_trainer(tm.model, params, train_dataset=FeatureDataset([f for fs in feats for f in fs]),
+                            data_collator=feature_collator(tm.tokenizer.pad_token_id), steps=steps, seed=seed,
+                            name=name, ctx=ctx, hooks=hooks, batch_sampler=sampler, output_dir=output_dir,
+                            history=report["log"])
+    report.update(run_training(trainer, selection))
+    return report
+
+
+def _encode_targets(examples, tm: TaskModel, max_length: int, label_index, stats):
+    if tm.task == "qa":
+        from .qa import encode_qa
+
+        return encode_qa(examples, tm.tokenizer, max_length, min(128, max_length // 2), with_answers=True, stats=stats)
+    return encode(examples, tm.tokenizer, tm.task, max_length, label_index, stats)

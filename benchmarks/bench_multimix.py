@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import tempfile
 import time
@@ -65,28 +64,26 @@ def main():
     args = ap.parse_args()
 
     import augkit
+    import augkit.tasks.training as training
     import augkit_multimix.coteach as coteach
-    import augkit_multimix.tasks as tasks
-    import augkit_multimix.training as training
-    from augkit import Corpus, StageContext
+    from augkit import Corpus, ModelEntry, ModelSet, StageContext
     from augkit.plugins import get_plugin_manager
+    from augkit.tasks import budget_chunks, collate, encode, encode_words, load_task_model
+    from augkit.tasks import evaluate as evaluate_model
     from augkit_multimix import CoTeachingTrainer, TaskModelLabeler
-    from augkit_multimix.inference import _budget_chunks, _collate
-    from augkit_multimix.inference import evaluate as evaluate_model
-    from augkit_multimix.tasks import encode, load_task_model, save_task_model
 
     torch.manual_seed(0)
     clock = Clock()
     # instrument: every loaded task model reports its inference forwards; training steps are timed
-    original_load = tasks.load_task_model
+    original_load = coteach.load_task_model
 
     def timed_load(*a, **k):
         out = original_load(*a, **k)
-        clock.watch_inference(out[0])
+        clock.watch_inference(out.model)
         return out
 
     coteach.load_task_model = timed_load
-    make = training._make_trainer_class
+    make = training._trainer_class
 
     def timed_class():
         base = make()
@@ -122,7 +119,7 @@ def main():
 
         return Timed
 
-    training._make_trainer_class = timed_class
+    training._trainer_class = timed_class
 
     source = synthetic(args.source, "en", 1)
     target = synthetic(args.target, "de", 2, labelled=False)
@@ -133,13 +130,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         warm = tmp / "warmup"
+        # identical start models: the peers agree on every sentence, so every pseudo-labelled set is kept
+        # in full and the measured epoch is the heaviest one (4 sets x 1500 per student)
         for k in range(3):
-            torch.manual_seed(k)
-            m, tok, _, _ = load_task_model("augkit:tiny-xlmr", "tagging", LABELS)
-            save_task_model(m, tok, LABELS, "tagging", warm / "models" / f"model-{k}")
-        (warm / "warmup.json").write_text(json.dumps({"task": "tagging", "labels": LABELS,
-                                                      "models": [f"models/model-{k}" for k in range(3)]}))
-        inputs = {"models": warm, "source": Corpus.from_examples(source), "target": [Corpus.from_examples(target)],
+            load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0).save(warm / "models" / f"model-{k}")
+        ModelSet([ModelEntry(f"model-{k}", str(warm / "models" / f"model-{k}")) for k in range(3)],
+                 task="tagging", labels=LABELS).write(warm)
+        inputs = {"models": ModelSet.load(warm), "source": Corpus.from_examples(source), "target": [Corpus.from_examples(target)],
                   "target_dev": [Corpus.from_examples(dev)], "source_aug": Corpus.from_examples(source_aug),
                   "target_aug": [Corpus.from_examples(target_aug)]}
         full = ["source", "target", "source_aug", "target_aug"]
@@ -147,9 +144,11 @@ def main():
                                     learning_rate=5e-4, batch_size=32, max_length=128, eval_steps=0)
         ctx = StageContext(name="coteach", out_dir=tmp / "stage", seed=1, inputs=inputs,
                            resolve=get_plugin_manager().resolve)
-        trainer._prepare(ctx)
+        data = trainer._prepare(ctx)
+        memory = coteach._Memory()
+        memory.tokenizer = coteach.load_tokenizer(data.start_models[0])
         # epoch 1 warms up (first imports, allocator); epoch 2 is the steady state that is reported
-        trainer._epoch(ctx, "de", 1, trainer.start_models, tmp / "stage" / "de" / "epoch-1")
+        trainer._epoch(ctx, data, memory, "de", 1, data.start_models, tmp / "stage" / "de" / "epoch-1")
         import cProfile, os, pstats
         prof = cProfile.Profile() if os.environ.get("AUGKIT_PROFILE") else None
         if prof:
@@ -157,7 +156,7 @@ def main():
         after_first = [tmp / "stage" / "de" / "epoch-1" / f"model-{k}" for k in range(3)]
         clock.inference = clock.train_step = clock.optimizer = 0.0
         t = time.perf_counter()
-        report = trainer._epoch(ctx, "de", 2, after_first, tmp / "stage" / "de" / "epoch-2")
+        report = trainer._epoch(ctx, data, memory, "de", 2, after_first, tmp / "stage" / "de" / "epoch-2")
         wall = time.perf_counter() - t
         if prof:
             prof.disable()
@@ -172,7 +171,8 @@ def main():
         print(f"  bookkeeping {book:.2f}s = {book / wall:.1%} of the epoch (target <= 10%)")
 
         # labelling / evaluation throughput vs a raw batched forward
-        m, tok, labels, task = load_task_model(str(warm / "models" / "model-0"), "tagging")
+        tm = load_task_model(warm / "models" / "model-0", "tagging")
+        m, tok = tm.model, tm.tokenizer
         data = target + [ex.replace(tags=[]) for ex in dev]
         corpus = Corpus.from_examples(data)
         def raw_batches(examples):
@@ -181,8 +181,8 @@ def main():
             feats = encode(examples, tok, "tagging", 128, None)
             order = sorted(range(len(feats)), key=lambda i: len(feats[i].input_ids))
             lengths = [len(feats[i].input_ids) for i in order]
-            return [_collate([feats[i] for i in order[a:b]], tok.pad_token_id, "cpu")
-                    for a, b in _budget_chunks(lengths, 16384)]
+            return [collate([feats[i] for i in order[a:b]], tok.pad_token_id, "cpu")
+                    for a, b in budget_chunks(lengths, 16384)]
 
         batches = raw_batches(data)
         test = synthetic(1000, "de", 4)  # a test-set-sized evaluation set
@@ -194,21 +194,19 @@ def main():
                     m(**b).logits.softmax(-1)
 
         def label():
-            TaskModelLabeler(max_length=128).label(corpus, (m, tok, labels, task))
-
-        from augkit_multimix.tasks import encode_words
+            TaskModelLabeler(max_length=128).label(corpus, tm)
 
         def label_three():  # as co-teaching does it: one encoding, labelled by each of three peers
             feats3 = encode_words(corpus.table().column("tokens").to_pylist(), tok, 128)
             for _ in range(3):
-                TaskModelLabeler(max_length=128).label(corpus, (m, tok, labels, task), features=feats3)
+                TaskModelLabeler(max_length=128).label(corpus, tm, features=feats3)
 
         def raw_three():
             for _ in range(3):
                 forward(batches)
 
         def evaluate():  # as model selection and the final scores do it
-            evaluate_model(m, tok, test, labels, task, max_length=128)
+            evaluate_model(tm, test, max_length=128)
 
         runs = (("raw forward", lambda: forward(batches)), ("labelling", label), ("raw x3", raw_three),
                 ("labelling x3", label_three), ("raw dev", lambda: forward(dev_batches)), ("evaluation", evaluate))

@@ -203,3 +203,89 @@ def test_gen_lm_samples_can_be_made_anew_each_epoch(tmp_path):
     e1 = list(Corpus.load(stage / "epoch-1" / "generated-target_aug"))
     e2 = list(Corpus.load(stage / "epoch-2" / "generated-target_aug"))
     assert len(e1) == len(e2) == 12 and [x.tokens for x in e1] != [x.tokens for x in e2]
+
+
+def test_a_label_stage_takes_the_warm_up_stages_selected_model(tmp_path):
+    data = ROOT / "recipes" / "data"
+    recipe = tmp_path / "label.toml"
+    recipe.write_text(f'''schema_version = 1
+[run]
+seed = 3
+[data.en_train]
+format = "conll"
+path = "{data / 'ner.en.train.conll'}"
+lang = "en"
+[data.en_dev]
+format = "conll"
+path = "{data / 'ner.en.dev.conll'}"
+lang = "en"
+[data.de_train]
+format = "conll"
+path = "{data / 'ner.de.train.conll'}"
+lang = "de"
+drop_labels = true
+[[stages]]
+name = "warmup"
+kind = "train"
+component = "multimix-warmup"
+inputs = {{ train = "en_train", dev = "en_dev" }}
+params = {{ model = "augkit:tiny-xlmr", n_models = 2, max_steps = 4, batch_size = 8, max_length = 64, learning_rate = 1e-3 }}
+[[stages]]
+name = "pseudo"
+kind = "label"
+component = "multimix-labeler"
+inputs = {{ corpus = "de_train", model = "warmup" }}
+params = {{ max_length = 64 }}
+''')
+    out = tmp_path / "run"
+    results = Runner(load_recipe(recipe), out, interactive=False).run()
+    from augkit import Corpus, ModelSet
+
+    models = ModelSet.load(out / "stages" / "01-warmup")
+    assert models.task == "tagging" and len(models) == 2 and models.selection == "best source_dev"
+    assert models.best.scores["source_dev"] == max(m.scores["source_dev"] for m in models)
+    assert results["pseudo"]["model"] == models.selected
+    labelled = list(Corpus.load(out / "stages" / "02-pseudo" / "data"))
+    assert len(labelled) == 12 and all(len(ex.tags) == len(ex.tokens) == len(ex.probs) for ex in labelled)
+    # a stage that writes a corpus is not a model
+    bad = recipe.read_text().replace('model = "warmup"', 'model = "de_train"')
+    recipe.write_text(bad)
+    from augkit import RecipeError
+
+    with pytest.raises(RecipeError, match="'de_train' gives a corpus, expected a model"):
+        load_recipe(recipe)
+
+
+def test_target_gold_tags_never_reach_training_through_masked_relabel_samples(tmp_path):
+    """A labelled target training set (no drop_labels) and GEN-LM samples with relabel = "masked": the
+    untouched words of a target sample carry the labelling peer's tags of the original sentence, not gold."""
+    overrides = FAST + ["data.de_train.drop_labels=false", "stages.gen_target.params.relabel=masked",
+                        "stages.gen_target.inputs.corpus=['de_train']",
+                        "stages.coteach.params.epochs=1", "stages.coteach.params.eta=[1.0]",
+                        "stages.coteach.params.mixtures=[['target_aug']]",
+                        "stages.coteach.inputs.target=['de_train']", "stages.coteach.inputs.target_dev=['de_dev']",
+                        "stages.coteach.inputs.target_test=['de_test']"]
+    out = tmp_path / "run"
+    Runner(load_recipe(XNER, overrides), out, interactive=False).run()
+    from augkit import Corpus
+    from augkit.tasks import load_task_model
+    from augkit_multimix import TaskModelLabeler
+
+    gold = {ex.id: ex.tags for ex in Corpus.load(out / "data" / "de_train")}
+    assert all(gold.values())  # the target text really is labelled
+    labels = out / "stages" / "04-coteach" / "de" / "epoch-1" / "labels"
+    differs = 0
+    for j in range(3):
+        if not (labels / f"model{j}-v0-target_aug").exists():
+            continue
+        # the peer at epoch 1 is warm-up model j: its labels of the original sentences, computed here
+        originals = Corpus.from_examples([ex.replace(tags=[]) for ex in Corpus.load(out / "data" / "de_train")])
+        tm = load_task_model(out / "stages" / "01-warmup" / "models" / f"model-{j}")
+        peer = {ex.id: ex.tags for ex in TaskModelLabeler(max_length=64).label(originals, tm)}
+        for ex in Corpus.load(labels / f"model{j}-v0-target_aug"):
+            assert ex.meta["relabel"] == "masked"
+            assert ex.orig_tags == peer[ex.source_id]  # the peer's labels of the original, never gold
+            kept = [k for k in range(len(ex.tokens)) if k not in ex.replaced]
+            assert [ex.tags[k] for k in kept] == [ex.orig_tags[k] for k in kept]
+            differs += any(ex.tags[k] != gold[ex.source_id][k] for k in kept)
+    assert differs, "the peers' labels never differ from gold here, so the test would not see a leak"

@@ -106,3 +106,50 @@ def test_validate_command_accepts_good_and_rejects_bad_recipes(tmp_path, data_di
     bad.write_text(BASE.format(data=data_dir).replace("max_words", "maxwords"))
     proc = cli("validate", bad, check=2)
     assert proc.stderr.startswith("error: ") and "stages.short.params.maxwords" in proc.stderr
+
+
+def test_a_recipe_with_three_mistakes_reports_all_three(tmp_path):
+    from augkit import RecipeError
+
+    recipe = ROOT / "recipes" / "multimix_xner_tiny.toml"
+    with pytest.raises(RecipeError) as e:
+        load_recipe(recipe, ["data.en_train.lnag=en", "stages.warmup.params.n_modles=3",
+                             "stages.coteach.params.eta=[0.8, 2.0, 1.0]"])
+    assert len(e.value.problems) == 3
+    text = str(e.value)
+    assert "3 problems" in text and "data.en_train.lnag" in text and "n_modles" in text and "eta" in text
+
+
+def test_params_constructed_directly_are_validated_like_a_recipes():
+    from augkit import ParamError
+    from augkit_vicinity import VicinityParams
+
+    with pytest.raises(ParamError, match=r"VicinityParams\.mask_ratio: expected a value <= 1"):
+        VicinityParams(mask_ratio=5.0)
+    with pytest.raises(ParamError, match=r"VicinityParams\.samples_per_input: expected integer"):
+        VicinityParams(samples_per_input="three")
+    assert VicinityParams(mask_ratio=0.5).mask_ratio == 0.5
+
+
+def test_a_params_check_uses_the_registry_it_is_given():
+    from augkit import Filter, NoParams, build_params, hookimpl
+    from augkit.plugins import PluginManager
+    from augkit_multimix.coteach import CoTeachParams
+
+    class MyDistiller(Filter):
+        name = "my-distiller"
+        Params = NoParams
+
+    class Plugin:
+        @hookimpl
+        def register_filters(self, register):
+            register(MyDistiller)
+
+    pm = PluginManager()
+    pm.register(Plugin(), name="mine")
+    params = build_params(CoTeachParams, {"distiller": "my-distiller"}, resolve=pm.resolve)
+    assert params.distiller == "my-distiller"
+    from augkit import ParamError
+
+    with pytest.raises(ParamError, match="unknown filter 'my-distiller'"):  # not in the process-wide registry
+        build_params(CoTeachParams, {"distiller": "my-distiller"})

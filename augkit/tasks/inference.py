@@ -90,7 +90,7 @@ def predict_probs(tm: TaskModel, examples: Sequence[Example], *, max_length: int
 
 
 @torch.inference_mode()
-def predict_answers(tm: TaskModel, examples: Sequence[Example], *, max_length: int = 384, doc_stride: int = 128,
+def predict_answers(tm: TaskModel, examples: Sequence[Example], *, max_length: int = 384, doc_stride: int | None = None,
                     max_tokens: int = 16384, features=None, max_answer_length: int = 30) -> list[str]:
     """The answer text a QA model extracts from each example's context."""
     from .qa import best_spans, encode_qa

@@ -35,10 +35,13 @@ class QAFeature:
         return self.start_position is not None
 
 
-def encode_qa(examples: Sequence[Example], tokenizer, max_length: int = 384, doc_stride: int = 128,
+def encode_qa(examples: Sequence[Example], tokenizer, max_length: int = 384, doc_stride: int | None = None,
               with_answers: bool = False, stats: dict | None = None) -> list[QAFeature]:
     """Features for QA examples (``question``, ``context``; with ``with_answers`` the first answer of
-    each example becomes the target)."""
+    each example becomes the target). ``doc_stride``: overlap of consecutive windows in tokens
+    (default: 128, at most half of ``max_length``)."""
+    if doc_stride is None:
+        doc_stride = min(128, max_length // 2)
     if not examples:
         return []
     if not getattr(tokenizer, "is_fast", False):
@@ -79,11 +82,11 @@ def _answer_tokens(ex: Example, offsets: np.ndarray) -> tuple[int, int]:
     inside = offsets[:, 0] >= 0
     if not inside.any() or offsets[inside, 0].min() > start or offsets[inside, 1].max() < end:
         return 0, 0  # this window does not hold the whole answer
-    first = int(np.nonzero(inside & (offsets[:, 0] <= start) & (offsets[:, 1] > start))[0].min(initial=-1))
-    last = int(np.nonzero(inside & (offsets[:, 0] < end) & (offsets[:, 1] >= end))[0].max(initial=-1))
-    if first < 0 or last < first:
+    firsts = np.nonzero(inside & (offsets[:, 0] <= start) & (offsets[:, 1] > start))[0]
+    lasts = np.nonzero(inside & (offsets[:, 0] < end) & (offsets[:, 1] >= end))[0]
+    if not len(firsts) or not len(lasts) or lasts.max() < firsts.min():
         return 0, 0
-    return first, last
+    return int(firsts.min()), int(lasts.max())
 
 
 def best_spans(features: Sequence[QAFeature], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],

@@ -414,5 +414,5 @@ def _encode_targets(examples, tm: TaskModel, max_length: int, label_index, stats
     if tm.task == "qa":
         from .qa import encode_qa
 
-        return encode_qa(examples, tm.tokenizer, max_length, min(128, max_length // 2), with_answers=True, stats=stats)
+        return encode_qa(examples, tm.tokenizer, max_length, with_answers=True, stats=stats)
     return encode(examples, tm.tokenizer, tm.task, max_length, label_index, stats)

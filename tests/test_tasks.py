@@ -1,0 +1,183 @@
+"""The shared task layer (augkit.tasks) on tiny real models: task models and their files, QA features
+and metrics, the Trainer factory (hooks' losses and callbacks, precision, progress, loss logging), model
+sets."""
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from augkit import DataError, Example, ModelEntry, ModelSet, ParamError, StageContext, TrainerHook
+from augkit.progress import Progress
+from augkit.tasks import (TrainingParams, encode_qa, evaluate, load_task_model, precision_flags, predict_answers,
+                          squad_f1_em, train_model)
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC"]
+
+
+def sentences(n=24):
+    names, places = ["Anna", "Peter", "Maria", "Jonas"], ["Berlin", "Paris", "Rom"]
+    out = []
+    for i in range(n):
+        out.append(Example(f"s{i}", tokens=[names[i % 4], "lives", "in", places[i % 3]], tags=["B-PER", "O", "O", "B-LOC"]))
+    return out
+
+
+def test_a_saved_task_model_is_a_plain_hf_folder_with_its_labels_in_the_config(tmp_path):
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=3)
+    folder = tm.save(tmp_path / "m")
+    files = {p.name for p in folder.iterdir()}
+    assert "model.safetensors" in files and not any(f.endswith((".bin", ".pt", ".json.tmp")) for f in files)
+    assert "augkit_task.json" not in files  # no side file: the config says it all
+    config = json.loads((folder / "config.json").read_text())
+    assert config["id2label"] == {str(i): l for i, l in enumerate(LABELS)}
+    back = load_task_model(folder)  # task and labels come from the folder
+    assert back.task == "tagging" and back.labels == LABELS
+    assert torch.equal(back.model.classifier.weight, tm.model.classifier.weight)
+    with pytest.raises(DataError, match="differ from the expected"):
+        load_task_model(folder, labels=["O", "B-X"])
+    with pytest.raises(DataError, match="this is a tagging model, a pair model was expected"):
+        load_task_model(folder, "pair")
+    with pytest.raises(DataError, match="needs a task"):
+        load_task_model("augkit:tiny-xlmr")
+
+
+QA_CONTEXT = ("Anna lives in Berlin and works in Paris . Peter lives in Rom . " * 3).strip()
+
+
+def qa_examples():
+    return [Example("q1", type="qa", question="Where does Peter live ?", context=QA_CONTEXT,
+                    answers=[{"text": "Rom", "start": QA_CONTEXT.index("Rom")}]),
+            Example("q2", type="qa", question="Where does Anna work ?", context=QA_CONTEXT,
+                    answers=[{"text": "Paris", "start": QA_CONTEXT.index("Paris")}])]
+
+
+def test_qa_windows_overlap_and_point_at_the_answer_or_at_the_first_token():
+    tok = load_task_model("augkit:tiny-xlmr", "qa").tokenizer
+    feats = encode_qa(qa_examples(), tok, max_length=32, doc_stride=8, with_answers=True)
+    assert len(feats) > 2 and all(len(f.input_ids) <= 32 for f in feats)
+    for ex_index, ex in enumerate(qa_examples()):
+        mine = [f for f in feats if f.example == ex_index]
+        with_answer = [f for f in mine if f.start_position > 0]
+        assert with_answer, "some window holds the answer"
+        for f in with_answer:  # the target tokens spell the answer
+            text = ex.context[f.offsets[f.start_position, 0]:f.offsets[f.end_position, 1]]
+            assert text == ex.answers[0]["text"]
+        assert all(f.end_position == 0 for f in mine if f.start_position == 0)
+
+
+def test_squad_f1_and_exact_match_follow_the_squad_definition():
+    f1, em = squad_f1_em(["the Eiffel Tower", "Tower", "nothing"], [["Eiffel Tower"], ["Eiffel Tower", "tower"], ["x"]])
+    assert em == pytest.approx(2 / 3)           # articles and case are normalised away
+    assert f1 == pytest.approx((1 + 1 + 0) / 3)  # the best gold answer counts
+    f1, _ = squad_f1_em(["big red Tower"], [["Eiffel Tower"]])
+    assert f1 == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+
+
+def test_a_qa_model_trains_and_extracts_answers(tmp_path):
+    tm = load_task_model("augkit:tiny-xlmr", "qa", seed=1)
+    params = TrainingParams(learning_rate=3e-3, batch_size=4, max_steps=30, max_length=48, logging_steps=10)
+    report = train_model(tm, [qa_examples() * 4], params, seed=1, dev=qa_examples())
+    assert report["steps"] == 30 and [e["step"] for e in report["log"]] == [10, 20, 30]
+    answers = predict_answers(tm, qa_examples(), max_length=48, doc_stride=16)
+    assert len(answers) == 2 and all(a in QA_CONTEXT for a in answers)
+    assert 0.0 <= evaluate(tm, qa_examples(), max_length=48) <= 1.0
+    assert report["best_dev"] == max(h["dev"] for h in report["history"])
+
+
+class CountingHook(TrainerHook):
+    """A trainer hook whose callback counts steps and whose extra loss is a constant."""
+
+    name = "counting"
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.steps, self.began = 0, False
+
+    def extra_loss(self, *, model, inputs, outputs, labels):
+        return outputs.logits.sum() * 0 + 0.25
+
+    def callbacks(self):
+        from transformers import TrainerCallback
+
+        hook = self
+
+        class Count(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kw):
+                hook.began = True
+
+            def on_step_end(self, args, state, control, **kw):
+                hook.steps += 1
+
+        return [Count()]
+
+
+def test_trainer_hooks_add_their_loss_and_their_callbacks_are_called(tmp_path):
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0)
+    hook = CountingHook()
+    params = TrainingParams(learning_rate=1e-3, batch_size=4, max_steps=6, logging_steps=2, max_length=32)
+    report = train_model(tm, [sentences()], params, seed=0, hooks=[hook])
+    assert hook.began and hook.steps == 6
+    assert [e["step"] for e in report["log"]] == [2, 4, 6]
+    assert all(e[hook.display_name()] == pytest.approx(0.25) for e in report["log"])  # logged under its name
+
+
+def test_training_shows_progress_and_logs_its_loss_to_the_stage_log(tmp_path, capsys):
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    log = logging.getLogger("augkit.stage.test-progress")
+    log.addHandler(Keep())
+    log.setLevel(logging.INFO)
+    ctx = StageContext(name="t", out_dir=tmp_path, seed=0, inputs={}, log=log,
+                       progress=Progress(log, interactive=False, interval_s=0.0))
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0)
+    params = TrainingParams(learning_rate=1e-3, batch_size=4, max_steps=4, logging_steps=2, max_length=32)
+    train_model(tm, [sentences()], params, seed=0, ctx=ctx, name="model-x")
+    assert any(r.startswith("train model-x step 2/4: loss") for r in records)
+    assert any(r.startswith("train model-x: done, 4 steps") for r in records)
+    assert "train model-x: 1/4 steps" in capsys.readouterr().err
+
+
+def test_precision_follows_the_recipe():
+    assert precision_flags("auto", "cpu") == {"bf16": False, "fp16": False}
+    assert precision_flags("bf16", "cpu") == {"bf16": True, "fp16": False}
+    assert precision_flags("fp32", "cuda:0") == {"bf16": False, "fp16": False}
+    from augkit import RunError
+
+    with pytest.raises(RunError, match="fp16.*needs a CUDA device"):
+        precision_flags("fp16", "cpu")
+
+
+def test_bf16_training_runs_on_cpu(tmp_path):
+    ctx = StageContext(name="t", out_dir=tmp_path, seed=0, inputs={}, precision="bf16")
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0)
+    params = TrainingParams(learning_rate=1e-3, batch_size=4, max_steps=2, max_length=32)
+    report = train_model(tm, [sentences(8)], params, seed=0, ctx=ctx)
+    assert report["steps"] == 2 and np.isfinite(report["log"][-1]["loss"])
+
+
+def test_unknown_report_to_targets_are_refused_by_name():
+    with pytest.raises(ParamError, match="report_to: 'nonesuch' is not an installed logging integration"):
+        TrainingParams(report_to=["nonesuch"])
+
+
+def test_a_model_set_round_trips_with_paths_relative_to_its_stage(tmp_path):
+    (tmp_path / "models" / "a").mkdir(parents=True)
+    ms = ModelSet([ModelEntry("a", str(tmp_path / "models" / "a"), seed=1, scores={"dev": 0.5}),
+                   ModelEntry("b", str(tmp_path / "models" / "b"), seed=2, scores={"dev": 0.7})],
+                  task="tagging", labels=LABELS, selected="b", selection="best dev")
+    ms.write(tmp_path)
+    raw = json.loads((tmp_path / "models.json").read_text())
+    assert raw["models"][0]["path"] == "models/a" and raw["schema_version"] == 1
+    moved = tmp_path.rename(tmp_path.with_name("moved"))
+    back = ModelSet.load(moved)
+    assert back.best.name == "b" and back.best.path == str(moved / "models" / "b") and back.labels == LABELS
+    direct = ModelSet.of("xlm-roberta-large")  # a model named directly: a set of one
+    assert len(direct) == 1 and direct.best.path == "xlm-roberta-large"
+    with pytest.raises(DataError, match="no model set here"):
+        ModelSet.load(moved / "models")

@@ -42,8 +42,8 @@ class StageContext:
     """What the runner hands a component that runs as a stage.
 
     ``out_dir`` is the stage's own folder (write artefacts only there; the runner makes the stage's
-    completion atomic). ``inputs`` maps each declared input name to a ``Corpus``, a model folder
-    (``Path``), or a list of them. ``seed`` is already derived from the run seed and the stage name.
+    completion atomic). ``inputs`` maps each declared input name to a ``Corpus``, a ``ModelSet`` (a
+    trainer stage's models, or a model id/folder named directly), or a list of them. ``seed`` is already derived from the run seed and the stage name.
     ``rank``/``world_size`` come from ``torchrun``/``accelerate launch`` (0/1 otherwise).
     """
 
@@ -223,10 +223,12 @@ class Filter(Component):
 
 
 class Trainer(Component):
-    """Trains task models. ``run_stage`` reads ``ctx.inputs`` and writes model folders under
-    ``ctx.out_dir`` (Hugging Face layout, safetensors), returning stats (scores, selected checkpoints).
-    Trainers built on ``transformers.Trainer`` get ``torchrun``/``accelerate launch`` data parallelism
-    from it when they set ``supports_distributed = True`` and run on every rank (writing on rank 0, with
+    """Trains task models. ``run_stage`` reads ``ctx.inputs``, writes model folders under ``ctx.out_dir``
+    (Hugging Face layout, safetensors) and a ``ModelSet`` (``models.json``) naming them, and returns
+    stats (scores, selected checkpoints). Build it on ``augkit.tasks`` (``train_model``, or
+    ``build_trainer`` + ``run_training``): that gives precision, device, hooks, dev selection, progress
+    and loss logging, and ``torchrun``/``accelerate launch`` data parallelism when the trainer sets
+    ``supports_distributed = True`` and runs on every rank (writing on rank 0, with
     ``augkit.distributed.barrier()`` before other ranks read what rank 0 wrote).
     ``hooks`` holds the TrainerHook instances the recipe attached to the stage.
     """
@@ -241,9 +243,10 @@ class Trainer(Component):
 class TrainerHook(Component):
     """Changes how a trainer trains without subclassing it.
 
-    ``extra_loss(model=, inputs=, outputs=, labels=)`` returns a tensor added to the loss, or None.
-    ``callbacks()`` returns ``transformers.TrainerCallback`` objects to attach. Trainers call every
-    hook attached to their stage; hooks may ignore arguments they do not need.
+    ``extra_loss(model=, inputs=, outputs=, labels=)`` returns a tensor added to the loss (and logged
+    under the hook's name), or None. ``callbacks()`` returns ``transformers.TrainerCallback`` objects
+    that are attached to every training the stage runs. Trainers built on ``augkit.tasks`` honour both;
+    hooks may ignore arguments they do not need.
     """
 
     kind = "trainer_hook"

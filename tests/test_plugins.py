@@ -205,3 +205,37 @@ options = {{ shard_size = 2, batch_size = 1 }}
     direct = SwapGenerator(n=3).augment(augkit.Corpus.load(tmp_path / "out" / "data" / "en"),
                                         seed=augkit.derive_seed(42, "swapped"))
     assert list(out) == direct and len(out) == 18
+
+
+def test_plugins_import_only_what_augkit_exports_and_never_another_plugin():
+    """The built-in plugins (and the example third-party plugin) use augkit exactly as a third party
+    could: names in augkit.__all__ and the documented subpackages, never another plugin's modules."""
+    import ast
+
+    import augkit
+
+    root = Path(__file__).resolve().parents[1]
+    public_modules = {"augkit", "augkit.tasks", "augkit.distributed", "augkit.testing"}
+    packages = [p for p in (root / "plugins").iterdir() if p.is_dir() and p.name.startswith("augkit_")]
+    packages.append(root / "examples" / "augkit-mention-replace" / "augkit_mention_replace")
+    problems = []
+    for pkg in packages:
+        for file in pkg.rglob("*.py"):
+            for node in ast.walk(ast.parse(file.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules = [node.module]
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.Import):
+                    modules, names = [a.name for a in node.names], []
+                else:
+                    continue
+                for module in modules:
+                    where = f"{file.relative_to(root)}:{node.lineno}"
+                    top = module.split(".")[0]
+                    if top.startswith("augkit_") and top != pkg.name:
+                        problems.append(f"{where}: imports another plugin ({module})")
+                    if top == "augkit" and module not in public_modules:
+                        problems.append(f"{where}: imports the internal module {module}")
+                    if module == "augkit":
+                        problems += [f"{where}: augkit.{n} is not exported" for n in names if n not in augkit.__all__]
+    assert not problems, "\n".join(problems)

@@ -1,8 +1,11 @@
 """Helpers for testing augkit plugins.
 
-``check_generator_contract(generator, examples)`` runs a generator through what every generator must
-satisfy; the pytest fixture ``augkit_plugin`` (in ``augkit.testing.pytest_plugin``, loaded automatically
-when augkit is installed) registers a plugin object for the duration of one test.
+Contract checks run a component through what every component of its kind must satisfy, and raise
+``ContractError`` (an AssertionError) describing the first violation:
+``check_generator_contract``, ``check_filter_contract``, ``check_labeler_contract``,
+``check_trainer_contract``. The pytest fixture ``augkit_plugin`` (in ``augkit.testing.pytest_plugin``,
+loaded automatically when augkit is installed) registers a plugin object that is not installed as a
+package for the duration of one test.
 """
 from __future__ import annotations
 
@@ -78,4 +81,109 @@ def check_generator_contract(generator: Generator, examples: Sequence[Example], 
     return first
 
 
-__all__ = ["ContractError", "check_generator_contract"]
+def _text(ex: Example):
+    return (ex.type, tuple(ex.tokens), ex.text_a, ex.text_b, ex.question, ex.context)
+
+
+def check_filter_contract(filter_, *corpora) -> "FilterResult":
+    """Check that a Filter honours its contract on ``corpora`` (``filter_.n_inputs`` of them); return
+    its result. The result is a FilterResult whose ``kept``/``total`` match its corpus and the first
+    input; the kept examples are examples of the first input, unchanged and in input order; the same
+    inputs give the same selection."""
+    from ..components import FilterResult
+
+    if len(corpora) != filter_.n_inputs:
+        raise ContractError(f"{filter_.display_name()} takes {filter_.n_inputs} corpora; {len(corpora)} were given")
+    result = filter_.filter(*corpora)
+    if not isinstance(result, FilterResult):
+        raise ContractError(f"filter() returned {type(result).__name__}, not an augkit.FilterResult")
+    kept = list(result.corpus)
+    if result.kept != len(kept) or result.total != len(corpora[0]) or result.kept > result.total:
+        raise ContractError(f"kept={result.kept}, total={result.total} do not match the {len(kept)} examples "
+                            f"returned out of {len(corpora[0])}")
+    position = {ex.id: (i, ex) for i, ex in enumerate(corpora[0])}
+    last = -1
+    for ex in kept:
+        if ex.id not in position:
+            raise ContractError(f"kept example {ex.id!r} is not an example of the first input")
+        i, original = position[ex.id]
+        if _text(ex) != _text(original):
+            raise ContractError(f"kept example {ex.id!r} has different text than the input (filters never change text)")
+        if i <= last:
+            raise ContractError(f"kept example {ex.id!r} breaks input order")
+        last = i
+    again = filter_.filter(*corpora)
+    if [ex.id for ex in again.corpus] != [ex.id for ex in kept]:
+        raise ContractError("the same inputs gave a different selection")
+    return result
+
+
+def check_labeler_contract(labeler, corpus, model):
+    """Check that a Labeler honours its contract on ``corpus`` with ``model``; return the labelled corpus.
+    Every example comes back (same ids, order and text) with a label distribution per word (tagging) or
+    one (pairs) over ``labels`` (rows sum to 1) and pseudo labels from that label set."""
+    import numpy as np
+
+    out = labeler.label(corpus, model)
+    if not getattr(out, "labels", None):
+        raise ContractError("the labelled corpus does not say its label set (corpus.labels)")
+    labels = list(out.labels)
+    got, given = list(out), list(corpus)
+    if [ex.id for ex in got] != [ex.id for ex in given]:
+        raise ContractError("the labelled corpus does not hold the input's examples in input order")
+    for ex, src in zip(got, given):
+        if _text(ex) != _text(src):
+            raise ContractError(f"example {ex.id!r}: labelling changed its text")
+        if ex.probs is None:
+            raise ContractError(f"example {ex.id!r} carries no label distribution (probs)")
+        rows = np.asarray(ex.probs, dtype=np.float64)
+        want = len(ex.tokens) if ex.type == "tagging" else 1
+        if rows.shape != (want, len(labels)):
+            raise ContractError(f"example {ex.id!r}: probs have shape {rows.shape}, expected {(want, len(labels))}")
+        if not np.allclose(rows.sum(axis=1), 1.0, atol=1e-3):
+            raise ContractError(f"example {ex.id!r}: a label distribution does not sum to 1")
+        pseudo = ex.tags if ex.type == "tagging" else [ex.label]
+        if len(pseudo) != want or any(t not in labels for t in pseudo):
+            raise ContractError(f"example {ex.id!r}: pseudo labels {pseudo} are missing or outside the label set")
+    return out
+
+
+def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, device: str = "cpu"):
+    """Run a Trainer as a stage on ``inputs`` in ``out_dir`` and check its contract; return its
+    ModelSet. ``run_stage`` returns JSON-serialisable stats; the stage folder holds ``models.json``
+    (``augkit.ModelSet``) naming a task, a label set and a selected model that is one of its models;
+    every model loads with ``augkit.tasks.load_task_model`` with that task and label set."""
+    import json
+    from pathlib import Path
+
+    from ..components import StageContext
+    from ..model_sets import ModelSet
+    from ..plugins import get_plugin_manager
+    from ..tasks import TASKS, load_task_model
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = StageContext(name="contract", out_dir=out_dir, seed=seed, inputs=inputs, device=device,
+                       resolve=get_plugin_manager().resolve)
+    stats = trainer.run_stage(ctx)
+    try:
+        json.dumps(stats)
+    except TypeError as e:
+        raise ContractError(f"run_stage returned stats that are not JSON-serialisable: {e}") from None
+    if not (out_dir / ModelSet.FILE).is_file():
+        raise ContractError(f"the trainer wrote no {ModelSet.FILE}, so no later stage can use its models")
+    models = ModelSet.load(out_dir)
+    if models.task not in TASKS or not len(models):
+        raise ContractError(f"the model set names task {models.task!r} and {len(models)} models")
+    if models.selected is not None and models.selected not in [m.name for m in models]:
+        raise ContractError(f"the selected model {models.selected!r} is not in the set")
+    for m in models:
+        tm = load_task_model(m.path, device=device)
+        if tm.task != models.task or (models.labels is not None and tm.labels != list(models.labels)):
+            raise ContractError(f"model {m.name!r} is a {tm.task} model with labels {tm.labels}; the set says "
+                                f"{models.task} with {models.labels}")
+    return models
+
+
+__all__ = ["ContractError", "check_generator_contract", "check_filter_contract", "check_labeler_contract",
+           "check_trainer_contract"]

@@ -35,7 +35,7 @@ from augkit.tasks import (TaskModel, TrainingParams, by_language, check_labels, 
                           evaluate_models, load_task_model, load_tokenizer, predict_flat_sharded, require_labelled,
                           train_model)
 
-from .labeler import TaskModelLabeler
+from .labeler import TaskModelLabeler, has_masked_samples
 
 SETS = ("source", "target", "source_aug", "target_aug")
 
@@ -147,7 +147,7 @@ class _Epoch:
                 tm = self.model(j)
                 feats, _, counts = self.encoded(name)
                 corpus = self.sets[name]
-                if name == "target_aug" and _has_masked(corpus):
+                if name == "target_aug" and has_masked_samples(corpus.table()):
                     corpus = self._peer_orig_tags(j, corpus)
                 flat = predict_flat_sharded(tm, feats, counts, max_length=self.trainer.params.max_length)
                 self.labelled[key] = self.labeler.from_probs(corpus, flat, counts, tm.labels, tm.task,
@@ -479,12 +479,6 @@ def _without_gold(corpus: Corpus, name: str | None) -> Corpus:
     table = table.set_column(table.schema.get_field_index("orig_tags"), "orig_tags", empty)
     table = table.set_column(table.schema.get_field_index("label"), "label", pa.nulls(n, pa.string()))
     return Corpus.from_table(table, corpus.labels, name)
-
-
-def _has_masked(corpus: Corpus) -> bool:
-    import pyarrow.compute as pc
-
-    return bool(pc.any(pc.match_substring(corpus.table().column("meta"), '"relabel": "masked"')).as_py() or False)
 
 
 def _exists(path: Path) -> bool:

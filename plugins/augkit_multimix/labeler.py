@@ -24,6 +24,13 @@ class LabelerParams(Params):
     max_tokens: int = param(16384, help="token budget of one inference batch", ge=64)
 
 
+def has_masked_samples(table) -> bool:
+    """Whether any example was made with ``relabel = "masked"`` (its untouched words keep original tags)."""
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.match_substring(table.column("meta"), '"relabel": "masked"')).as_py() or False)
+
+
 def _lists(offsets: np.ndarray, values: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32), pa.int32()), values)
 
@@ -73,7 +80,7 @@ class TaskModelLabeler(Labeler):
             offsets = np.concatenate([[0], np.cumsum(counts)])
             tags = names[flat.argmax(axis=1)] if len(flat) else np.zeros(0, dtype=object)
             tags_col = _lists(offsets, pa.array(tags.tolist(), pa.string()))
-            if self.params.repair_iob or self._has_masked(table):
+            if self.params.repair_iob or has_masked_samples(table):
                 tags_col = self._fix_tags(table, tags_col.to_pylist())
             table = table.set_column(table.schema.get_field_index("tags"), "tags", tags_col)
         else:
@@ -88,12 +95,6 @@ class TaskModelLabeler(Labeler):
             out.save(folder)
         return out
 
-    @staticmethod
-    def _has_masked(table) -> bool:
-        import pyarrow.compute as pc
-
-        meta = table.column("meta")
-        return bool(pc.any(pc.match_substring(meta, '"relabel": "masked"')).as_py() or False)
 
     def _fix_tags(self, table, tags: list[list[str]]) -> pa.Array:
         metas, orig, replaced = (table.column(c).to_pylist() for c in ("meta", "orig_tags", "replaced"))

@@ -289,3 +289,21 @@ def test_target_gold_tags_never_reach_training_through_masked_relabel_samples(tm
             assert [ex.tags[k] for k in kept] == [ex.orig_tags[k] for k in kept]
             differs += any(ex.tags[k] != gold[ex.source_id][k] for k in kept)
     assert differs, "the peers' labels never differ from gold here, so the test would not see a leak"
+
+
+def test_keep_checkpoints_last_keeps_only_the_models_a_resume_needs(tmp_path):
+    overrides = FAST + ["stages.coteach.params.keep_checkpoints=last", "stages.coteach.params.epochs=2",
+                        "stages.coteach.params.eta=[0.8, 1.0]",
+                        "stages.coteach.params.mixtures=[['source', 'target'], ['target_aug']]",
+                        "stages.coteach.inputs.target=['de_train']", "stages.coteach.inputs.target_dev=['de_dev']",
+                        "stages.coteach.inputs.target_test=['de_test']"]
+    out = tmp_path / "run"
+    Runner(load_recipe(XNER, overrides), out, interactive=False).run()
+    stage = out / "stages" / "04-coteach" / "de"
+    assert not any((stage / "epoch-1").glob("model-*"))          # superseded by epoch 2
+    assert sorted(p.name for p in (stage / "epoch-2").glob("model-*")) == ["model-0", "model-1", "model-2"]
+    assert (stage / "epoch-1" / "report.json").exists()           # the epoch's story is kept
+    assert all((out / "stages" / "01-warmup" / "models" / f"model-{k}").exists() for k in range(3))
+    from augkit import ModelSet
+
+    assert all(Path(m.path).exists() for m in ModelSet.load(out / "stages" / "04-coteach"))

@@ -260,8 +260,9 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
     bar = ctx.progress.bar(f"train {name}", steps, "steps") if ctx is not None and ctx.progress is not None \
         and distributed.is_main() else None
     report_to = [r for r in params.report_to if r != "none"]
+    scratch = None if output_dir is not None else tempfile.TemporaryDirectory(prefix="augkit-train-")
     args = TrainingArguments(
-        output_dir=str(output_dir or tempfile.mkdtemp(prefix="augkit-train-")), max_steps=steps,
+        output_dir=str(output_dir or scratch.name), max_steps=steps,
         learning_rate=params.learning_rate, per_device_train_batch_size=params.batch_size,
         gradient_accumulation_steps=params.grad_accum,
         warmup_steps=params.warmup_steps or int(params.warmup_ratio * steps), weight_decay=params.weight_decay,
@@ -276,6 +277,7 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
         augkit_hooks=hooks, batch_sampler=batch_sampler, loss_fn=loss_fn)
     trainer.remove_callback(PrinterCallback)  # losses go to run.log through augkit's own callback
     trainer.augkit_progress_bar = bar
+    trainer.augkit_scratch = scratch  # removed by run_training
     return trainer
 
 
@@ -339,6 +341,9 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
         bar = getattr(trainer, "augkit_progress_bar", None)
         if bar is not None:
             bar.close()
+        scratch = getattr(trainer, "augkit_scratch", None)
+        if scratch is not None:
+            scratch.cleanup()
     model = trainer.model
     report: dict[str, Any] = {"steps": trainer.state.global_step, "processes": distributed.world_size()}
     if distributed.world_size() > 1:

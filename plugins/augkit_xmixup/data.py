@@ -1,0 +1,254 @@
+"""Parallel data for X-Mixup: each example is a target-language text with its source-language
+counterpart, and optionally a back-translation of the target into the source language.
+
+* translate-train: source text with its gold label, its translation (the target), back-translation;
+* translate-test: the target test text (gold label) and its translation into the source language.
+
+One format covers both (``format = "parallel"`` in a recipe), as JSON Lines or TSV.
+
+JSON Lines, one object per line (``id`` optional; ``label`` for classification is shared by both
+sides)::
+
+    {"id": "p1", "label": "entailment",
+     "source": {"text_a": "A man plays.", "text_b": "A man performs."},
+     "target": {"text_a": "Ein Mann spielt.", "text_b": "Ein Mann tritt auf."},
+     "back":   {"text_a": "A man is playing.", "text_b": "A man performs."}}
+    {"source": {"tokens": ["John", "lives", "in", "Paris"], "tags": ["B-PER", "O", "O", "B-LOC"]},
+     "target": {"tokens": ["John", "wohnt", "in", "Paris"]}}
+    {"source": {"question": "...", "context": "...", "answers": [{"text": "...", "start": 12}]},
+     "target": {"question": "...", "context": "...", "answers": [{"text": "...", "start": 9}]}}
+
+TSV with a header naming the columns: ``label``, ``source_a``, ``source_b``, ``target_a``,
+``target_b``, ``back_a``, ``back_b`` (classification) or ``source_tokens``, ``source_tags``,
+``target_tokens``, ``target_tags``, ``back_tokens`` (tagging; tokens and tags separated by spaces),
+and optionally ``id`` (or ``source_id`` and ``target_id``, which must match).
+
+The reader yields the target side as augkit examples (language ``lang``), each carrying its source
+and back-translation in ``meta["parallel"]``; with ``side = "source"`` it yields the source side
+instead (e.g. to train the source-language model that makes soft labels). A line with a missing or
+empty side, mismatched ids or sides of different kinds is an error naming the file and line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from augkit import DataError, Example, Params, Reader, param
+
+_SIDE_FIELDS = {"pair": ("text_a", "text_b"), "tagging": ("tokens", "tags"), "qa": ("question", "context", "answers")}
+_TSV_PAIR = {"label", "source_a", "source_b", "target_a", "target_b", "back_a", "back_b"}
+_TSV_TAGGING = {"source_tokens", "source_tags", "target_tokens", "target_tags", "back_tokens"}
+_TSV_IDS = {"id", "source_id", "target_id"}
+
+
+@dataclasses.dataclass
+class ParallelParams(Params):
+    encoding: str = param("utf-8", help="file encoding")
+    side: Literal["target", "source"] = param(
+        "target", help='"target": target texts carrying their source side (what X-Mixup trains on); '
+                       '"source": the source side alone')
+    source_lang: str = param("en", help="language of the source side and back-translations")
+    labels: list[str] | None = param(None, help="the label set; a label outside it is an error")
+
+
+class ParallelReader(Reader):
+    """Translate-train / translate-test pairs for X-Mixup (JSON Lines or TSV; see the module docs)."""
+
+    name = "parallel"
+    Params = ParallelParams
+    suffixes = ()  # never guessed from a suffix: a recipe names this format
+
+    def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
+        path = Path(source)
+        if not path.exists():
+            raise DataError("file not found", path=source)
+        rows = _tsv_rows(source, self.params.encoding) if path.suffix.lower() in (".tsv", ".txt") else \
+            _jsonl_rows(source, self.params.encoding)
+        prefix = name or path.stem
+        count = 0
+        for line, row in rows:
+            ex = self._example(row, source, line, lang, f"{prefix}-{count}")
+            count += 1
+            yield ex
+        if count == 0:
+            raise DataError("file holds no parallel examples", path=source)
+
+    def _example(self, row: dict, path: str, line: int, lang: str, default_id: str) -> Example:
+        p = self.params
+        for side in ("source", "target"):
+            if not isinstance(row.get(side), dict) or not row[side]:
+                raise DataError(f"missing {side} side (every line needs a source text and its translation)",
+                                path=path, line=line)
+        unknown = [k for k in row if k not in ("id", "label", "source", "target", "back")]
+        if unknown:
+            raise DataError(f"unknown field {unknown[0]!r}; expected id, label, source, target, back", path=path, line=line)
+        ids = {side: row[side].get("id") for side in ("source", "target", "back") if isinstance(row.get(side), dict)}
+        given = {str(v) for v in ids.values() if v is not None}
+        if len(given) > 1:
+            raise DataError(f"the sides' ids differ ({', '.join(f'{s} {v!r}' for s, v in ids.items() if v is not None)}): "
+                            "the translation does not belong to this source", path=path, line=line)
+        ex_id = str(row.get("id") or (given.pop() if given else default_id))
+        kind = _kind(row["source"], path, line, "source")
+        sides = {"source": row["source"], "target": row["target"]}
+        if row.get("back") is not None:
+            if not isinstance(row["back"], dict) or not row["back"]:
+                raise DataError("back: expected an object with the back-translation", path=path, line=line)
+            sides["back"] = row["back"]
+        built = {}
+        for side, fields in sides.items():
+            other = _kind(fields, path, line, side)
+            if other != kind:
+                raise DataError(f"the {side} side is a {other} example but the source side is a {kind} example",
+                                path=path, line=line)
+            built[side] = _side_example(kind, fields, row.get("label"), path, line, side, ex_id,
+                                        lang if side == "target" else p.source_lang)
+            for tag in (built[side].tags if kind == "tagging" else
+                        ([built[side].label] if kind == "pair" and built[side].label is not None else [])):
+                if p.labels is not None and tag not in p.labels:
+                    raise DataError(f"label {tag!r} is not in the label set ({', '.join(p.labels)})", path=path, line=line)
+        if p.side == "source":
+            return built["source"]
+        meta = {"parallel": {"source": _side_row(built["source"]),
+                             **({"back": _side_row(built["back"])} if "back" in built else {})}}
+        return built["target"].replace(meta=meta)
+
+
+def _kind(fields: dict, path: str, line: int, side: str) -> str:
+    if "tokens" in fields:
+        return "tagging"
+    if "question" in fields or "context" in fields:
+        return "qa"
+    if "text_a" in fields:
+        return "pair"
+    raise DataError(f"{side}: expected text_a (classification), tokens (tagging) or question/context (QA), "
+                    f"found {', '.join(map(repr, fields)) or 'nothing'}", path=path, line=line)
+
+
+def _side_example(kind: str, fields: dict, label, path: str, line: int, side: str, ex_id: str, lang: str) -> Example:
+    allowed = set(_SIDE_FIELDS[kind]) | {"id", "label"}
+    unknown = [k for k in fields if k not in allowed]
+    if unknown:
+        raise DataError(f"{side}: unknown field {unknown[0]!r} for a {kind} example "
+                        f"(expected {', '.join(_SIDE_FIELDS[kind])})", path=path, line=line)
+    if kind == "tagging":
+        tokens, tags = fields.get("tokens") or [], fields.get("tags") or []
+        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise DataError(f"{side}: empty side (tokens must be a non-empty list of words)", path=path, line=line)
+        if tags and len(tags) != len(tokens):
+            raise DataError(f"{side}: {len(tokens)} tokens but {len(tags)} tags", path=path, line=line)
+        return Example(ex_id, "tagging", lang, tokens=list(tokens), tags=list(tags))
+    if kind == "pair":
+        a, b = fields.get("text_a"), fields.get("text_b")
+        if not isinstance(a, str) or not a.strip() or (b is not None and (not isinstance(b, str) or not b.strip())):
+            raise DataError(f"{side}: empty side (text_a{' and text_b' if b is not None else ''} must be non-empty text)",
+                            path=path, line=line)
+        label = fields.get("label", label)
+        return Example(ex_id, "pair", lang, text_a=a, text_b=b, label=None if label is None else str(label))
+    question, context = fields.get("question"), fields.get("context")
+    if not isinstance(question, str) or not question.strip() or not isinstance(context, str) or not context.strip():
+        raise DataError(f"{side}: empty side (question and context must be non-empty text)", path=path, line=line)
+    answers = fields.get("answers") or []
+    for a in answers:
+        if not isinstance(a, dict) or not isinstance(a.get("text"), str):
+            raise DataError(f"{side}: answers must be objects with a text (and a start offset)", path=path, line=line)
+        start = int(a.get("start", -1))
+        where = context.find(a["text"]) if start < 0 else start
+        if where < 0 or context[where:where + len(a["text"])] != a["text"]:
+            raise DataError(f"{side}: the answer {a['text']!r} is not in the context"
+                            f"{'' if start < 0 else f' at offset {start}'}", path=path, line=line)
+    return Example(ex_id, "qa", lang, question=question, context=context,
+                   answers=[{"text": a["text"], "start": int(a.get("start", context.find(a["text"])))} for a in answers])
+
+
+def _side_row(ex: Example) -> dict[str, Any]:
+    """The fields of one side kept in ``meta["parallel"]`` (what the trainer rebuilds it from)."""
+    if ex.type == "tagging":
+        return {"tokens": ex.tokens, **({"tags": ex.tags} if ex.tags else {})}
+    if ex.type == "pair":
+        return {"text_a": ex.text_a, **({"text_b": ex.text_b} if ex.text_b is not None else {}),
+                **({"label": ex.label} if ex.label is not None else {})}
+    return {"question": ex.question, "context": ex.context, **({"answers": ex.answers} if ex.answers else {})}
+
+
+def side_example(ex: Example, side: str, lang: str | None = None) -> Example | None:
+    """The ``"source"`` or ``"back"`` side of a target example read by this format (None if absent)."""
+    fields = (ex.meta.get("parallel") or {}).get(side)
+    if fields is None:
+        return None
+    fields = dict(fields)
+    return Example(ex.id, ex.type, lang or "src", **fields)
+
+
+def has_parallel(ex: Example) -> bool:
+    return "source" in (ex.meta.get("parallel") or {})
+
+
+def _lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
+    raw = Path(path).read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            yield n, line.decode(encoding).rstrip("\r")
+        except UnicodeDecodeError as e:
+            raise DataError(f"cannot decode byte at column {e.start + 1} as {encoding}; set `encoding`",
+                            path=path, line=n) from None
+
+
+def _jsonl_rows(path: str, encoding: str) -> Iterator[tuple[int, dict]]:
+    for n, line in _lines(path, encoding):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"invalid JSON at column {e.colno}: {e.msg}", path=path, line=n) from None
+        if not isinstance(row, dict):
+            raise DataError(f"expected a JSON object, found {type(row).__name__}", path=path, line=n)
+        yield n, row
+
+
+def _tsv_rows(path: str, encoding: str) -> Iterator[tuple[int, dict]]:
+    header: list[str] | None = None
+    for n, line in _lines(path, encoding):
+        if not line.strip():
+            continue
+        cells = line.split("\t")
+        if header is None:
+            header = [c.strip() for c in cells]
+            known = _TSV_PAIR | _TSV_TAGGING | _TSV_IDS
+            unknown = [c for c in header if c not in known]
+            if unknown:
+                raise DataError(f"unknown column {unknown[0]!r} in the header; expected some of "
+                                f"{', '.join(sorted(known))}", path=path, line=n)
+            if not ({"source_a", "target_a"} <= set(header) or {"source_tokens", "target_tokens"} <= set(header)):
+                raise DataError("the header needs source_a and target_a (classification) or source_tokens and "
+                                "target_tokens (tagging)", path=path, line=n)
+            continue
+        if len(cells) != len(header):
+            raise DataError(f"expected {len(header)} tab-separated columns ({', '.join(header)}), found {len(cells)}"
+                            " (a missing translation?)", path=path, line=n)
+        cell = dict(zip(header, cells))
+        row: dict[str, Any] = {}
+        if cell.get("id"):
+            row["id"] = cell["id"]
+        if "source_tokens" in header:
+            for side in ("source", "target", "back"):
+                if f"{side}_tokens" in cell and (side != "back" or cell[f"{side}_tokens"].strip()):
+                    row[side] = {"tokens": cell[f"{side}_tokens"].split()}
+                    if cell.get(f"{side}_tags", "").strip():
+                        row[side]["tags"] = cell[f"{side}_tags"].split()
+        else:
+            if cell.get("label", "").strip():
+                row["label"] = cell["label"].strip()
+            for side in ("source", "target", "back"):
+                if f"{side}_a" in cell and (side != "back" or cell[f"{side}_a"].strip()):
+                    row[side] = {"text_a": cell[f"{side}_a"]}
+                    if f"{side}_b" in cell:
+                        row[side]["text_b"] = cell[f"{side}_b"]
+        for side in ("source", "target"):
+            if cell.get(f"{side}_id"):
+                row.setdefault(side, {})["id"] = cell[f"{side}_id"]
+        yield n, row

@@ -56,6 +56,27 @@ def sampling_probability(step: int, k: float) -> float:
     return 0.0 if x > 700 else k / (k + math.exp(x))
 
 
+class ScheduledSampler:
+    """Which rows use the real source text: with probability p*(step), drawn once per batch
+    (``granularity="batch"``: every row alike) or once per row (``"example"``). Off: always real."""
+
+    def __init__(self, k: float, granularity: str = "batch", seed: int = 0, enabled: bool = True):
+        if granularity not in ("batch", "example"):
+            raise ValueError(f"granularity: expected 'batch' or 'example', got {granularity!r}")
+        self.k, self.granularity, self.enabled = k, granularity, enabled
+        self.generator = torch.Generator().manual_seed(seed % (2**63))
+
+    def p_star(self, step: int) -> float:
+        return sampling_probability(step, self.k) if self.enabled else 1.0
+
+    def draw(self, step: int, n: int) -> torch.Tensor:
+        """``[n]`` booleans: True = the real source text for that row."""
+        if not self.enabled:
+            return torch.ones(n, dtype=torch.bool)
+        draws = torch.rand(n if self.granularity == "example" else 1, generator=self.generator)
+        return (draws <= self.p_star(step)).expand(n)
+
+
 @dataclasses.dataclass
 class PairItem:
     """One training or evaluation input: source, target and (optional) back-translation features, the

@@ -12,14 +12,12 @@ import json
 import statistics
 from typing import Literal
 
-import torch
-
-from augkit import (DataError, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json,
+from augkit import (DataError, concat, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json,
                     atomic_write_text, derive_seed, distributed, param)
 from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, load_task_model,
                           require_labelled, run_training, task_of, training_steps)
 
-from .method import (ItemCollator, Settings, compute_loss, evaluate_pairs, make_items, sampling_probability,
+from .method import (ItemCollator, ScheduledSampler, Settings, compute_loss, evaluate_pairs, make_items,
                      save_model)
 from .mixup import LAMBDA_MODES, XMixupModel
 
@@ -75,14 +73,15 @@ class XMixupTrainer(Trainer):
     Params = XMixupParams
     supports_distributed = True
     example_types = ("pair", "tagging", "qa")
-    inputs = {"train": InputSpec("corpus", help="translate-train pairs (target side carries its source)"),
+    inputs = {"train": InputSpec("corpus", many=True, help="translate-train pairs (target side carries its source); "
+                                                           "several corpora (languages) train one model"),
               "dev": InputSpec("corpus", many=True, required=False, help="translate-test dev pairs (model selection)"),
               "test": InputSpec("corpus", many=True, required=False, help="translate-test test pairs (results)")}
 
     def preflight(self, inputs) -> None:
         train = inputs.get("train")
-        if train is not None:
-            examples = list(train)
+        if train is not None and all(c is not None for c in (train if isinstance(train, list) else [train])):
+            examples = [ex for c in (train if isinstance(train, list) else [train]) for ex in c]
             task = task_of(examples)
             if not all("source" in (ex.meta.get("parallel") or {}) for ex in examples):
                 raise DataError("train: X-Mixup trains on parallel pairs; read the data with format = \"parallel\"")
@@ -103,6 +102,7 @@ class XMixupTrainer(Trainer):
         distributed.ensure_process_group(ctx.device)
         self.preflight(ctx.inputs)
         train_corpus = ctx.inputs["train"]
+        train_corpus = concat(train_corpus) if isinstance(train_corpus, list) else train_corpus
         train = list(train_corpus)
         task = task_of(train)
         labels = self._labels(train_corpus, train, task)
@@ -195,17 +195,15 @@ class XMixupTrainer(Trainer):
         steps = training_steps(p, len(items))
         curve: list[dict] = []
         holder: dict = {}
-        generator = torch.Generator().manual_seed(derive_seed(seed, "scheduled-sampling", distributed.rank()) % (2**63))
         sampling = settings.scheduled_sampling and any(it.back is not None for it in items)
+        sampler = ScheduledSampler(settings.k, settings.granularity, enabled=sampling,
+                                   seed=derive_seed(seed, "scheduled-sampling", distributed.rank()))
 
         def loss_fn(model, inputs):
             step = holder["trainer"].state.global_step
-            p_star = sampling_probability(step, settings.k) if sampling else 1.0
-            n = inputs["has_back"].shape[0]
-            draws = torch.rand(n if settings.granularity == "example" else 1, generator=generator)
-            use_real = (draws <= p_star).expand(n).to(inputs["has_back"].device)
+            use_real = sampler.draw(step, inputs["has_back"].shape[0]).to(inputs["has_back"].device)
             loss, out, terms = compute_loss(model, inputs, settings, use_real)
-            terms["p_star"] = p_star
+            terms["p_star"] = sampler.p_star(step)
             curve.append({"step": step + 1, "loss": float(loss.detach()), **terms})
             return loss, out, terms
 

@@ -266,6 +266,9 @@ class Reader(Component):
     suffixes: ClassVar[tuple[str, ...]] = ()
     #: False when ``source`` is not a file (a dataset id): recipes then do not check that it exists
     reads_files: ClassVar[bool] = True
+    #: True: a missing file is reported when the run reads it (still before any stage runs), not when
+    #: the recipe is validated — for readers whose full-size recipes name data a user fetches separately
+    checked_when_read: ClassVar[bool] = False
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         raise NotImplementedError

@@ -267,7 +267,7 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
     if getattr(reader_cls, "reads_files", True):
         p = Path(path).expanduser()
         p = p if p.is_absolute() else (base_dir / p)
-        if not p.exists():
+        if not p.exists() and not getattr(reader_cls, "checked_when_read", False):
             raise _err(source, f"{where}.path", f"input file not found: {p}")
         path = str(p.resolve())
     common = {}

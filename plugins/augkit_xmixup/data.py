@@ -63,7 +63,7 @@ class ParallelReader(Reader):
     suffixes = ()  # never guessed from a suffix: a recipe names this format
     # the file is checked when the run reads it (before any stage runs), so that the full-size recipes
     # validate on machines that do not hold their data
-    reads_files = False
+    checked_when_read = True
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         path = Path(source)

@@ -87,6 +87,11 @@ class XMixupTrainer(Trainer):
                 raise DataError("train: X-Mixup trains on parallel pairs; read the data with format = \"parallel\"")
             if task == "pair":
                 require_labelled("train", examples)
+            alpha = self.params.alpha if self.params.alpha is not None else TASK_DEFAULTS[task]["alpha"]
+            if task == "tagging" and alpha < 1 and any(ex.probs is None for ex in examples):
+                raise DataError("train: tagging translations need soft labels (a source-language model's "
+                                "distribution per word); add a `label` stage that labels these pairs before "
+                                "the X-Mixup stage")
         for name in ("dev", "test"):
             for corpus in inputs.get(name) or []:
                 if corpus is not None:

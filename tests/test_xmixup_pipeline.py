@@ -1,0 +1,229 @@
+"""X-Mixup end to end on CPU (classification, tagging with in-tool soft labels, QA), its artefacts,
+ablations as overrides, parallel-data errors, and a real 2-process torchrun run."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from augkit import Corpus, DataError, read
+from augkit.recipe import load_recipe
+from augkit.runner import Runner
+
+ROOT = Path(__file__).resolve().parents[1]
+XNLI = ROOT / "recipes" / "xmixup_xnli_tiny.toml"
+PANX = ROOT / "recipes" / "xmixup_panx_tiny.toml"
+MLQA = ROOT / "recipes" / "xmixup_mlqa_tiny.toml"
+DATA = ROOT / "recipes" / "data" / "xmixup"
+
+
+def _run(recipe, out, overrides=()):
+    Runner(load_recipe(recipe, list(overrides)), out, interactive=False).run()
+    return out
+
+
+@pytest.fixture(scope="module")
+def xnli_run(tmp_path_factory):
+    return _run(XNLI, tmp_path_factory.mktemp("xnli") / "run")
+
+
+def _stage(run, name="xmixup"):
+    return next((run / "stages").glob(f"*-{name}"))
+
+
+def test_classification_reports_each_model_mean_std_and_the_translate_train_baseline(xnli_run):
+    results = json.loads((_stage(xnli_run) / "results.json").read_text())
+    assert results["task"] == "pair" and results["mixup_layer"] == 1 and results["notes"] == []
+    for key in ("languages", "baseline"):
+        de = results[key]["de"]
+        assert len(de["models"]) == 2 and all(0 <= s <= 1 for s in de["models"])
+        assert de["mean"] == pytest.approx(statistics.mean(de["models"]))
+        assert de["std"] == pytest.approx(statistics.stdev(de["models"]))
+    models = results["models"]
+    assert set(models) == {"model-0", "model-1", "baseline-0", "baseline-1"}
+    # X-Mixup trained W and b; the baseline has no mixup, so they stay at their initial values
+    assert models["model-0"]["mix_weight"] != 1.0 and models["model-0"]["mix_bias"] != 0.0
+    assert (models["baseline-0"]["mix_weight"], models["baseline-0"]["mix_bias"]) == (1.0, 0.0)
+    model_set = json.loads((_stage(xnli_run) / "models.json").read_text())
+    assert [m["name"] for m in model_set["models"]] == ["model-0", "model-1"]
+
+
+def test_every_step_logs_lambda_p_star_and_each_loss_term(xnli_run):
+    curve = [json.loads(l) for l in (_stage(xnli_run) / "curves" / "model-0.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in curve] == list(range(1, 13))
+    for c in curve:
+        assert {"loss", "loss_source", "loss_target", "mse", "kl", "lambda_mean", "entropy", "entropy_t",
+                "p_star", "back_translated_share"} <= set(c)
+        assert 0 < c["lambda_min"] <= c["lambda_max"] < 0.5
+    # p* decays as k/(k+exp(step/k)) with the recipe's k = 4, and back-translations were drawn
+    assert curve[0]["p_star"] == pytest.approx(4 / (4 + 1))
+    assert curve[-1]["p_star"] == pytest.approx(4 / (4 + 2.718281828459045 ** (11 / 4)))
+    assert any(c["back_translated_share"] > 0 for c in curve)
+    baseline = [json.loads(l) for l in (_stage(xnli_run) / "curves" / "baseline-0.jsonl").read_text().splitlines()]
+    assert all("lambda_mean" not in c and "mse" not in c and "kl" not in c for c in baseline)
+    assert all(c["p_star"] == 1.0 and c["back_translated_share"] == 0 for c in baseline)
+    log = (xnli_run / "run.log").read_text()
+    assert "lambda_mean" in log and "p_star" in log
+
+
+def test_saved_model_reloads_and_gives_the_stage_scores(xnli_run):
+    from augkit_xmixup import load_model
+    from augkit_xmixup.method import evaluate_pairs
+
+    stage = _stage(xnli_run)
+    results = json.loads((stage / "results.json").read_text())
+    xm, tm, config = load_model(stage / "models" / "model-1")
+    assert config["mixup_layer"] == 1 and config["mix_weight"] == pytest.approx(results["models"]["model-1"]["mix_weight"])
+    test = read(str(DATA / "nli.de-en.test.tsv"), "parallel", lang="de")
+    assert evaluate_pairs(xm, tm, list(test), max_length=64, mixup_inference=True)["score"] == \
+        pytest.approx(results["models"]["model-1"]["test"]["de"]["score"])
+    # the task model alone is an ordinary Hugging Face folder
+    from transformers import AutoModelForSequenceClassification
+
+    assert AutoModelForSequenceClassification.from_pretrained(stage / "models" / "model-1").config.num_labels == 3
+
+
+def test_tagging_trains_the_target_stream_on_soft_labels_made_in_the_run(tmp_path):
+    out = _run(PANX, tmp_path / "run")
+    soft = Corpus.load(_stage(out, "soft_labels") / "data")
+    first = list(soft)[0]
+    assert len(first.probs) == len(first.tokens) and sum(first.probs[0]) == pytest.approx(1, abs=1e-5)
+    assert "source" in first.meta["parallel"]  # the labeller kept the pairs
+    results = json.loads((_stage(out) / "results.json").read_text())
+    assert results["task"] == "tagging" and results["mixup_layer"] == 2
+    assert results["labels"] == soft.labels and 0 <= results["languages"]["de"]["mean"] <= 1
+    curve = [json.loads(l) for l in (_stage(out) / "curves" / "model-0.jsonl").read_text().splitlines()]
+    assert all("kl" not in c and c["loss_target"] > 0 for c in curve)
+
+
+def test_tagging_without_soft_labels_is_a_clear_error_before_training(tmp_path):
+    overrides = ["stages.xmixup.inputs.train='train'"]
+    with pytest.raises(DataError, match="soft labels"):
+        _run(PANX, tmp_path / "run", overrides)
+    assert not (tmp_path / "run" / "stages").exists() or not list((tmp_path / "run" / "stages").glob("*/_SUCCESS"))
+
+
+def test_qa_trains_and_reports_f1_and_em_and_says_scheduled_sampling_is_off(tmp_path):
+    out = _run(MLQA, tmp_path / "run")
+    results = json.loads((_stage(out) / "results.json").read_text())
+    de = results["languages"]["de"]
+    assert results["task"] == "qa" and len(de["models"]) == len(de["em_models"]) == 1
+    assert 0 <= de["em_mean"] <= de["mean"] <= 1
+    assert results["notes"] == ["scheduled sampling is off: the training pairs have no back-translations"]
+    assert "scheduled sampling is off" in (out / "run.log").read_text()
+    curve = [json.loads(l) for l in (_stage(out) / "curves" / "model-0.jsonl").read_text().splitlines()]
+    assert all(c["p_star"] == 1.0 and "kl" not in c and "mse" in c for c in curve)
+
+
+ABLATIONS = {
+    "w/o mixup": ["mixup=false"],
+    "w/o mixup inference": ["mixup_inference=false"],
+    "w/o scheduled sampling": ["scheduled_sampling=false"],
+    "w/o MSE": ["mse=false"],
+    "w/o KL": ["kl=false"],
+    "w/o both": ["mse=false", "kl=false"],
+    "constant λ": ["lambda_mode=constant"],
+}
+
+
+@pytest.mark.parametrize("name", ["xnli", "pawsx", "panx", "udpos", "mlqa"])
+def test_full_size_recipes_validate_with_every_ablation(name):
+    path = ROOT / "recipes" / f"xmixup_{name}.toml"
+    text = path.read_text()
+    for label, sets in ABLATIONS.items():
+        overrides = [f"stages.xmixup.params.{s}" for s in sets]
+        assert all(f"--set {o}" in text for o in overrides), f"{name}: ablation {label} is not documented"
+        recipe = load_recipe(path, overrides)
+        params = [s for s in recipe.stages if s.name == "xmixup"][0].params
+        for s in sets:
+            key, value = s.split("=")
+            assert str(getattr(params, key)).lower() == value
+
+
+def test_ablations_change_what_trains(tmp_path):
+    fast = ["stages.xmixup.params.n_models=1", "stages.xmixup.params.baseline=false"]
+    out = _run(XNLI, tmp_path / "const", fast + ["stages.xmixup.params.lambda_mode=constant"])
+    results = json.loads((_stage(out) / "results.json").read_text())
+    curve = [json.loads(l) for l in (_stage(out) / "curves" / "model-0.jsonl").read_text().splitlines()]
+    assert all(c["lambda_min"] == c["lambda_max"] == pytest.approx(0.5) for c in curve)
+    assert (results["models"]["model-0"]["mix_weight"], results["models"]["model-0"]["mix_bias"]) == (1.0, 0.0)
+    out = _run(XNLI, tmp_path / "nomix", fast + ["stages.xmixup.params.mixup=false", "stages.xmixup.params.mse=false"])
+    curve = [json.loads(l) for l in (_stage(out) / "curves" / "model-0.jsonl").read_text().splitlines()]
+    assert all("lambda_mean" not in c and "mse" not in c and "kl" in c for c in curve)
+    config = json.loads((_stage(out) / "models" / "model-0" / "xmixup.json").read_text())
+    assert config["mixup"] is False and config["mixup_inference"] is False
+
+
+@pytest.mark.parametrize("content,message,line", [
+    ('{"source": {"text_a": "A b ."}, "target": {"text_a": "C d ."}, "label": "x"}\n'
+     '{"source": {"text_a": "A b ."}, "label": "x"}\n', "missing target side", 2),
+    ('{"source": {"id": "1", "text_a": "A b ."}, "target": {"id": "2", "text_a": "C d ."}}\n',
+     "ids differ", 1),
+    ('{"source": {"text_a": "A b ."}, "target": {"text_a": "C d ."}}\n'
+     '{"source": {"text_a": "A b ."}, "target": {"text_a": "  "}}\n', "empty side", 2),
+    ('{"source": {"tokens": ["A"]}, "target": {"text_a": "B"}}\n', "is a pair example but the source", 1),
+    ('{"source": {"tokens": ["A", "b"], "tags": ["O"]}, "target": {"tokens": ["C"]}}\n', "2 tokens but 1 tags", 1),
+    ('{"source": {"question": "Q?", "context": "C c", "answers": [{"text": "x", "start": 0}]}, '
+     '"target": {"question": "F?", "context": "D"}}\n', "not in the context", 1),
+])
+def test_misaligned_jsonl_pairs_are_errors_naming_file_and_line(tmp_path, content, message, line):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message) as err:
+        list(read(str(path), "parallel", lang="de"))
+    assert str(path) in str(err.value) and f":{line}" in str(err.value)
+
+
+@pytest.mark.parametrize("content,message,line", [
+    ("label\tsource_a\ttarget_a\nx\tA b .\tC d .\nx\tA b .\n", "expected 3 tab-separated columns", 3),
+    ("source_id\ttarget_id\tsource_tokens\ttarget_tokens\n1\t1\tA b\tC d\n2\t3\tA b\tC d\n", "ids differ", 3),
+    ("source_tokens\ttarget_tokens\nA b\t \n", "empty side", 2),
+    ("label\tsource_a\ttranslation\nx\tA\tB\n", "unknown column 'translation'", 1),
+])
+def test_misaligned_tsv_pairs_are_errors_naming_file_and_line(tmp_path, content, message, line):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message) as err:
+        list(read(str(path), "parallel", lang="de"))
+    assert str(path) in str(err.value) and f":{line}" in str(err.value)
+
+
+def test_a_misaligned_training_file_stops_the_run_before_anything_trains(tmp_path):
+    bad = tmp_path / "train.jsonl"
+    lines = (DATA / "nli.en-de.train.jsonl").read_text().splitlines()
+    row = json.loads(lines[5])
+    del row["target"]
+    lines[5] = json.dumps(row)
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    with pytest.raises(DataError, match=r"missing target side") as err:
+        _run(XNLI, out, [f"data.train.path='{bad}'"])
+    assert f"{bad}:6" in str(err.value)
+    assert not list((out / "stages").glob("*/models")) if (out / "stages").exists() else True
+
+
+def test_headerless_tsv_with_columns_reads_like_one_with_a_header(tmp_path):
+    with_header = read(str(DATA / "nli.de-en.test.tsv"), "parallel", lang="de")
+    body = (DATA / "nli.de-en.test.tsv").read_text().splitlines()
+    plain = tmp_path / "test.tsv"
+    plain.write_text("\n".join(body[1:]) + "\n")
+    columns = body[0].split("\t")
+    without = read(str(plain), "parallel", lang="de", columns=columns)
+    assert [ex.to_row() for ex in with_header] == [ex.to_row() for ex in without]
+
+
+def test_torchrun_two_processes_train_xmixup_data_parallel(tmp_path):
+    out = tmp_path / "run"
+    sets = ["stages.xmixup.params.n_models=1", "stages.xmixup.params.baseline=false"]
+    args = [a for o in sets for a in ("--set", o)]
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "-m", "augkit", "run", str(XNLI), "-o", str(out), *args],
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((_stage(out) / "models" / "model-0" / "train_report.json").read_text())
+    assert report["processes"] == 2 and report["steps"] == 12
+    results = json.loads((_stage(out) / "results.json").read_text())
+    assert 0 <= results["languages"]["de"]["mean"] <= 1 and results["models"]["model-0"]["mix_weight"] != 1.0

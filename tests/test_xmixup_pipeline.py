@@ -227,3 +227,16 @@ def test_torchrun_two_processes_train_xmixup_data_parallel(tmp_path):
     assert report["processes"] == 2 and report["steps"] == 12
     results = json.loads((_stage(out) / "results.json").read_text())
     assert 0 <= results["languages"]["de"]["mean"] <= 1 and results["models"]["model-0"]["mix_weight"] != 1.0
+
+
+def test_xmixup_trainer_meets_the_trainer_contract(tmp_path):
+    from augkit.testing import check_trainer_contract
+    from augkit_xmixup import XMixupTrainer
+
+    train = read(str(DATA / "nli.en-de.train.jsonl"), "parallel", lang="de")
+    dev = read(str(DATA / "nli.de-en.dev.tsv"), "parallel", lang="de")
+    trainer = XMixupTrainer(model="augkit:tiny-xlmr", n_models=2, mixup_layer=2, max_steps=3, batch_size=4,
+                            max_length=48)
+    models = check_trainer_contract(trainer, {"train": [train], "dev": [dev]}, tmp_path)
+    assert len(models) == 2 and models.task == "pair" and models.labels == ["contradiction", "entailment", "neutral"]
+    assert all((tmp_path / "models" / m.name / "xmixup.json").is_file() for m in models)

@@ -192,7 +192,7 @@ def test_gradients_reach_w_and_b_which_change_in_training_and_lambda_stays_in_ra
     model = _tiny("bert", "pair")
     model.train()
     xm = XMixupModel(model, mixup_layer=2, lambda0=0.5)
-    assert float(xm.mix_weight) == 1.0 and float(xm.mix_bias) == 0.0
+    assert xm.mix_weight.item() == 1.0 and xm.mix_bias.item() == 0.0
     opt = torch.optim.AdamW(xm.parameters(), lr=1e-2)
     labels = torch.tensor([0, 3, 1, 2])
     for step in range(5):
@@ -205,7 +205,7 @@ def test_gradients_reach_w_and_b_which_change_in_training_and_lambda_stays_in_ra
         assert xm.mix_bias.grad is not None and xm.mix_bias.grad.abs().item() > 0
         assert bool(((out.lam > 0) & (out.lam < 0.5)).all())
         opt.step()
-    assert float(xm.mix_weight) != 1.0 and float(xm.mix_bias) != 0.0
+    assert xm.mix_weight.item() != 1.0 and xm.mix_bias.item() != 0.0
 
 
 def test_scheduled_sampling_follows_p_star_per_batch_and_per_example():

@@ -240,3 +240,34 @@ def test_xmixup_trainer_meets_the_trainer_contract(tmp_path):
     models = check_trainer_contract(trainer, {"train": [train], "dev": [dev]}, tmp_path)
     assert len(models) == 2 and models.task == "pair" and models.labels == ["contradiction", "entailment", "neutral"]
     assert all((tmp_path / "models" / m.name / "xmixup.json").is_file() for m in models)
+
+
+def test_without_mixup_inference_plain_target_test_data_is_enough(tmp_path):
+    """'w/o mixup inference' scores the target stream alone, so dev/test need no translations."""
+    sets = ["stages.xmixup.params.n_models=1", "stages.xmixup.params.baseline=false",
+            "stages.xmixup.params.mixup_inference=false",
+            f"data.de_test.path='{ROOT / 'recipes' / 'data' / 'nli.de.test.tsv'}'", "data.de_test.format='tsv'",
+            f"data.de_dev.path='{ROOT / 'recipes' / 'data' / 'nli.de.dev.tsv'}'", "data.de_dev.format='tsv'"]
+    out = _run(XNLI, tmp_path / "run", sets)
+    results = json.loads((_stage(out) / "results.json").read_text())
+    assert results["settings"]["mixup_inference"] is False and 0 <= results["languages"]["de"]["mean"] <= 1
+    with pytest.raises(DataError, match="mixup inference needs translate-test pairs"):
+        _run(XNLI, tmp_path / "run2", sets[:2] + sets[3:])
+
+
+def test_an_interrupted_stage_resumes_keeping_the_models_it_finished(tmp_path):
+    sets = ["stages.xmixup.params.baseline=false"]
+    out = _run(XNLI, tmp_path / "run", sets)
+    stage = _stage(out)
+    before = json.loads((stage / "results.json").read_text())
+    kept = (stage / "models" / "model-0" / "train_report.json").stat().st_mtime_ns
+    # as if killed while training the second model: its folder and the stage's completion are gone
+    import shutil
+
+    shutil.rmtree(stage / "models" / "model-1")
+    for name in ("_SUCCESS", "results.json", "models.json"):
+        (stage / name).unlink()
+    Runner(load_recipe(XNLI, sets), out, interactive=False, resume=True).run()
+    after = json.loads((stage / "results.json").read_text())
+    assert (stage / "models" / "model-0" / "train_report.json").stat().st_mtime_ns == kept
+    assert after["languages"] == before["languages"] and after["models"]["model-1"] == before["models"]["model-1"]

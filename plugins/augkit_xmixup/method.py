@@ -90,7 +90,7 @@ class PairItem:
 
 
 def make_items(examples: Sequence[Example], tm: TaskModel, max_length: int, *, train: bool,
-               stats: dict | None = None) -> list[PairItem]:
+               stats: dict | None = None, need_source: bool = True) -> list[PairItem]:
     """Pair the target features of ``examples`` with their source (and back-translation) features.
 
     A target longer than ``max_length`` becomes several windows (each paired with the source's first
@@ -98,6 +98,9 @@ def make_items(examples: Sequence[Example], tm: TaskModel, max_length: int, *, t
     target labels (tagging), answer spans on both sides (QA)."""
     task = tm.task
     label_index = tm.label_index if train and task != "qa" else None
+    if not need_source:  # inference on the target alone ("w/o mixup inference")
+        feats = _encode(list(examples), tm, max_length, None, False, None)
+        return [PairItem(None, f, example=f.example) for f in feats]
     sources = [side_example(ex, "source") for ex in examples]
     missing = [ex.id for ex, s in zip(examples, sources) if s is None]
     if missing:
@@ -303,7 +306,7 @@ def predict(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_
     xm.eval()
     task = tm.task
     if items is None:
-        items = make_items(examples, tm, max_length, train=False)
+        items = make_items(examples, tm, max_length, train=False, need_source=mixup_inference)
     device = tm.device
     pad = tm.tokenizer.pad_token_id
     order = np.argsort([len(it.target.input_ids) for it in items], kind="stable")

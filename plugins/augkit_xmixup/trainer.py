@@ -188,7 +188,8 @@ class XMixupTrainer(Trainer):
         xm.mix_bias.requires_grad_(trainable)
         stats: dict = {}
         items = make_items(train, tm, p.max_length, train=True, stats=stats)
-        dev_items = {lang: (list(c), make_items(list(c), tm, p.max_length, train=False)) for lang, c in dev.items()}
+        dev_items = {lang: (list(c), make_items(list(c), tm, p.max_length, train=False,
+                                                need_source=settings.mixup_inference)) for lang, c in dev.items()}
 
         def dev_score(_model) -> float:
             scores = [evaluate_pairs(xm, tm, exs, max_length=p.max_length, mixup_inference=settings.mixup_inference,

@@ -13,7 +13,7 @@ Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names a
   ``check_labels``, ``require_labelled``;
 * training — ``TrainingParams``, ``train_model``, ``build_trainer``, ``run_training``, ``DevSelection``,
   ``BalancedBatchSampler``, ``mixture_probabilities``, ``training_steps``, ``FeatureDataset``,
-  ``feature_collator``, ``precision_flags``, ``check_replicas``;
+  ``feature_collator``, ``precision_flags``, ``check_replicas``, ``finished_report``;
 * model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
 * tags — ``repair_iob``.
 """
@@ -26,8 +26,8 @@ from .models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_tas
 from .qa import QAFeature, best_spans, encode_qa
 from .tags import repair_iob
 from .training import (BalancedBatchSampler, DevSelection, FeatureDataset, TrainingParams, build_trainer,
-                       check_replicas, feature_collator, mixture_probabilities, precision_flags, run_training,
-                       train_model, training_steps)
+                       check_replicas, feature_collator, finished_report, mixture_probabilities, precision_flags,
+                       run_training, train_model, training_steps)
 
 __all__ = [
     "TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of",
@@ -38,7 +38,7 @@ __all__ = [
     "evaluate_models", "by_language", "check_labels", "require_labelled",
     "TrainingParams", "train_model", "build_trainer", "run_training", "DevSelection", "BalancedBatchSampler",
     "mixture_probabilities", "training_steps", "FeatureDataset", "feature_collator", "precision_flags",
-    "check_replicas",
+    "check_replicas", "finished_report",
     "ModelSet", "ModelEntry",
     "repair_iob",
 ]

@@ -355,6 +355,17 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
     return report
 
 
+def finished_report(path: str | Path) -> dict | None:
+    """The report a training wrote at ``path`` when it finished (a resumed stage skips that training),
+    read on rank 0 and shared with every process; None if it has not finished."""
+    import json
+
+    from .. import distributed
+
+    path = Path(path)
+    return distributed.broadcast(json.loads(path.read_text()) if distributed.is_main() and path.exists() else None)
+
+
 def check_replicas(model) -> None:
     """Data-parallel replicas end training bit-identical; anything else means the processes did not
     train together (a launch or backend problem), which must not pass silently (RunError)."""

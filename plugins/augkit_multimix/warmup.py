@@ -3,11 +3,10 @@ trained on labelled source data (optionally with the confidence penalty hook), e
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from augkit import InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json, derive_seed, distributed, param
-from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_models, load_task_model, require_labelled,
-                          task_of, train_model)
+from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_models, finished_report,
+                          load_task_model, require_labelled, task_of, train_model)
 
 
 @dataclasses.dataclass
@@ -90,7 +89,7 @@ class WarmupTrainer(Trainer):
         p = self.params
         folder = ctx.out_dir / "models" / f"model-{k}"
         done = folder / "train_report.json"
-        finished = distributed.broadcast(json.loads(done.read_text()) if done.exists() else None)
+        finished = finished_report(done)
         if finished is not None:
             return finished
         tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,

@@ -14,8 +14,8 @@ from typing import Literal
 
 from augkit import (DataError, concat, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json,
                     atomic_write_text, derive_seed, distributed, param)
-from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, load_task_model,
-                          require_labelled, run_training, task_of, training_steps)
+from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, finished_report,
+                          load_task_model, require_labelled, run_training, task_of, training_steps)
 
 from .method import (ItemCollator, ScheduledSampler, Settings, compute_loss, evaluate_pairs, make_items,
                      save_model)
@@ -176,7 +176,7 @@ class XMixupTrainer(Trainer):
         p = self.params
         folder = ctx.out_dir / "models" / name
         done = folder / "train_report.json"
-        finished = distributed.broadcast(json.loads(done.read_text()) if done.exists() else None)
+        finished = finished_report(done)
         if finished is not None:
             return finished
         tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,

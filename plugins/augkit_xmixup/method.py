@@ -157,10 +157,9 @@ def _soft_labels(feature, ex: Example, n_labels: int) -> np.ndarray:
 
 def collate_items(items: Sequence[PairItem], pad_id: int, task: str, with_targets: bool = True) -> dict:
     """A training batch: ``source``/``target``/``back`` model inputs (with their targets), ``has_back``
-    per row, and ``soft`` target labels ``[B, T, C]`` for tagging."""
+    per row, ``soft`` target labels ``[B, T, C]`` for tagging, and the tokenizer's ``pad_id``."""
     backs = [it.back if it.back is not None else it.source for it in items]
-    src_targets = with_targets
-    batch = {"source": collate([it.source for it in items], pad_id, with_labels=src_targets),
+    batch = {"pad_id": pad_id, "source": collate([it.source for it in items], pad_id, with_labels=with_targets),
              "target": collate([it.target for it in items], pad_id, with_labels=with_targets and task != "tagging"),
              "has_back": torch.tensor([it.back is not None for it in items])}
     if any(it.back is not None for it in items):
@@ -208,16 +207,10 @@ def choose_source(batch: dict, use_real: torch.Tensor) -> tuple[dict, torch.Tens
         # rows get none (their source loss has weight 0)
         b = back[key] if key in back else torch.full_like(a, -100 if key == "labels" else 0)
         if a.dim() == 2:
-            fill = {"input_ids": _pad_value(src), "labels": -100}.get(key, 0)
+            fill = {"input_ids": batch.get("pad_id", 0), "labels": -100}.get(key, 0)
             a, b = _widen(a, width, fill), _widen(b, width, fill)
         out[key] = torch.where(use_back.view(-1, *([1] * (a.dim() - 1))), b, a)
     return out, use_back
-
-
-def _pad_value(inputs: dict) -> int:
-    ids, mask = inputs["input_ids"], inputs["attention_mask"]
-    pads = ids[mask == 0]
-    return int(pads[0]) if len(pads) else 0
 
 
 def _widen(x: torch.Tensor, width: int, fill: int) -> torch.Tensor:

@@ -157,34 +157,24 @@ def test_ablations_change_what_trains(tmp_path):
     assert config["mixup"] is False and config["mixup_inference"] is False
 
 
-@pytest.mark.parametrize("content,message,line", [
-    ('{"source": {"text_a": "A b ."}, "target": {"text_a": "C d ."}, "label": "x"}\n'
+@pytest.mark.parametrize("suffix,content,message,line", [
+    (".jsonl", '{"source": {"text_a": "A b ."}, "target": {"text_a": "C d ."}, "label": "x"}\n'
      '{"source": {"text_a": "A b ."}, "label": "x"}\n', "missing target side", 2),
-    ('{"source": {"id": "1", "text_a": "A b ."}, "target": {"id": "2", "text_a": "C d ."}}\n',
+    (".jsonl", '{"source": {"id": "1", "text_a": "A b ."}, "target": {"id": "2", "text_a": "C d ."}}\n',
      "ids differ", 1),
-    ('{"source": {"text_a": "A b ."}, "target": {"text_a": "C d ."}}\n'
+    (".jsonl", '{"source": {"text_a": "A b ."}, "target": {"text_a": "C d ."}}\n'
      '{"source": {"text_a": "A b ."}, "target": {"text_a": "  "}}\n', "empty side", 2),
-    ('{"source": {"tokens": ["A"]}, "target": {"text_a": "B"}}\n', "is a pair example but the source", 1),
-    ('{"source": {"tokens": ["A", "b"], "tags": ["O"]}, "target": {"tokens": ["C"]}}\n', "2 tokens but 1 tags", 1),
-    ('{"source": {"question": "Q?", "context": "C c", "answers": [{"text": "x", "start": 0}]}, '
+    (".jsonl", '{"source": {"tokens": ["A"]}, "target": {"text_a": "B"}}\n', "is a pair example but the source", 1),
+    (".jsonl", '{"source": {"tokens": ["A", "b"], "tags": ["O"]}, "target": {"tokens": ["C"]}}\n', "2 tokens but 1 tags", 1),
+    (".jsonl", '{"source": {"question": "Q?", "context": "C c", "answers": [{"text": "x", "start": 0}]}, '
      '"target": {"question": "F?", "context": "D"}}\n', "not in the context", 1),
+    (".tsv", "label\tsource_a\ttarget_a\nx\tA b .\tC d .\nx\tA b .\n", "expected 3 tab-separated columns", 3),
+    (".tsv", "source_id\ttarget_id\tsource_tokens\ttarget_tokens\n1\t1\tA b\tC d\n2\t3\tA b\tC d\n", "ids differ", 3),
+    (".tsv", "source_tokens\ttarget_tokens\nA b\t \n", "empty side", 2),
+    (".tsv", "label\tsource_a\ttranslation\nx\tA\tB\n", "unknown column 'translation'", 1),
 ])
-def test_misaligned_jsonl_pairs_are_errors_naming_file_and_line(tmp_path, content, message, line):
-    path = tmp_path / "pairs.jsonl"
-    path.write_text(content)
-    with pytest.raises(DataError, match=message) as err:
-        list(read(str(path), "parallel", lang="de"))
-    assert str(path) in str(err.value) and f":{line}" in str(err.value)
-
-
-@pytest.mark.parametrize("content,message,line", [
-    ("label\tsource_a\ttarget_a\nx\tA b .\tC d .\nx\tA b .\n", "expected 3 tab-separated columns", 3),
-    ("source_id\ttarget_id\tsource_tokens\ttarget_tokens\n1\t1\tA b\tC d\n2\t3\tA b\tC d\n", "ids differ", 3),
-    ("source_tokens\ttarget_tokens\nA b\t \n", "empty side", 2),
-    ("label\tsource_a\ttranslation\nx\tA\tB\n", "unknown column 'translation'", 1),
-])
-def test_misaligned_tsv_pairs_are_errors_naming_file_and_line(tmp_path, content, message, line):
-    path = tmp_path / "pairs.tsv"
+def test_misaligned_pairs_are_errors_naming_file_and_line(tmp_path, suffix, content, message, line):
+    path = tmp_path / f"pairs{suffix}"
     path.write_text(content)
     with pytest.raises(DataError, match=message) as err:
         list(read(str(path), "parallel", lang="de"))

@@ -8,10 +8,12 @@ from . import distributed
 from .atomic import atomic_dir, atomic_write_json, atomic_write_text
 from .components import (COMPONENT_KINDS, Component, Filter, FilterResult, Generator, InputSpec, Labeler,
                          NoParams, Reader, StageContext, Trainer, TrainerHook, Writer)
-from .data import EXAMPLE_TYPES, Corpus, CorpusWriter, Example, concat, infer_labels
+from .convert import dataset_examples, examples_to_dataset
+from .data import EXAMPLE_TYPES, UNKNOWN_TAG, Corpus, CorpusWriter, Example, concat, infer_labels
 from .errors import AugkitError, DataError, ParamError, PluginError, RecipeError, RunError, did_you_mean
 from .generation import generate_shards
 from .hookspecs import hookimpl, hookspec
+from .labelling import REPLACED_TAG_POLICIES, label_examples, tag_replaced
 from .model_sets import ModelEntry, ModelSet
 from .models import resolve_model
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
@@ -48,7 +50,10 @@ __all__ = [
     "COMPONENT_KINDS", "Component", "Generator", "Labeler", "Filter", "FilterResult", "Trainer", "TrainerHook",
     "Reader", "Writer", "InputSpec", "StageContext", "NoParams",
     # data
-    "EXAMPLE_TYPES", "Example", "Corpus", "CorpusWriter", "concat", "infer_labels",
+    "EXAMPLE_TYPES", "UNKNOWN_TAG", "Example", "Corpus", "CorpusWriter", "concat", "infer_labels",
+    "dataset_examples", "examples_to_dataset",
+    # labels for augmented examples
+    "label_examples", "tag_replaced", "REPLACED_TAG_POLICIES",
     # parameters
     "Params", "param", "build_params", "describe_params", "FilePath", "ModelRef",
     # plugins

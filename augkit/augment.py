@@ -1,63 +1,98 @@
 """``augment_file``: one generator over one corpus file (what ``augkit augment`` runs).
 
+Everything that can be checked is checked before any generation: the output does not exist (or
+``overwrite``), the reader, writer and generator options, the device, that the generator augments what
+the reader gives and the writer stores what it makes, the labelling model, and — for tagged input — that
+the user said how the augmented sentences get their tags (``label_with`` or ``replaced_tags``, see
+``augkit.labelling``). A failed check leaves nothing behind.
+
 Work goes to ``OUTPUT.augkit-work/`` in resumable shards; the output file appears only when all of it is
 done (written atomically), and the work folder is then removed. Re-running after an interruption picks
-up at the first unfinished shard.
+up at the first unfinished shard; labelling, the tag policy, ``include_original`` and the writer's
+options act when the output is written, so changing them reuses the generated shards.
 """
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
-from .data import Corpus, CorpusWriter, write_corpus_meta
-from .errors import RunError
-from .format_lookup import reader_for, writer_for
-from .generation import generate_shards
 from .atomic import atomic_write_text
+from .data import Corpus, CorpusWriter, Example, write_corpus_meta
+from .errors import AugkitError, DataError, ParamError, RunError, did_you_mean
 from .fingerprints import hash_obj, hash_path
+from .format_lookup import formats_for, reader_for, writer_for
+from .generation import generate_shards
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
 
 
 def augment_file(input_path: str, output_path: str, *, generator: str, params: dict[str, Any] | None = None,
-                 input_format: str | None = None, output_format: str | None = None, lang: str = "und",
-                 seed: int = 42, batch_size: int = 64, shard_size: int = 2000, include_original: bool = False,
-                 device: str = "auto", precision: str = "auto", overwrite: bool = False,
-                 interactive: bool | None = None) -> dict[str, Any]:
+                 input_format: str | None = None, output_format: str | None = None,
+                 read_options: dict[str, Any] | None = None, write_options: dict[str, Any] | None = None,
+                 lang: str = "und", seed: int = 42, limit: int | None = None, label_with: Any = None,
+                 labeler: str | None = None, replaced_tags: str | None = None, batch_size: int = 64,
+                 shard_size: int = 2000, include_original: bool = False, device: str = "auto",
+                 precision: str = "auto", overwrite: bool = False, interactive: bool | None = None) -> dict[str, Any]:
     """Augment ``input_path`` with the named generator and write ``output_path``; return counters.
+
+    ``read_options``/``write_options`` are the reader's and writer's parameters (e.g. ``encoding``);
+    ``params`` the generator's. ``limit`` augments only the first ``limit`` inputs. ``label_with`` (a task
+    model folder or id, or a trainer stage folder) labels the new examples with ``labeler``;
+    ``replaced_tags`` tags replaced words by a policy instead (``augkit.labelling``). With
+    ``include_original`` each input is written before its new examples (inputs keep their labels).
 
     Under ``torchrun``/``accelerate launch`` every process takes its share of the shards and rank 0
     writes the output once all shards exist; the file is the same as a one-process run's."""
-
     from .components import StageContext
     from .environment import pick_device, topology
+    from .labelling import DEFAULT_LABELER, check_policy, load_labelling_model
 
     rank, world, _ = topology()
     out = Path(output_path)
     if out.exists() and not overwrite:
         raise RunError(f"{out} exists; pass --overwrite to replace it")
+    if limit is not None and limit < 1:
+        raise ParamError(f"limit: expected a positive number of inputs, got {limit}")
+    check_policy(replaced_tags, "--replaced-tags")
+    reader = reader_for(input_path, input_format, read_options, where=f"{input_format or 'reader'} option (--read-opt)")
+    writer = writer_for(output_path, output_format, write_options,
+                        where=f"{output_format or 'writer'} option (--write-opt)")
     gen_cls = get_plugin_manager().resolve("generator", generator, "--generator")
+    _check_generator_keys(gen_cls, params or {}, reader, writer)
     gen = gen_cls(**(params or {}))
-    reader = reader_for(input_path, input_format)
-    writer = writer_for(output_path, output_format)
-    bad = sorted(set(reader.example_types) - set(gen.example_types)) if len(reader.example_types) == 1 else []
-    if bad:
-        raise RunError(f"{gen_cls.display_name()} accepts {list(gen.example_types)} examples; "
-                       f"{input_path} holds {bad[0]} examples")
-    fp = hash_obj({"input": hash_path(input_path), "generator": generator, "params": gen.params.to_dict(),
-                   "seed": seed, "lang": lang, "include_original": include_original, "shard_size": shard_size})
+    if reader.reads_files and not Path(input_path).exists():
+        raise DataError("file not found", path=str(input_path))
+    device = pick_device(device)
+    types = _check_types(sorted(set(reader.example_types) & set(gen.example_types)), gen, reader, writer,
+                         input_path, output_path)
+    labeler_name = labeler or DEFAULT_LABELER
+    model = None
+    if label_with is not None:
+        get_plugin_manager().resolve("labeler", labeler_name, "--labeler")
+        model = load_labelling_model(label_with, types, device=device)
+    gen.ensure_setup(device=device, precision=precision)  # a model that does not load fails before any work
+
+    fp = hash_obj({"input": hash_path(input_path), "format": type(reader).display_name(),
+                   "read": reader.params.to_dict(), "generator": generator, "params": gen.params.to_dict(),
+                   "seed": seed, "lang": lang, "limit": limit, "shard_size": shard_size})
     work = out.with_name(out.name + ".augkit-work")
     if rank == 0:
         if work.exists() and ((work / "fingerprint").read_text() if (work / "fingerprint").exists() else "") != fp:
             shutil.rmtree(work)  # left by a run with other inputs or parameters
+        fresh = not work.exists()
         work.mkdir(parents=True, exist_ok=True)
-        if not (work / "input" / Corpus.META_FILE).exists():
-            (work / "input").mkdir(exist_ok=True)
-            w = CorpusWriter(work / "input" / "data-00000.arrow")
-            w.write_many(reader.read(str(input_path), lang=lang))
-            write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
+        try:
+            if not (work / "input" / Corpus.META_FILE).exists():
+                (work / "input").mkdir(exist_ok=True)
+                w = CorpusWriter(work / "input" / "data-00000.arrow")
+                w.write_many(_first(reader.read(str(input_path), lang=lang), limit))
+                write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
+        except BaseException:
+            if fresh:
+                shutil.rmtree(work, ignore_errors=True)
+            raise
         atomic_write_text(work / "fingerprint", fp)  # last: tells the other ranks the input is ready
     else:
         from .distributed import wait_until
@@ -65,12 +100,114 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
         wait_until(lambda: (work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp,
                    f"rank 0 to read {input_path}", timeout_s=3600)
     corpus = Corpus.load(work / "input")
+    try:
+        _check_types(corpus.types, gen, reader, writer, input_path, output_path, read=True)
+        if label_with is None and replaced_tags is None and not gen.labels_outputs:
+            _check_tags_chosen(corpus, gen, input_path)
+    except AugkitError:
+        if rank == 0:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+
     stage_seed = derive_seed(seed, "augment")
-    ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=pick_device(device),
+    ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=device,
                        precision=precision, progress=Progress(interactive=interactive))
     stats = generate_shards(gen, corpus, work / "generated", seed=stage_seed, ctx=ctx, batch_size=batch_size,
-                            shard_size=shard_size, include_original=include_original, rank=rank, world_size=world)
+                            shard_size=shard_size, rank=rank, world_size=world)
     if rank == 0:
-        writer.write(iter(Corpus.load(work / "generated")), out)
+        from .labelling import finish_augmented, inherit_extra
+
+        new = Corpus.load(work / "generated")
+        if model is not None:
+            stats["labelled"] = len(new)
+        new = finish_augmented(new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name,
+                               device=device, stats=stats)
+        sources = {ex.id: ex for ex in corpus} if include_original or _has_extra(corpus) else {}
+        new = list(inherit_extra(new, sources))
+        stats["outputs"] = len(new)
+        try:
+            stats["written"] = writer.write(_interleave(corpus, new) if include_original else new, out)
+        except DataError as e:
+            raise DataError(f"{e} (the generated examples are kept in {work}: run again with other options to "
+                            "write them without generating again)") from None
         shutil.rmtree(work, ignore_errors=True)
     return stats
+
+
+def _first(examples: Iterable[Example], limit: int | None) -> Iterator[Example]:
+    for i, ex in enumerate(examples):
+        if limit is not None and i >= limit:
+            return
+        yield ex
+
+
+def _has_extra(corpus: Corpus) -> bool:
+    import pyarrow.compute as pc
+
+    meta = corpus.table().column("meta")
+    return any(pc.any(pc.match_substring(meta, f'"{key}":')).as_py() for key in ("extra", "columns"))
+
+
+def _interleave(originals: Iterable[Example], new: list[Example]) -> Iterator[Example]:
+    """Each original followed by the new examples made from it (new ones whose source is not an input
+    come last)."""
+    by_source: dict[Any, list[Example]] = {}
+    for ex in new:
+        by_source.setdefault(ex.source_id, []).append(ex)
+    for ex in originals:
+        yield ex
+        yield from by_source.pop(ex.id, [])
+    for rest in by_source.values():
+        yield from rest
+
+
+def _check_generator_keys(gen_cls, params: dict, reader, writer) -> None:
+    """A generator parameter that is really a reader or writer option says where it belongs."""
+    import dataclasses
+
+    own = {f.name for f in dataclasses.fields(gen_cls.Params)}
+    for key in params:
+        if key in own:
+            continue
+        for component, flag in ((reader, "--read-opt"), (writer, "--write-opt")):
+            if key in {f.name for f in dataclasses.fields(component.Params)}:
+                raise ParamError(f"--set {key}: {key!r} is not a {gen_cls.display_name()} parameter but an option "
+                                 f"of the {component.display_name()} {component.kind}: pass {flag} "
+                                 f"{key}={params[key]}")
+        raise ParamError(f"--set {key}: unknown {gen_cls.display_name()} parameter{did_you_mean(key, own)}; "
+                         f"valid: {', '.join(sorted(own))} (`augkit plugins show {gen_cls.display_name()}` explains them)")
+
+
+def _check_types(types: Iterable[str], gen, reader, writer, input_path, output_path, read: bool = False) -> list[str]:
+    """The example types this run makes; RunError when the generator or the writer cannot take them.
+    Before reading (``read=False``) ``types`` are those the reader may give: one the writer stores is
+    enough; once read, every type present must fit."""
+    types = sorted(types)
+    gname = gen.display_name()
+    if not types or set(types) - set(gen.example_types):
+        got = sorted(set(types) - set(gen.example_types)) or list(reader.example_types)
+        raise RunError(f"{gname} augments {' and '.join(gen.example_types)} examples; {input_path} "
+                       f"({reader.display_name()}) holds {' and '.join(got)} examples")
+    missing = [t for t in types if t not in writer.example_types]
+    if missing and (read or len(missing) == len(types)):
+        options = ", ".join(formats_for("writer", missing[0]))
+        raise RunError(f"{output_path}: the {writer.display_name()} format holds {' and '.join(writer.example_types)} "
+                       f"examples, and this run makes {missing[0]} examples; write one of: {options}")
+    return types
+
+
+def _check_tags_chosen(corpus: Corpus, gen, input_path) -> None:
+    import pyarrow.compute as pc
+
+    table = corpus.table()
+    tagged = pc.and_(pc.equal(table.column("type"), "tagging"),
+                     pc.greater(pc.list_value_length(table.column("tags")), 0))
+    if pc.any(tagged).as_py():
+        raise RunError(
+            f"{input_path} holds tagged sentences, and {gen.display_name()} does not know the tags of the words it "
+            "puts in. Say how the new sentences get their tags:\n"
+            "  --label-with MODEL       a task model labels them (a model folder or id, or a trainer stage folder)\n"
+            "  --replaced-tags keep     a replaced word keeps the source word's tag (MultiMix's assumption)\n"
+            "  --replaced-tags unknown  a changed word is tagged _ (training ignores it)\n"
+            "  --replaced-tags drop     leave out sentences in which a word inside an entity changed\n"
+            "  --replaced-tags none     write them untagged (keep their provenance with -o FILE.jsonl)")

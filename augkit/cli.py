@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from .errors import AugkitError
+from .errors import AugkitError, PluginError, did_you_mean
 
 
 def _console(stderr: bool = False):
@@ -17,7 +17,10 @@ def _console(stderr: bool = False):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="augkit", description="Data augmentation for zero-resource cross-lingual transfer.")
+    parser.add_argument("--version", action="version", version=f"augkit {__version__}")
     parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
                         help="do not load this plugin (repeatable; also AUGKIT_DISABLE_PLUGINS=a,b)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
@@ -38,27 +41,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("plugins", help="list installed plugins, their hooks and components")
+    p = sub.add_parser("plugins", help="list installed plugins and components; `plugins show NAME` explains one",
+                       description="List installed plugins, their hooks and components. `augkit plugins show NAME` "
+                                   "prints a component's parameters (types, defaults, help), or a plugin's components.")
+    p.add_argument("action", nargs="?", choices=["show"], help="show one component or plugin")
+    p.add_argument("name", nargs="?", help="component (kind:name or plugin:name if ambiguous) or plugin name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_plugins)
 
-    p = sub.add_parser("augment", help="augment a corpus file with one generator")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("augment", help="augment a corpus file with one generator",
+                       description="Augment a corpus file with one generator and write the new examples.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", help="corpus file (or, with --format hf, a dataset id or saved-dataset folder)")
+    p.add_argument("-o", "--output", required=True, help="output file; its suffix picks the format")
     p.add_argument("--generator", required=True, help="generator name (plugin:name if ambiguous)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="generator parameter")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="generator parameter (repeatable)")
     p.add_argument("--format", help="input format (default: from the suffix)")
     p.add_argument("--output-format", help="output format (default: from the suffix)")
+    p.add_argument("--read-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="reader option, e.g. encoding=latin-1 or text_column=review (repeatable)")
+    p.add_argument("--write-opt", action="append", default=[], metavar="KEY=VALUE", help="writer option (repeatable)")
+    p.add_argument("--label-with", metavar="MODEL", help="label the new examples with this task model (a model "
+                   "folder or id, or a trainer stage folder of a run)")
+    p.add_argument("--labeler", metavar="NAME", help="the labeller --label-with uses (default: multimix-labeler)")
+    p.add_argument("--replaced-tags", choices=["keep", "unknown", "drop", "none"],
+                   help="without --label-with, the tags of replaced words: keep the source word's tag, "
+                        "unknown (_; ignored in training), drop sentences where an entity word changed, or none "
+                        "(write the new sentences untagged)")
     p.add_argument("--lang", default="und", help="language code of the input")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42, help="seed of all randomness (default 42)")
+    p.add_argument("--limit", type=int, metavar="N", help="augment only the first N inputs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--shard-size", type=int, default=2000, help="inputs per resumable shard (and per process share)")
     p.add_argument("--include-original", action="store_true", help="write each input before its new examples")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_augment)
     return parser
+
+
+def augment_epilog(pm) -> str:
+    """What ``augkit augment --help`` lists after the options: installed generators (with parameters)
+    and formats."""
+    from .params import describe_params
+
+    lines = ["generators (--generator NAME; parameters with --set KEY=VALUE; `augkit plugins show NAME` explains them):"]
+    for reg in pm.components("generator"):
+        doc = (reg.cls.__doc__ or "").strip().splitlines()[0] if reg.cls.__doc__ else ""
+        lines.append(f"  {reg.name} ({', '.join(reg.cls.example_types)}) — {doc}")
+        params = [f"{d['name']}=" + ("(required)" if d["required"] else _short(d["default"]))
+                  for d in describe_params(reg.cls.Params)]
+        for chunk in _wrap(params, 96):
+            lines.append(f"      {chunk}")
+    for kind, flag in (("reader", "--format"), ("writer", "--output-format")):
+        lines.append(f"{kind}s ({flag} NAME, or by suffix; options with --{'read' if kind == 'reader' else 'write'}-opt):")
+        for reg in pm.components(kind):
+            suffixes = " ".join(reg.cls.suffixes) or "(named only)"
+            lines.append(f"  {reg.name:8s} {suffixes:32s} {', '.join(reg.cls.example_types)}")
+    return "\n".join(lines)
+
+
+def _short(value) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _wrap(items: list[str], width: int) -> list[str]:
+    out, line = [], ""
+    for item in items:
+        if line and len(line) + 1 + len(item) > width:
+            out.append(line)
+            line = item
+        else:
+            line = f"{line} {item}".strip()
+    return out + ([line] if line else [])
 
 
 def cmd_run(args) -> int:
@@ -97,7 +154,12 @@ def cmd_validate(args) -> int:
 def cmd_plugins(args) -> int:
     from .plugins import get_plugin_manager
 
-    info = get_plugin_manager().describe()
+    pm = get_plugin_manager()
+    if args.action == "show":
+        if not args.name:
+            raise PluginError("augkit plugins show NAME: name a component (e.g. vicinity) or a plugin")
+        return _show(pm, args.name, args.json)
+    info = pm.describe()
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -110,29 +172,98 @@ def cmd_plugins(args) -> int:
         comps = "\n".join(f"{kind}: {', '.join(c['name'] for c in cs)}" for kind, cs in p["components"].items())
         table.add_row(p["name"], p["version"] or "-", "\n".join(p["hooks"]), comps)
     _console().print(table)
+    _console().print("`augkit plugins show NAME` prints a component's parameters.", markup=False)
     return 0
+
+
+def _show(pm, name: str, as_json: bool) -> int:
+    """Print the components called ``name`` (any kind; ``kind:name`` or ``plugin:name`` narrows), or a
+    plugin's components."""
+    import inspect
+
+    from .components import COMPONENT_KINDS
+    from .params import describe_params
+
+    kind, _, bare = name.rpartition(":")
+    regs = [r for k in COMPONENT_KINDS for r in pm.components(k)
+            if (r.name == bare and (not kind or kind in (r.kind, r.plugin)))]
+    if not regs:
+        plugin = next((p for p in pm.describe() if p["name"] == name), None)
+        if plugin is not None:
+            regs = [r for k in COMPONENT_KINDS for r in pm.components(k) if r.plugin == name]
+        else:
+            known = sorted({r.name for k in COMPONENT_KINDS for r in pm.components(k)})
+            raise PluginError(f"no component or plugin named {name!r}{did_you_mean(bare, known)}; "
+                              f"`augkit plugins` lists them")
+    described = [{"kind": r.kind, "name": r.name, "plugin": r.plugin, "class": f"{r.cls.__module__}.{r.cls.__qualname__}",
+                  "doc": inspect.cleandoc(r.cls.__doc__ or ""), "example_types": list(r.cls.example_types),
+                  "suffixes": list(getattr(r.cls, "suffixes", ()) or ()),
+                  "inputs": {k: v.type + (", many" if v.many else "") for k, v in r.cls.inputs.items()}
+                  if r.kind not in ("reader", "writer") else {},
+                  "params": describe_params(r.cls.Params)} for r in regs]
+    if as_json:
+        print(json.dumps(described, indent=2, default=str))
+        return 0
+    import textwrap
+
+    out = _console()
+    for d in described:
+        out.print(f"{d['kind']} {d['plugin']}:{d['name']}  ({d['class']})", markup=False, style="bold")
+        if d["doc"]:
+            out.print(d["doc"], markup=False)
+        facts = [f"example types: {', '.join(d['example_types'])}"]
+        if d["suffixes"]:
+            facts.append(f"suffixes: {' '.join(d['suffixes'])}")
+        if d["inputs"]:
+            facts.append("stage inputs: " + ", ".join(f"{k} ({v})" for k, v in d["inputs"].items()))
+        out.print("; ".join(facts), markup=False)
+        if d["params"]:
+            out.print("parameters:", markup=False)
+            for prm in d["params"]:
+                default = "(required)" if prm["required"] else "= " + json.dumps(prm["default"], ensure_ascii=False,
+                                                                                  default=str)
+                out.print(f"  {prm['name']}: {prm['type']} {default}", markup=False)
+                if prm["help"]:
+                    out.print(textwrap.fill(prm["help"], width=100, initial_indent="      ",
+                                            subsequent_indent="      "), markup=False)
+        else:
+            out.print("no parameters", markup=False)
+        out.print("")
+    return 0
+
+
+def _options(pairs: list[str], flag: str) -> dict:
+    from .recipe import parse_override
+
+    out = {}
+    for text in pairs:
+        try:
+            keys, value = parse_override(text)
+        except AugkitError as e:
+            raise AugkitError(f"{flag} {text}: {e}") from None
+        out[".".join(keys)] = value
+    return out
 
 
 def cmd_augment(args) -> int:
     from .augment import augment_file
-    from .recipe import parse_override
 
-    params = {}
-    for text in args.set:
-        keys, value = parse_override(text)
-        params[".".join(keys)] = value
-    stats = augment_file(args.input, args.output, generator=args.generator, params=params, input_format=args.format,
-                         output_format=args.output_format, lang=args.lang, seed=args.seed, batch_size=args.batch_size,
-                         shard_size=args.shard_size,
+    stats = augment_file(args.input, args.output, generator=args.generator, params=_options(args.set, "--set"),
+                         input_format=args.format, output_format=args.output_format,
+                         read_options=_options(args.read_opt, "--read-opt"),
+                         write_options=_options(args.write_opt, "--write-opt"), lang=args.lang, seed=args.seed,
+                         limit=args.limit, label_with=args.label_with, labeler=args.labeler,
+                         replaced_tags=args.replaced_tags, batch_size=args.batch_size, shard_size=args.shard_size,
                          include_original=args.include_original, device=args.device, precision=args.precision,
                          overwrite=args.overwrite, interactive=None)
     from .environment import topology
 
     if topology()[0] != 0:
         return 0
+    originals = stats.get("written", 0) - stats["outputs"] if args.include_original else 0
     _console(stderr=True).print(
         f"{stats['inputs']} inputs -> {stats['outputs']} new examples"
-        + (f" (+{stats['inputs']} originals)" if args.include_original else "")
+        + (f" (+{originals} originals)" if args.include_original else "")
         + "".join(f", {k}={v}" for k, v in stats.items() if k not in ("inputs", "outputs", "shards",
                                                                         "shards_resumed", "inputs_per_s_this_run", "written"))
         + f" -> {args.output}", markup=False)
@@ -153,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         pm = get_plugin_manager()
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         pm.hook.register_commands(subparsers=sub)
+        if any(a in ("-h", "--help") for a in argv) and "augment" in argv:
+            sub.choices["augment"].epilog = augment_epilog(pm)
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")

@@ -119,13 +119,19 @@ class Generator(Component):
     examples, grouped by input in input order. The output for one example must depend only on that
     example and ``derive_seed(seed, example.id)`` (``augkit.seeding``), never on the rest of the batch:
     that is what makes results the same at any batch size and any number of processes (the contract
-    ``augkit.testing.check_generator_contract`` checks). Each new example records ``source_id``,
-    ``component`` and, for tagging, ``replaced`` and ``orig_tags``. ``setup`` loads models.
-    ``self.stats`` (a dict of counters) is merged into the stage report.
+    ``augkit.testing.check_generator_contract`` checks). Each new example gets an id of its own (by
+    convention ``f"{source.id}~{tag}{k}"``) and records ``source_id``, ``component`` and, for tagging,
+    ``replaced`` (positions it changed), ``orig_tags`` (the source's tags) and ``meta["changed"]``.
+    Tagging outputs carry ``tags`` only when they are right by construction (set ``labels_outputs =
+    True``); otherwise leave them empty for a labeller or a ``replaced_tags`` policy. ``setup`` loads
+    models. ``self.stats`` (a dict of counters) is merged into the stage report.
     """
 
     kind = "generator"
     inputs = {"corpus": InputSpec("corpus", many=True, help="examples to augment")}
+    #: True when the generator's outputs carry correct labels by construction (e.g. mention replacement);
+    #: False (the default) when the words it put in still need labels (a labeller or a replaced_tags policy)
+    labels_outputs: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None, **kwargs: Any):
         super().__init__(params, **kwargs)
@@ -137,7 +143,9 @@ class Generator(Component):
 
     def ensure_setup(self, device: str = "cpu", precision: str = "auto") -> None:
         if not self._ready:
-            self.setup(device=device, precision=precision)
+            from .environment import pick_device
+
+            self.setup(device=pick_device(device), precision=precision)
             self._ready = True
 
     def count(self, key: str, n: int = 1) -> None:
@@ -146,19 +154,75 @@ class Generator(Component):
     def augment_batch(self, examples: Sequence[Example], *, seed: int) -> list[Example]:
         raise NotImplementedError
 
-    def augment(self, examples: Iterable[Example] | Corpus, *, seed: int = 0, batch_size: int = 64,
-                device: str = "cpu", precision: str = "auto") -> list[Example]:
-        """Python API: augment ``examples`` and return the new examples (originals not included)."""
+    def augment(self, examples: Any, *, seed: int = 0, batch_size: int = 64, device: str = "cpu",
+                precision: str = "auto", label_with: Any = None, replaced_tags: str | None = None,
+                labeler: str | None = None, lang: str = "und", columns: dict[str, str] | None = None) -> Any:
+        """Python API: the new examples made from ``examples`` (originals not included), as the same kind
+        of thing that came in:
+
+        * ``augkit.Example`` objects (a list, any iterable, or a ``Corpus``) → ``list[Example]``, exactly
+          as the generator made them (what a recipe stage stores);
+        * strings (a list, or one string) → ``list[str]``, one text per new example;
+        * a ``datasets.Dataset`` → a ``Dataset`` with the same features (columns matched by name or by
+          ``columns``, see ``augkit.convert``), the other columns copied from each example's source row.
+
+        ``label_with`` (a task model folder/id, a trainer stage folder, or a loaded task model) labels the
+        new examples with the labeller ``labeler``; ``replaced_tags`` (``keep``/``unknown``/``drop``/``none``)
+        tags replaced words without a model (``augkit.labelling``). A Dataset with a tag column needs one
+        of them unless the generator ``labels_outputs``. ``lang`` is the language of strings and Dataset
+        rows.
+        """
+        from .convert import dataset_examples, detect_columns, examples_from_strings, example_text
+        from .errors import DataError
+        from .labelling import check_policy
+
+        check_policy(replaced_tags)
+        dataset, spec, strings = None, None, False
+        if _is_dataset_dict(examples):
+            raise DataError(f"got a DatasetDict with splits {list(examples)}; pass one split, e.g. "
+                            f"dataset[{next(iter(examples), 'train')!r}]")
+        if _is_dataset(examples):
+            dataset = examples
+            spec = detect_columns(dataset.features, columns=columns, where="the dataset")
+            items = list(dataset_examples(dataset, lang=lang, spec=spec))
+        elif isinstance(examples, str):
+            strings, items = True, examples_from_strings([examples], lang)
+        elif isinstance(examples, (Corpus, Iterable)):
+            items = list(examples)
+            if items and all(isinstance(x, str) for x in items):
+                strings, items = True, examples_from_strings(items, lang)
+            bad = next((x for x in items if not isinstance(x, Example)), None)
+            if bad is not None:
+                raise TypeError(f"{self.display_name()}.augment takes augkit.Example objects, strings or a "
+                                f"datasets.Dataset; found a {type(bad).__name__} ({bad!r:.60})")
+        else:
+            raise TypeError(f"{self.display_name()}.augment takes augkit.Example objects (a list or a Corpus), a "
+                            f"list of strings or a datasets.Dataset; got {type(examples).__name__}")
+        wrong = sorted({ex.type for ex in items} - set(self.example_types))
+        if wrong:
+            raise DataError(f"{self.display_name()} augments {' and '.join(self.example_types)} examples; the input "
+                            f"holds {wrong[0]} examples")
+        if dataset is not None and spec.type == "tagging" and "tags" in spec.columns and not self.labels_outputs \
+                and label_with is None and replaced_tags in (None, "none"):
+            raise DataError(f"the dataset's {spec.columns['tags']!r} column needs a tag for every word, and "
+                            f"{self.display_name()} does not know the tags of the words it puts in: pass label_with="
+                            "a task model, or replaced_tags='keep' (the source word's tag), 'unknown' or 'drop'")
         self.ensure_setup(device=device, precision=precision)
         out: list[Example] = []
-        batch: list[Example] = []
-        for ex in examples:
-            batch.append(ex)
-            if len(batch) == batch_size:
-                out.extend(self.augment_batch(batch, seed=seed))
-                batch = []
-        if batch:
-            out.extend(self.augment_batch(batch, seed=seed))
+        for start in range(0, len(items), batch_size):
+            out.extend(self.augment_batch(items[start:start + batch_size], seed=seed))
+        if label_with is not None or replaced_tags is not None:
+            from .labelling import DEFAULT_LABELER, finish_augmented
+
+            out = finish_augmented(out, label_with=label_with, replaced_tags=replaced_tags,
+                                   labeler=labeler or DEFAULT_LABELER, device=device, stats=self.stats)
+        if strings:
+            return [example_text(ex) for ex in out]
+        if dataset is not None:
+            from .convert import examples_to_dataset
+
+            rows = {ex.id: i for i, ex in enumerate(items)}
+            return examples_to_dataset(out, dataset, spec, rows)
         return out
 
     def run_stage(self, ctx: StageContext) -> dict[str, Any]:
@@ -283,6 +347,14 @@ class Writer(Component):
     def write(self, examples: Iterable[Example], path: str | Path) -> int:
         """Write ``examples`` to ``path`` atomically; return how many were written."""
         raise NotImplementedError
+
+
+def _is_dataset(obj) -> bool:
+    return type(obj).__name__ == "Dataset" and type(obj).__module__.startswith("datasets")
+
+
+def _is_dataset_dict(obj) -> bool:
+    return type(obj).__name__ in ("DatasetDict", "IterableDatasetDict") and type(obj).__module__.startswith("datasets")
 
 
 COMPONENT_KINDS = {

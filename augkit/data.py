@@ -2,14 +2,17 @@
 
 An example is one of three types:
 
-* ``"tagging"`` — ``tokens`` with one tag per token in ``tags`` (NER, POS). Empty ``tags`` = unlabelled.
+* ``"tagging"`` — ``tokens`` with one tag per token in ``tags`` (NER, POS). Empty ``tags`` = unlabelled;
+  the tag ``UNKNOWN_TAG`` (``"_"``) marks one word whose label is not known (training ignores it).
 * ``"pair"``    — ``text_a`` / ``text_b`` with a class ``label`` (NLI, paraphrase). ``text_b`` may be None
   for single-sentence classification.
 * ``"qa"``      — ``question``, ``context`` and ``answers`` (``[{"text": ..., "start": ...}]``), SQuAD style.
 
 Every example carries its language and its provenance: ``source_id`` (the example it was generated from)
 and ``component`` (which component made it), ``replaced`` (word positions a generator changed) and
-``orig_tags`` (the source's tags). A labeller adds ``probs``: a label distribution per word (tagging) or
+``orig_tags`` (the source's tags); generators that replace words also record in ``meta["changed"]``
+the replaced positions whose word actually differs from the source's. Readers keep columns that have no
+field here in ``meta["extra"]`` (augmented examples inherit their source's). A labeller adds ``probs``: a label distribution per word (tagging) or
 one row (pair), in the order of the corpus's ``labels``.
 
 A ``Corpus`` is a memory-mapped Hugging Face ``datasets.Dataset`` with a fixed schema, so it scales to
@@ -28,6 +31,9 @@ from .errors import DataError
 from .atomic import atomic_dir, atomic_write_json
 
 EXAMPLE_TYPES = ("tagging", "pair", "qa")
+#: the tag of a word whose label is unknown: written and read like any tag, never a class of its own;
+#: training ignores the word (label -100) and label sets leave it out
+UNKNOWN_TAG = "_"
 
 
 @dataclasses.dataclass
@@ -111,13 +117,15 @@ def _arrow_schema():
 
 
 def infer_labels(examples: Iterable[Example]) -> list[str]:
-    """The sorted label set found in ``examples`` (tags for tagging, classes for pairs)."""
+    """The sorted label set found in ``examples`` (tags for tagging, classes for pairs; ``UNKNOWN_TAG``
+    is not a label)."""
     seen: set[str] = set()
     for ex in examples:
         if ex.type == "tagging":
             seen.update(ex.tags)
         elif ex.type == "pair" and ex.label is not None:
             seen.add(ex.label)
+    seen.discard(UNKNOWN_TAG)
     return sorted(seen)
 
 

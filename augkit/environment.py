@@ -21,16 +21,40 @@ def topology() -> tuple[int, int, int]:
 
 
 def pick_device(requested: str = "auto") -> str:
-    if requested != "auto":
-        return requested
+    """The device to run on: ``"auto"`` is this process's GPU when torch sees one, else the CPU. A device
+    asked for by name is checked first: RunError (not a torch assertion deep inside) when this torch
+    cannot use it, saying why and what to do."""
+    from .errors import RunError
+
+    requested = str(requested).strip().lower()
     try:
         import torch
-
-        if torch.cuda.is_available():
-            return f"cuda:{topology()[2]}"
     except ImportError:
-        pass
-    return "cpu"
+        if requested in ("auto", "cpu"):
+            return "cpu"
+        raise RunError(f"device {requested!r}: torch is not installed") from None
+    if requested == "auto":
+        return f"cuda:{topology()[2]}" if torch.cuda.is_available() else "cpu"
+    if requested == "cpu":
+        return "cpu"
+    kind, _, index = requested.partition(":")
+    if kind == "cuda":
+        if not torch.backends.cuda.is_built():
+            raise RunError(f"device {requested!r}: this torch ({torch.__version__}) was built without CUDA; "
+                           "use device \"cpu\", or install a CUDA build of torch (AUGKIT_TORCH_PIN=\"\" bash "
+                           "scripts/setup.sh lets pip choose one)")
+        if not torch.cuda.is_available():
+            raise RunError(f"device {requested!r}: torch has CUDA support but sees no GPU (check the driver and "
+                           "CUDA_VISIBLE_DEVICES), or use device \"cpu\"")
+        n = torch.cuda.device_count()
+        if index and (not index.isdigit() or int(index) >= n):
+            raise RunError(f"device {requested!r}: expected cuda:0 to cuda:{n - 1} ({n} GPU{'s' * (n != 1)} visible)")
+        return requested
+    if kind == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise RunError(f"device {requested!r}: this machine or torch build has no Apple MPS support; use \"cpu\"")
+        return requested
+    raise RunError(f"device {requested!r}: expected \"auto\", \"cpu\", \"cuda\", \"cuda:N\" or \"mps\"")
 
 
 def environment_record(seed: int, pm=None) -> dict[str, Any]:

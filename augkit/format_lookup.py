@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import DataError
+from .params import build_params
 from .plugins import get_plugin_manager
 
 
@@ -17,11 +18,20 @@ def _by_suffix(kind: str, path: str):
     return matches[0].cls
 
 
-def reader_for(path: str, format: str | None, params: dict | None = None):
+def reader_for(path: str, format: str | None, params: dict | None = None, where: str | None = None):
+    """A reader for ``path``: the format named, else the one its suffix says. ``where`` names the
+    parameters in messages (default: the reader's name)."""
     cls = get_plugin_manager().resolve("reader", format, "format") if format else _by_suffix("reader", str(path))
-    return cls(**(params or {}))
+    return cls(build_params(cls.Params, params or {}, where=where or cls.display_name()))
 
 
-def writer_for(path: str, format: str | None, params: dict | None = None):
+def writer_for(path: str, format: str | None, params: dict | None = None, where: str | None = None):
+    """A writer for ``path``, chosen like ``reader_for``."""
     cls = get_plugin_manager().resolve("writer", format, "format") if format else _by_suffix("writer", str(path))
-    return cls(**(params or {}))
+    return cls(build_params(cls.Params, params or {}, where=where or cls.display_name()))
+
+
+def formats_for(kind: str, example_type: str) -> list[str]:
+    """``name (suffixes)`` of every installed reader or writer that handles ``example_type``."""
+    return [f"{r.name} ({', '.join(r.cls.suffixes)})" if r.cls.suffixes else r.name
+            for r in get_plugin_manager().components(kind) if example_type in r.cls.example_types]

@@ -251,16 +251,17 @@ def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: st
 
 
 def describe_params(params_cls: type[Params]) -> list[dict[str, Any]]:
-    """One dict per parameter: name, type, default, help (for listings and docs)."""
+    """One dict per parameter: name, type, default, required, help (for listings and docs)."""
     hints = typing.get_type_hints(params_cls)
     out = []
     for f in dataclasses.fields(params_cls):
+        required = False
         if f.default is not _MISSING:
             default = f.default
         elif f.default_factory is not _MISSING:  # type: ignore[misc]
             default = f.default_factory()  # type: ignore[misc]
         else:
-            default = None
-        out.append({"name": f.name, "type": type_name(hints[f.name]), "default": default,
+            default, required = None, True
+        out.append({"name": f.name, "type": type_name(hints[f.name]), "default": default, "required": required,
                     "help": f.metadata.get("help", "")})
     return out

@@ -50,7 +50,10 @@ class Runner:
         self.resume, self.force = resume, force
         self.pm = pm or get_plugin_manager()
         self.rank, self.world_size, _ = topology()
-        self.device = pick_device(plan.run.device)
+        try:
+            self.device = pick_device(plan.run.device)
+        except RunError as e:
+            raise RunError(f"run.device: {e}") from None
         self.log = logging.getLogger("augkit.run")
         self.progress = Progress(self.log, interactive=interactive)
         self.console = console

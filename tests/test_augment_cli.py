@@ -8,10 +8,11 @@ from augkit import Corpus
 def test_augment_conll_with_vicinity(cli, tmp_path, data_dir):
     out = tmp_path / "aug.conll"
     proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", out, "--generator", "vicinity", "--lang", "de",
-               "--set", "model=augkit:tiny-xlmr", "--set", "samples_per_input=2", "--set", "mask_ratio=0.3", check=0)
+               "--set", "model=augkit:tiny-xlmr", "--set", "samples_per_input=2", "--set", "mask_ratio=0.3",
+               "--replaced-tags", "none", check=0)
     assert "6 inputs -> 12 new examples" in proc.stderr and "sentences/s" in proc.stderr
     src = list(augkit.read(data_dir / "ner.de.dev.conll"))
-    # relabel="all" leaves tags to the labeller, so the written CoNLL holds words only
+    # --replaced-tags none: the new sentences are written untagged (words only)
     got = list(augkit.read(out, "conll"))
     assert len(got) == 12 and [len(e.tokens) for e in got] == [len(s.tokens) for s in src for _ in range(2)]
     assert not out.with_name(out.name + ".augkit-work").exists()
@@ -37,8 +38,9 @@ def test_augment_bad_parameter_and_bad_model_are_clear(cli, tmp_path, data_dir):
                "--set", "mask_ratio=2", check=2)
     assert "vicinity.mask_ratio: expected a value <= 1, got 2.0" in proc.stderr
     proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", tmp_path / "x.conll", "--generator", "vicinity",
-               "--set", f"model={tmp_path}", check=2)
+               "--set", f"model={tmp_path}", "--replaced-tags", "keep", check=2)
     assert "not a model folder" in proc.stderr and not (tmp_path / "x.conll").exists()
+    assert not (tmp_path / "x.conll.augkit-work").exists()  # the model is loaded before any work starts
 
 
 def test_vicinity_stage_in_a_recipe_resumes_and_matches_the_python_api(tmp_path, data_dir):
@@ -87,7 +89,7 @@ def test_torchrun_two_processes_give_the_one_process_output(tmp_path, data_dir):
 
     args = ["augment", str(data_dir / "ner.en.train.conll"), "--generator", "vicinity", "--set",
             "model=augkit:tiny-xlmr", "--set", "samples_per_input=2", "--batch-size", "3", "--seed", "5",
-            "--shard-size", "5"]
+            "--shard-size", "5", "--replaced-tags", "unknown"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = tmp_path / "one.jsonl"
     subprocess.run([sys.executable, "-m", "augkit", *args, "-o", str(one)], check=True, env=env, capture_output=True)

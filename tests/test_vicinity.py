@@ -105,7 +105,10 @@ def test_labels_and_provenance(lm, ner):
         assert o.orig_tags == src[o.source_id].tags and o.tags == []  # the labeller relabels every word
         assert o.meta["relabel"] == "all"
     masked = gen(lm, relabel="masked").augment(ner[:5], seed=1)
-    assert all(o.tags == src[o.source_id].tags and o.meta["relabel"] == "masked" for o in masked)
+    # tags stay empty (the labeller keeps orig_tags on untouched words); meta says which replaced words changed
+    assert all(o.tags == [] and o.orig_tags == src[o.source_id].tags and o.meta["relabel"] == "masked" for o in masked)
+    for o in out + masked:
+        assert o.meta["changed"] == [i for i in o.replaced if o.tokens[i] != src[o.source_id].tokens[i]]
 
 
 # successive cross ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..data import Example
+from ..data import UNKNOWN_TAG, Example
 from ..errors import DataError
 
 
@@ -63,6 +63,8 @@ def encode(examples: Sequence[Example], tokenizer, task: str, max_length: int, l
 
 
 def _label_id(label_index, tag, ex):
+    if tag == UNKNOWN_TAG and ex.type == "tagging":
+        return -100  # a word whose label is unknown: in context, but no loss
     try:
         return label_index[tag]
     except KeyError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from augkit import DataError
+from augkit import UNKNOWN_TAG, DataError
 
 
 def read_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
@@ -22,13 +22,14 @@ def read_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
             text = line.decode(encoding)
         except UnicodeDecodeError as e:
             raise DataError(f"cannot decode byte {line[e.start:e.start + 1]!r} at column {e.start + 1} as "
-                            f"{encoding}; set `encoding` to the file's encoding (e.g. \"latin-1\")",
+                            f"{encoding}; give the reader the file's encoding (in a recipe's [data.*] table: "
+                            f"encoding = \"latin-1\"; with augkit augment: --read-opt encoding=latin-1)",
                             path=path, line=n) from None
         yield n, text.rstrip("\r")
 
 
 def check_label(tag: str, labels: list[str] | None, path: str, line: int) -> None:
-    if labels is not None and tag not in labels:
+    if labels is not None and tag not in labels and tag != UNKNOWN_TAG:
         raise DataError(f"label {tag!r} is not in the label set ({', '.join(labels)})", path=path, line=line)
 
 

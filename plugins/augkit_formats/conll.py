@@ -84,7 +84,12 @@ class ConllWriterParams(Params):
 
 
 class ConllWriter(Writer):
-    """Writes `word tag` lines with blank lines between sentences (the words alone when unlabelled)."""
+    """Writes `word tag` lines with blank lines between sentences (the words alone when unlabelled).
+
+    It refuses what its reader would reject or read back differently, naming the example and what to do:
+    tagged and untagged sentences in one file (the reader needs the same columns throughout), a word
+    with whitespace in it or an empty word, a tag with whitespace, a word that is `-DOCSTART-`, an
+    empty sentence, and a tag count that differs from the word count."""
 
     name = "conll"
     Params = ConllWriterParams
@@ -92,12 +97,36 @@ class ConllWriter(Writer):
     suffixes = ConllReader.suffixes
 
     def write(self, examples: Iterable[Example], path) -> int:
-        lines, count = [], 0
+        lines, count, tagged = [], 0, None
+        sep = self.params.separator
         for ex in examples:
+            where = f"example {ex.id!r}"
             if ex.type != "tagging":
-                raise DataError(f"example {ex.id!r} is {ex.type!r}; CoNLL holds tagging examples only", path=str(path))
+                raise DataError(f"{where} is {ex.type!r}; CoNLL holds tagging examples only", path=str(path))
+            if not ex.tokens:
+                raise DataError(f"{where} has no words; a CoNLL sentence needs at least one", path=str(path))
+            if tagged is None:
+                tagged, first = bool(ex.tags), ex.id
+            elif bool(ex.tags) != tagged:
+                raise DataError(
+                    f"{where} is {'tagged' if ex.tags else 'untagged'} but {first!r} is "
+                    f"{'tagged' if tagged else 'untagged'}: CoNLL needs the same columns in every sentence, so "
+                    "augkit could not read this file back. Give the new sentences tags (augkit augment "
+                    "--label-with MODEL or --replaced-tags keep|unknown|drop), or write .jsonl", path=str(path))
+            if ex.tags and len(ex.tags) != len(ex.tokens):
+                raise DataError(f"{where}: {len(ex.tokens)} words but {len(ex.tags)} tags", path=str(path))
             for i, tok in enumerate(ex.tokens):
-                lines.append(f"{tok}{self.params.separator}{ex.tags[i]}" if ex.tags else tok)
+                if not tok or any(c.isspace() for c in tok) or (sep.strip() and sep in tok):
+                    raise DataError(f"{where}: word {i + 1} ({tok!r}) is empty or holds whitespace, which CoNLL "
+                                    "cannot store (write .jsonl to keep it)", path=str(path))
+                if i == 0 and tok == "-DOCSTART-":
+                    raise DataError(f"{where}: a sentence starting with the word -DOCSTART- reads back as a "
+                                    "document break", path=str(path))
+                if ex.tags:
+                    tag = ex.tags[i]
+                    if not tag or any(c.isspace() for c in tag):
+                        raise DataError(f"{where}: tag {i + 1} ({tag!r}) is empty or holds whitespace", path=str(path))
+                lines.append(f"{tok}{sep}{ex.tags[i]}" if ex.tags else tok)
             lines.append("")
             count += 1
         atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))

@@ -38,8 +38,9 @@ class ConlluReader(Reader):
                 continue
             if not line.strip():
                 if tokens:
+                    untagged = p.drop_labels or all(t == "_" for t in tags)  # what the writer writes for no tags
                     yield Example(id=f"{prefix}-{count}", type="tagging", lang=lang, tokens=tokens,
-                                  tags=[] if p.drop_labels else tags, meta={"sent_id": sent_id} if sent_id else {})
+                                  tags=[] if untagged else tags, meta={"sent_id": sent_id} if sent_id else {})
                     count += 1
                 tokens, tags, sent_id = [], [], None
                 continue
@@ -55,7 +56,9 @@ class ConlluReader(Reader):
 
 
 class ConlluWriter(Writer):
-    """Writes CoNLL-U with ID, FORM and UPOS filled and the other columns `_`."""
+    """Writes CoNLL-U with ID, FORM and UPOS filled and the other columns `_` (an untagged sentence has
+    `_` as every UPOS, which the reader reads back as untagged). Refuses words or tags with a tab or a
+    newline, empty words and sentences, and a tag count that differs from the word count."""
 
     name = "conllu"
     example_types = ("tagging",)
@@ -64,7 +67,19 @@ class ConlluWriter(Writer):
     def write(self, examples: Iterable[Example], path) -> int:
         lines, count = [], 0
         for ex in examples:
-            lines.append(f"# sent_id = {ex.meta.get('sent_id', ex.id)}")
+            where = f"example {ex.id!r}"
+            if ex.type != "tagging":
+                raise DataError(f"{where} is {ex.type!r}; CoNLL-U holds tagging examples only", path=str(path))
+            if not ex.tokens:
+                raise DataError(f"{where} has no words; a CoNLL-U sentence needs at least one", path=str(path))
+            if ex.tags and len(ex.tags) != len(ex.tokens):
+                raise DataError(f"{where}: {len(ex.tokens)} words but {len(ex.tags)} tags", path=str(path))
+            bad = next((x for x in [*ex.tokens, *ex.tags] if not x or "\t" in x or "\n" in x or "\r" in x), None)
+            if bad is not None:
+                raise DataError(f"{where}: {bad!r} is empty or holds a tab or a line break, which CoNLL-U cannot "
+                                "store", path=str(path))
+            sent_id = str(ex.meta.get("sent_id", ex.id)) if ex.source_id is None else ex.id
+            lines.append(f"# sent_id = {sent_id}")
             for i, tok in enumerate(ex.tokens):
                 upos = ex.tags[i] if ex.tags else "_"
                 lines.append("\t".join([str(i + 1), tok, "_", upos, "_", "_", "_", "_", "_", "_"]))

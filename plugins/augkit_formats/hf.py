@@ -1,70 +1,93 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Iterator, Literal
 
-from augkit import DataError, Example, Params, Reader, param
+from augkit import DataError, Example, Params, Reader, dataset_examples, param
 
 
 @dataclasses.dataclass
 class HFParams(Params):
     config: str | None = param(None, help="dataset configuration (e.g. a language)")
     split: str = param("train", help="split to read")
-    type: Literal["tagging", "pair", "qa"] = param("tagging", help="example type to build")
-    tokens_field: str = "tokens"
-    tags_field: str = "ner_tags"
-    text_a_field: str = "premise"
-    text_b_field: str = "hypothesis"
-    label_field: str = "label"
-    drop_labels: bool = False
+    type: Literal["tagging", "pair", "qa"] | None = param(
+        None, help="example type to build (default: from the columns: tokens → tagging, question + context → "
+                   "QA, a text column → pair)")
+    data_files: list[str] | None = param(None, help='local files for a generic builder (path = "json", "csv", '
+                                         '"parquet" or "text"), e.g. ["data/train.jsonl"]')
+    tokens_field: str | None = param(None, help="the word-list column (default: tokens or words)")
+    tags_field: str | None = param(None, help="the tag column (default: ner_tags, pos_tags, tags, upos or labels)")
+    text_a_field: str | None = param(None, help="the (first) text column (default: premise, sentence1, sentence, text)")
+    text_b_field: str | None = param(None, help="the second text column (default: hypothesis or sentence2)")
+    label_field: str | None = param(None, help="the class column (default: label, labels or gold_label)")
+    drop_labels: bool = param(False, help="drop tags/labels on read")
     trust_remote_code: bool = param(False, help="allow the dataset's own loading script to run")
 
 
+_FIELD_PARAMS = {"tokens": "tokens_field", "tags": "tags_field", "text_a": "text_a_field", "text_b": "text_b_field",
+                 "label": "label_field"}
+
+
 class HFReader(Reader):
-    """A Hugging Face dataset by id (`path = "xtreme"`, `config = "PAN-X.de"`); class-label integers
-    become their names. Needs a reachable hub or a local cache; offline it says how to use local files."""
+    """A Hugging Face dataset: a hub id (`path = "google/xtreme"`, `config = "PAN-X.de"`), a folder written by
+    `save_to_disk` (read with `load_from_disk`; a DatasetDict gives `split`), or local files through a
+    generic builder (`path = "json"`, `data_files = ["train.jsonl"]`). Tagging, pair and QA datasets;
+    columns are found by name (or named with the `*_field` options), class-label integers become their
+    names. Offline, a hub id needs a local cache; the error says how to use local files instead."""
 
     name = "hf"
     Params = HFParams
-    reads_files = False  # `path` is a dataset id, not a file
+    reads_files = False  # `path` is a dataset id, a builder name or a folder
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
+        p = self.params
+        ds = self._load(source)
+        columns = {f: getattr(p, opt) for f, opt in _FIELD_PARAMS.items() if getattr(p, opt) is not None}
+        yield from dataset_examples(ds, lang=lang, type=p.type, columns=columns, name=name or _stem(source),
+                                    drop_labels=p.drop_labels)
+
+    def _load(self, source: str):
         import datasets
 
         p = self.params
+        folder = Path(source).expanduser()
+        if folder.is_dir() and ((folder / "dataset_info.json").is_file() or (folder / "dataset_dict.json").is_file()
+                                or (folder / "state.json").is_file()):
+            try:
+                ds = datasets.load_from_disk(str(folder))
+            except Exception as e:
+                raise DataError(f"cannot load this saved dataset: {type(e).__name__}: {_first_line(e)}",
+                                path=source) from None
+            if isinstance(ds, datasets.DatasetDict):
+                if p.split not in ds:
+                    raise DataError(f"split {p.split!r} is not in this saved dataset (its splits: {', '.join(ds)})",
+                                    path=source)
+                ds = ds[p.split]
+            return ds
+        kwargs = {"split": p.split}
+        if p.data_files is not None:
+            missing = [f for f in p.data_files if "://" not in f and not any(c in f for c in "*?[") and not Path(f).exists()]
+            if missing:
+                raise DataError(f"data_files: file not found: {missing[0]}", path=source)
+            kwargs["data_files"] = list(p.data_files)
+        if p.trust_remote_code:
+            kwargs["trust_remote_code"] = True
         try:
-            ds = datasets.load_dataset(source, p.config, split=p.split, trust_remote_code=p.trust_remote_code) \
-                if p.trust_remote_code else datasets.load_dataset(source, p.config, split=p.split)
+            return datasets.load_dataset(source, p.config, **kwargs)
         except Exception as e:  # offline, unknown id, missing config: all end here
             raise DataError(
                 f"could not load Hugging Face dataset {source!r} (config {p.config!r}, split {p.split!r}): "
-                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}. Without hub access, download the "
-                "files elsewhere and use a local format instead, e.g. format = \"conll\" (NER/POS), \"tsv\" "
-                "(XNLI/PAWS-X), \"squad\" (QA) or \"jsonl\", with path = \"/path/to/file\".", path=source) from None
-        feats = ds.features
+                f"{type(e).__name__}: {_first_line(e)}. Without hub access, use local data: a folder written by "
+                "save_to_disk as path; path = \"json\" (or \"csv\", \"parquet\") with data_files = [...]; or another "
+                "format: format = \"conll\" (NER/POS), \"tsv\" or \"csv\" (XNLI/PAWS-X), \"squad\" (QA) or \"jsonl\", "
+                "with path = \"/path/to/file\".",
+                path=source) from None
 
-        def names(field):
-            f = feats.get(field)
-            inner = getattr(f, "feature", f)
-            return getattr(inner, "names", None)
 
-        for i, row in enumerate(ds):
-            ex_id = str(row.get("id", f"{name or source}-{i}"))
-            if p.type == "tagging":
-                tags = row.get(p.tags_field, [])
-                tag_names = names(p.tags_field)
-                tags = [tag_names[t] if tag_names and isinstance(t, int) else str(t) for t in tags]
-                yield Example(id=ex_id, type="tagging", lang=lang, tokens=list(row[p.tokens_field]),
-                              tags=[] if p.drop_labels else tags)
-            elif p.type == "pair":
-                label = row.get(p.label_field)
-                label_names = names(p.label_field)
-                if label is not None and label_names and isinstance(label, int):
-                    label = label_names[label] if label >= 0 else None
-                yield Example(id=ex_id, type="pair", lang=lang, text_a=row[p.text_a_field], text_b=row.get(p.text_b_field),
-                              label=None if p.drop_labels or label is None else str(label))
-            else:
-                ans = row.get("answers", {"text": [], "answer_start": []})
-                answers = [{"text": t, "start": s} for t, s in zip(ans["text"], ans["answer_start"])]
-                yield Example(id=ex_id, type="qa", lang=lang, question=row["question"], context=row["context"],
-                              answers=[] if p.drop_labels else answers)
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else ""
+
+
+def _stem(source: str) -> str:
+    return Path(source).name or source

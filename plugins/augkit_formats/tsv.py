@@ -62,11 +62,11 @@ class TsvPairReader(Reader):
             row = {field: cols[i] for i, field in mapping.items() if i < len(cols)}
             if p.only_lang is not None and row.get("lang") != p.only_lang:
                 continue
-            label = None if p.drop_labels else row.get("label")
+            label = None if p.drop_labels else (row.get("label") or None)  # an empty cell: unlabelled
             if label is not None:
                 check_label(label, p.labels, source, n)
             yield Example(id=row.get("id") or f"{prefix}-{count}", type="pair", lang=row.get("lang") or lang,
-                          text_a=row.get("text_a", ""), text_b=row.get("text_b"), label=label)
+                          text_a=row.get("text_a", ""), text_b=row.get("text_b") or None, label=label)
             count += 1
         check_nonempty(count, source)
 
@@ -90,6 +90,8 @@ class TsvPairWriter(Writer):
     def write(self, examples: Iterable[Example], path) -> int:
         lines = ["id\tpremise\thypothesis\tlabel"]
         for ex in examples:
+            if ex.type != "pair":
+                raise DataError(f"example {ex.id!r} is {ex.type!r}; TSV holds sentence pairs only", path=str(path))
             fields = [ex.id, ex.text_a or "", ex.text_b or "", ex.label or ""]
             if any("\t" in f or "\n" in f for f in fields):
                 raise DataError(f"example {ex.id!r} holds a tab or newline, which TSV cannot store", path=str(path))

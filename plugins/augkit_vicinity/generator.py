@@ -109,7 +109,7 @@ class VicinityGenerator(Generator):
             return None
         rng = random.Random(derive_seed(seed, ex.id))
         texts = self._texts(ex)
-        if ex.type == "tagging" and p.mode == "successive_cross":
+        if len(texts) == 1 and p.mode == "successive_cross":  # one text: its two halves
             words = texts[0][1]
             half = len(words) // 2
             texts = [("left", words), ("right", words)]
@@ -152,7 +152,7 @@ class VicinityGenerator(Generator):
             if plan is None:
                 continue
             for part, sets in plan.items():
-                source = "tokens" if part in ("left", "right") else part
+                source = _source_part(examples[i], part)
                 for v, positions in enumerate(sets):
                     rng = (random.Random(derive_seed(seed, examples[i].id, "sample", part, v))
                            if p.decoding == "sample" else None)
@@ -211,22 +211,33 @@ class VicinityGenerator(Generator):
                     replaced = sorted(replaced)
                     if not replaced:
                         continue
-                    tags = list(ex.tags) if (p.relabel == "masked" and ex.tags) else []
-                    out.append(Example(id=f"{ex.id}~v{k}", type="tagging", lang=ex.lang, tokens=words, tags=tags,
+                    changed = [i for i in replaced if words[i] != ex.tokens[i]]
+                    self.count("replaced_words", len(replaced))
+                    self.count("replaced_words_unchanged", len(replaced) - len(changed))
+                    # tags stay empty: a labeller (or a replaced_tags policy) gives them; with relabel="masked"
+                    # it keeps orig_tags on the untouched words
+                    out.append(Example(id=f"{ex.id}~v{k}", type="tagging", lang=ex.lang, tokens=words, tags=[],
                                        source_id=ex.id, component=self.display_name(), replaced=replaced,
-                                       orig_tags=list(ex.tags), meta=self._meta(combo)))
+                                       orig_tags=list(ex.tags), meta={**self._meta(combo), "changed": changed}))
                 else:
-                    texts = {"a": (ex.text_a or "").split(), "b": (ex.text_b or "").split()}
-                    replaced_parts = {"a": [], "b": []}
+                    original = {"a": (ex.text_a or "").split(), "b": (ex.text_b or "").split()}
+                    texts = {key: list(words) for key, words in original.items()}
+                    replaced_parts: dict[str, set] = {"a": set(), "b": set()}
                     for job in combo:
                         done = job.positions[: job.step]
+                        part = _source_part(ex, job.part)
                         for pos in done:
-                            texts[job.part][pos] = job.words[pos]
-                        replaced_parts[job.part] = sorted(done)
+                            texts[part][pos] = job.words[pos]
+                        replaced_parts[part].update(done)
                     if not (replaced_parts["a"] or replaced_parts["b"]):
                         continue
                     meta = self._meta(combo)
-                    meta.update({"replaced_a": replaced_parts["a"], "replaced_b": replaced_parts["b"]})
+                    for key in ("a", "b"):
+                        done = sorted(replaced_parts[key])
+                        changed = [i for i in done if texts[key][i] != original[key][i]]
+                        meta.update({f"replaced_{key}": done, f"changed_{key}": changed})
+                        self.count("replaced_words", len(done))
+                        self.count("replaced_words_unchanged", len(done) - len(changed))
                     out.append(Example(id=f"{ex.id}~v{k}", type="pair", lang=ex.lang, text_a=" ".join(texts["a"]),
                                        text_b=" ".join(texts["b"]) if ex.text_b is not None else None,
                                        label=ex.label, source_id=ex.id, component=self.display_name(), meta=meta))
@@ -235,7 +246,7 @@ class VicinityGenerator(Generator):
 
     def _combinations(self, ex: Example, parts: dict[str, list[_Job]]) -> list[tuple[_Job, ...]]:
         if self.params.mode == "successive_cross":
-            left, right = (parts.get("left", []), parts.get("right", [])) if ex.type == "tagging" \
+            left, right = (parts.get("left", []), parts.get("right", [])) if "left" in parts or "right" in parts \
                 else (parts.get("a", []), parts.get("b", []))
             if left and right:
                 return [(l, r) for l in left for r in right]
@@ -250,6 +261,13 @@ class VicinityGenerator(Generator):
         p = self.params
         return {"mode": p.mode, "relabel": p.relabel, "variants": [f"{j.part}{j.variant}" for j in combo],
                 "mask_order": {j.part: j.positions[: j.step] for j in combo}}
+
+
+def _source_part(ex: Example, part: str) -> str:
+    """The text a job's part edits: a half of a single text edits that text."""
+    if part in ("left", "right"):
+        return "tokens" if ex.type == "tagging" else "a"
+    return part
 
 
 def _window(seq: list[int], mask_at: int, max_len: int, bos: int, eos: int) -> tuple[list[int], int]:

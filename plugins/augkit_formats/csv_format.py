@@ -1,0 +1,176 @@
+"""CSV with a header: a text column (and optionally a second text and a label), as TextAttack and pandas
+users keep sentence-classification data."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+
+from ._common import check_label, check_nonempty
+
+#: header names recognised without being told (first match wins), per example field
+_AUTO = {
+    "text_a": ("text", "sentence", "premise", "sentence1", "text_a"),
+    "text_b": ("hypothesis", "sentence2", "text_b"),
+    "label": ("label", "labels", "gold_label"),
+    "id": ("id",),
+    "lang": ("lang", "language"),
+}
+#: the names the writer uses unless told otherwise (a reader records only the columns named differently)
+_DEFAULT_NAME = {"id": "id", "text_a": "text", "text_b": "text_b", "label": "label", "lang": "lang"}
+_OPTION = {"text_a": "text_column", "text_b": "text_b_column", "label": "label_column", "id": "id_column",
+           "lang": "lang_column"}
+
+
+@dataclasses.dataclass
+class CsvParams(Params):
+    encoding: str = param("utf-8", help="file encoding")
+    delimiter: str = param(",", help="field separator (one character)")
+    text_column: str | None = param(None, help="the text column (default: text, sentence, premise or sentence1)")
+    text_b_column: str | None = param(None, help="a second text, for sentence pairs (default: hypothesis or "
+                                      "sentence2 when present)")
+    label_column: str | None = param(None, help="the label column (default: label when present)")
+    id_column: str | None = param(None, help="the id column (default: id when present)")
+    lang_column: str | None = param(None, help="a language column (default: lang or language when present)")
+    columns: list[str] | None = param(None, help="column names for a file without a header line")
+    labels: list[str] | None = param(None, help="the label set; a label outside it is an error")
+    drop_labels: bool = param(False, help="drop labels on read")
+
+    def check(self):
+        if len(self.delimiter) != 1:
+            raise ValueError(f"delimiter: expected one character, got {self.delimiter!r}")
+
+
+class CsvReader(Reader):
+    """CSV with a header line. Columns are found by name (see the options); other columns are kept in
+    ``meta["extra"]`` and written back by the CSV writer, the new examples' copied from their source."""
+
+    name = "csv"
+    Params = CsvParams
+    example_types = ("pair",)
+    suffixes = (".csv",)
+
+    def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
+        p = self.params
+        path = Path(source)
+        if not path.is_file():
+            raise DataError("file not found" if not path.exists() else "expected a file, found a folder", path=source)
+        try:
+            text = path.read_text(encoding=p.encoding)
+        except UnicodeDecodeError as e:
+            line = path.read_bytes()[: e.start].count(b"\n") + 1
+            raise DataError(f"cannot decode byte {e.object[e.start:e.start + 1]!r} as {p.encoding}; give the reader "
+                            "the file's encoding (recipe: encoding = \"latin-1\"; augkit augment: --read-opt "
+                            "encoding=latin-1)", path=source, line=line) from None
+        rows = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=p.delimiter)
+        header = p.columns
+        prefix = name or path.stem
+        fields, count = None, 0
+        try:
+            for row in rows:
+                if header is None:
+                    header = [c.strip() for c in row]
+                    continue
+                if fields is None:
+                    fields = self._fields(header, source)
+                if not any(cell.strip() for cell in row):
+                    continue
+                n = rows.line_num
+                if len(row) != len(header):
+                    raise DataError(f"expected {len(header)} fields (as in the header), found {len(row)}",
+                                    path=source, line=n)
+                cells = dict(zip(header, row))
+                label = None if p.drop_labels or "label" not in fields else (cells[fields["label"]] or None)
+                if label is not None:
+                    check_label(label, p.labels, source, n)
+                text_b = cells[fields["text_b"]] if "text_b" in fields else None
+                extra = {c: v for c, v in cells.items() if c not in fields.values()}
+                renamed = {f: c for f, c in fields.items() if c != _DEFAULT_NAME.get(f)}
+                meta = {"columns": renamed} if renamed else {}
+                if extra:
+                    meta["extra"] = extra
+                yield Example(id=(cells[fields["id"]] if "id" in fields and cells[fields["id"]] else f"{prefix}-{count}"),
+                              type="pair", lang=(cells[fields["lang"]] if "lang" in fields and cells[fields["lang"]]
+                                                 else lang),
+                              text_a=cells[fields["text_a"]], text_b=text_b or None, label=label, meta=meta)
+                count += 1
+        except csv.Error as e:
+            raise DataError(f"not valid CSV: {e}", path=source, line=rows.line_num) from None
+        if header is not None and fields is None:
+            self._fields(header, source)
+        check_nonempty(count, source)
+
+    def _fields(self, header: list[str], source: str) -> dict[str, str]:
+        p = self.params
+        fields = {}
+        for field, auto in _AUTO.items():
+            given = getattr(p, _OPTION[field])
+            if given is not None:
+                if given not in header:
+                    raise DataError(f"{_OPTION[field]}: no column {given!r} in the header ({', '.join(header)})",
+                                    path=source, line=1)
+                fields[field] = given
+            else:
+                found = next((c for c in header if c.lower() in auto and c not in fields.values()), None)
+                if found is not None:
+                    fields[field] = found
+        if "text_a" not in fields:
+            raise DataError(f"no text column in the header ({', '.join(header)}); expected one named "
+                            f"{', '.join(_AUTO['text_a'])}, or name it: text_column=... (augkit augment: --read-opt "
+                            "text_column=review)", path=source, line=1)
+        return fields
+
+
+@dataclasses.dataclass
+class CsvWriterParams(Params):
+    encoding: str = param("utf-8", help="file encoding")
+    delimiter: str = param(",", help="field separator (one character)")
+    text_column: str | None = param(None, help="name of the text column (default: the name it was read from, "
+                                    "else text)")
+    text_b_column: str | None = param(None, help="name of the second text's column (default: as read, else text_b)")
+    label_column: str | None = param(None, help="name of the label column (default: as read, else label)")
+    id_column: str | None = param(None, help="name of the id column (default: as read, else id)")
+
+
+class CsvWriter(Writer):
+    """CSV with a header: id, text, (second text), label, then any other columns the examples were read
+    with (``meta["extra"]``). Column names default to those the examples were read from, so a file
+    read with ``text_column=review`` is written with a ``review`` column."""
+
+    name = "csv"
+    Params = CsvWriterParams
+    example_types = ("pair",)
+    suffixes = (".csv",)
+
+    def write(self, examples: Iterable[Example], path) -> int:
+        p = self.params
+        examples = list(examples)
+        bad = next((ex for ex in examples if ex.type != "pair"), None)
+        if bad is not None:
+            raise DataError(f"example {bad.id!r} is a {bad.type} example; CSV holds sentences and sentence pairs "
+                            "(write tagging examples to .conll or .jsonl)", path=str(path))
+        read_as = next((ex.meta["columns"] for ex in examples if isinstance(ex.meta.get("columns"), dict)), {})
+        names = {f: getattr(p, _OPTION[f]) or read_as.get(f) or _DEFAULT_NAME[f] for f in ("id", "text_a", "text_b", "label")}
+        fields = ["id", "text_a"] + (["text_b"] if any(ex.text_b is not None for ex in examples) else []) + ["label"]
+        extra: list[str] = []
+        for ex in examples:
+            for col in (ex.meta.get("extra") or {}):
+                if col not in extra and col not in names.values():
+                    extra.append(col)
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=p.delimiter, lineterminator="\n")
+        w.writerow([names[f] for f in fields] + extra)
+        for ex in examples:
+            values = {"id": ex.id, "text_a": ex.text_a or "", "text_b": ex.text_b or "", "label": ex.label or ""}
+            more = ex.meta.get("extra") or {}
+            w.writerow([values[f] for f in fields] + [more.get(c, "") for c in extra])
+        try:
+            atomic_write_text(path, buf.getvalue(), encoding=p.encoding)
+        except UnicodeEncodeError as e:
+            raise DataError(f"{e.object[e.start:e.end]!r} cannot be written as {p.encoding}; choose another "
+                            "`encoding` (--write-opt encoding=utf-8)", path=str(path)) from None
+        return len(examples)

@@ -127,6 +127,20 @@ def test_successive_cross_gives_the_product_of_half_variants(lm, ner):
         assert len(lefts) <= 2 and len(rights) <= 3 and len(outs) == 2 * 3
 
 
+def test_successive_cross_on_a_single_sentence_crosses_its_halves(lm, nli):
+    """A single text (no second sentence) is split into halves, as a tagging sentence is."""
+    singles = [Example(id=f"s{i}", type="pair", text_a=e.text_a, label=e.label) for i, e in enumerate(nli[:4])]
+    out = gen(lm, mode="successive_cross", cross_samples=[2, 3]).augment(singles, seed=2)
+    for e in singles:
+        words = e.text_a.split()
+        half = len(words) // 2
+        outs = [o.text_a.split() for o in out if o.source_id == e.id]
+        assert len(outs) == 6 and all(len(o) == len(words) for o in outs)
+        assert len({tuple(o[:half]) for o in outs}) <= 2 and len({tuple(o[half:]) for o in outs}) <= 3
+        assert all(o[:half] != words[:half] or o[half:] != words[half:] for o in outs)
+    assert all(o.text_b is None and o.label for o in out)
+
+
 def test_pairs_augment_both_texts_and_keep_the_label(lm, nli):
     out = gen(lm, samples_per_input=2).augment(nli, seed=4)
     src = {e.id: e for e in nli}

@@ -388,3 +388,27 @@ def test_version_help_and_plugins_show(cli):
     described = json.loads(cli("plugins", "show", "conll", "--json", check=0).stdout)
     assert {d["kind"] for d in described} == {"reader", "writer"}
     assert "did you mean \"vicinity\"" in cli("plugins", "show", "vicinty", check=2).stderr
+
+
+ROUNDTRIP_EXAMPLES = {
+    "tagging": [Example(id="t0", tokens=["Anna", "wohnt", "in", "Köln"], tags=["B-PER", "O", UNKNOWN_TAG, "B-LOC"]),
+                Example(id="t1", tokens=["Er", "lacht"], tags=["O", "O"])],
+    "pair": [Example(id="p0", type="pair", text_a="Ein Mann, der liest.", text_b="Jemand liest.", label="entailment"),
+             Example(id="p1", type="pair", text_a="Es regnet \"stark\".", text_b="Die Sonne scheint.",
+                     label="contradiction")],
+    "single": [Example(id="s0", type="pair", text_a="Der Hund schläft."), Example(id="s1", type="pair", text_a="Ja.")],
+    "qa": QA,
+}
+
+
+@pytest.mark.parametrize("fmt,kind", [("conll", "tagging"), ("conllu", "tagging"), ("jsonl", "tagging"),
+                                      ("jsonl", "pair"), ("jsonl", "qa"), ("tsv", "pair"), ("csv", "pair"),
+                                      ("csv", "single"), ("txt", "single"), ("squad", "qa")])
+def test_check_writer_roundtrip_on_every_builtin_format(tmp_path, fmt, kind):
+    from augkit.testing import check_writer_roundtrip
+
+    writer, reader = augkit.resolve("writer", fmt)(), augkit.resolve("reader", fmt)()
+    back = check_writer_roundtrip(writer, reader, ROUNDTRIP_EXAMPLES[kind], tmp_path / f"x.{fmt}")
+    assert len(back) == len(ROUNDTRIP_EXAMPLES[kind])
+    if kind == "tagging":
+        assert back[0].tags[2] == UNKNOWN_TAG

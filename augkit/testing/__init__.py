@@ -3,9 +3,10 @@
 Contract checks run a component through what every component of its kind must satisfy, and raise
 ``ContractError`` (an AssertionError) describing the first violation:
 ``check_generator_contract``, ``check_filter_contract``, ``check_labeler_contract``,
-``check_trainer_contract``. The pytest fixture ``augkit_plugin`` (in ``augkit.testing.pytest_plugin``,
-loaded automatically when augkit is installed) registers a plugin object that is not installed as a
-package for the duration of one test.
+``check_trainer_contract``, ``check_writer_roundtrip``. ``run_recipe`` runs a recipe (a file or TOML
+text) in a test and returns its results. The pytest fixture ``augkit_plugin`` (in
+``augkit.testing.pytest_plugin``, loaded automatically when augkit is installed) registers a plugin
+object that is not installed as a package for the duration of one test.
 """
 from __future__ import annotations
 
@@ -185,5 +186,57 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
     return models
 
 
+def check_writer_roundtrip(writer, reader, examples: Sequence[Example], path) -> list[Example]:
+    """Write ``examples`` with ``writer`` to ``path`` and read them back with ``reader``; check that the
+    same examples come back (same count and order, same text, same labels — tags, class or answers —
+    where the examples have them). Returns what was read."""
+    from pathlib import Path
+
+    examples = list(examples)
+    n = writer.write(examples, Path(path))
+    if n != len(examples):
+        raise ContractError(f"write() returned {n} for {len(examples)} examples")
+    back = list(reader.read(str(path), lang=examples[0].lang if examples else "und"))
+    if len(back) != len(examples):
+        raise ContractError(f"{len(examples)} examples written, {len(back)} read back")
+    for ex, got in zip(examples, back):
+        if _text(got)[1:] != _text(ex)[1:]:
+            raise ContractError(f"example {ex.id!r} reads back with other text: {_text(got)[1:]} != {_text(ex)[1:]}")
+        if ex.type == "tagging" and ex.tags and list(got.tags) != list(ex.tags):
+            raise ContractError(f"example {ex.id!r}: tags {ex.tags} read back as {got.tags}")
+        if ex.type == "pair" and ex.label is not None and got.label != ex.label:
+            raise ContractError(f"example {ex.id!r}: label {ex.label!r} read back as {got.label!r}")
+        if ex.type == "qa" and ex.answers and [a["text"] for a in got.answers] != [a["text"] for a in ex.answers]:
+            raise ContractError(f"example {ex.id!r}: answers {ex.answers} read back as {got.answers}")
+    return back
+
+
+def run_recipe(recipe, output_dir, *, overrides: Sequence[str] = (), resume: bool = False, force: bool = False,
+               device: str | None = None) -> dict:
+    """Run a recipe in a test, as ``augkit run`` would (no progress display), and return its results
+    as ``results.json`` holds them: ``{"status": "completed", "stages": {stage name: its stats}}``. ``recipe`` is a recipe file or the recipe's TOML text (relative paths
+    in text resolve against the current folder). Components registered with the ``augkit_plugin``
+    fixture are available to it. ``overrides`` are ``--set`` strings, e.g. ``"run.seed=3"``."""
+    import tomllib
+    from pathlib import Path
+
+    from ..errors import RecipeError
+    from ..recipe import apply_overrides, load_recipe, validate
+    from ..runner import Runner
+
+    overrides = list(overrides) + ([f'run.device="{device}"'] if device else [])
+    if isinstance(recipe, str) and "\n" in recipe:
+        try:
+            raw = tomllib.loads(recipe)
+        except tomllib.TOMLDecodeError as e:
+            raise RecipeError(f"<recipe text>: TOML syntax error: {e}") from None
+        raw = apply_overrides(raw, overrides)
+        plan = validate(raw, source="<recipe text>", base_dir=Path.cwd(), overrides=overrides)
+    else:
+        plan = load_recipe(recipe, overrides)
+    stages = Runner(plan, output_dir, resume=resume, force=force, interactive=False).run()
+    return {"status": "completed", "stages": stages}
+
+
 __all__ = ["ContractError", "check_generator_contract", "check_filter_contract", "check_labeler_contract",
-           "check_trainer_contract"]
+           "check_trainer_contract", "check_writer_roundtrip", "run_recipe"]

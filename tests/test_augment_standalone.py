@@ -117,10 +117,16 @@ def test_label_with_a_task_model_labels_new_sentences_and_keeps_gold_on_original
                         for r in rows)
 
 
-def test_label_with_a_model_of_the_wrong_task_fails_before_any_work(tmp_path, data_dir, models):
-    with pytest.raises(DataError, match="this is a pair model; it cannot label tagging examples"):
-        _aug(tmp_path, data_dir / "ner.en.dev.conll", "x.conll", label_with=str(models["nli"]))
-    assert not list(tmp_path.iterdir())
+def test_label_with_on_the_command_line(cli, tmp_path, data_dir, models):
+    out = tmp_path / "aug.conll"
+    proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", out, "--generator", "vicinity", "--set",
+               "model=augkit:tiny-xlmr", "--label-with", models["ner"], "--include-original", check=0)
+    assert "6 inputs -> 18 new examples (+6 originals)" in proc.stderr and "labelled=18" in proc.stderr
+    assert len(_written(out, labels=models["ner_labels"])) == 24
+    proc = cli("augment", data_dir / "ner.de.dev.conll", "-o", tmp_path / "x.conll", "--generator", "vicinity",
+               "--set", "model=augkit:tiny-xlmr", "--label-with", models["nli"], check=2)
+    assert "this is a pair model; it cannot label tagging examples" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aug.conll"]  # nothing left by the refused run
 
 
 def test_python_api_labels_with_a_model_or_a_policy(data_dir, models):

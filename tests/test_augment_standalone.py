@@ -418,3 +418,15 @@ def test_check_writer_roundtrip_on_every_builtin_format(tmp_path, fmt, kind):
     assert len(back) == len(ROUNDTRIP_EXAMPLES[kind])
     if kind == "tagging":
         assert back[0].tags[2] == UNKNOWN_TAG
+
+
+def test_a_character_the_output_encoding_cannot_hold_is_a_message(tmp_path):
+    out = tmp_path / "x.txt"
+    with pytest.raises(DataError, match="'日本' cannot be written as latin-1; choose another `encoding`"):
+        augkit.write([Example(id="a", type="pair", text_a="Tokio liegt in 日本")], out, encoding="latin-1")
+    assert not out.exists()
+    src = tmp_path / "latin.csv"
+    src.write_bytes("text,label\nMüller lacht,pos\n".encode("latin-1"))
+    with pytest.raises(DataError, match="latin.csv:2: cannot decode .* --read-opt encoding=latin-1"):
+        list(augkit.read(src))
+    assert list(augkit.read(src, encoding="latin-1"))[0].text_a == "Müller lacht"

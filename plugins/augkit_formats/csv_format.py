@@ -8,9 +8,9 @@ import io
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit import DataError, Example, Params, Reader, Writer, param
 
-from ._common import check_label, check_nonempty
+from ._common import ENCODING_HINT, check_label, check_nonempty, write_text
 
 #: header names recognised without being told (first match wins), per example field
 _AUTO = {
@@ -63,9 +63,8 @@ class CsvReader(Reader):
             text = path.read_text(encoding=p.encoding)
         except UnicodeDecodeError as e:
             line = path.read_bytes()[: e.start].count(b"\n") + 1
-            raise DataError(f"cannot decode byte {e.object[e.start:e.start + 1]!r} as {p.encoding}; give the reader "
-                            "the file's encoding (recipe: encoding = \"latin-1\"; augkit augment: --read-opt "
-                            "encoding=latin-1)", path=source, line=line) from None
+            raise DataError(f"cannot decode byte {e.object[e.start:e.start + 1]!r} as {p.encoding}; {ENCODING_HINT}",
+                            path=source, line=line) from None
         rows = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=p.delimiter)
         header = p.columns
         prefix = name or path.stem
@@ -168,9 +167,5 @@ class CsvWriter(Writer):
             values = {"id": ex.id, "text_a": ex.text_a or "", "text_b": ex.text_b or "", "label": ex.label or ""}
             more = ex.meta.get("extra") or {}
             w.writerow([values[f] for f in fields] + [more.get(c, "") for c in extra])
-        try:
-            atomic_write_text(path, buf.getvalue(), encoding=p.encoding)
-        except UnicodeEncodeError as e:
-            raise DataError(f"{e.object[e.start:e.end]!r} cannot be written as {p.encoding}; choose another "
-                            "`encoding` (--write-opt encoding=utf-8)", path=str(path)) from None
+        write_text(path, buf.getvalue(), p.encoding)
         return len(examples)

@@ -5,9 +5,9 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit import DataError, Example, Params, Reader, Writer, param
 
-from ._common import check_nonempty, read_lines
+from ._common import check_nonempty, read_lines, write_text
 
 
 @dataclasses.dataclass
@@ -61,9 +61,5 @@ class TextWriter(Writer):
                 raise DataError(f"{where}: its text is empty or holds a line break, so it would not read back as "
                                 "one sentence", path=str(path))
             lines.append(text.strip())
-        try:
-            atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""), encoding=self.params.encoding)
-        except UnicodeEncodeError as e:
-            raise DataError(f"{e.object[e.start:e.end]!r} cannot be written as {self.params.encoding}; choose another "
-                            "`encoding` (--write-opt encoding=utf-8)", path=str(path)) from None
+        write_text(path, "\n".join(lines) + ("\n" if lines else ""), self.params.encoding)
         return len(lines)

@@ -15,7 +15,9 @@ from .generation import generate_shards
 from .hookspecs import hookimpl, hookspec
 from .labelling import REPLACED_TAG_POLICIES, label_examples, tag_replaced
 from .model_sets import ModelEntry, ModelSet
+from .environment import pick_device
 from .models import resolve_model
+from .recipe import parse_options
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
@@ -59,12 +61,12 @@ __all__ = [
     # plugins
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
-    "resolve_model", "ModelSet", "ModelEntry",
+    "resolve_model", "ModelSet", "ModelEntry", "pick_device",
     # running
     "generate_shards", "distributed", "derive_seed", "example_rng", "isolated_rng", "seed_everything",
     "atomic_dir", "atomic_write_json", "atomic_write_text",
     # errors
     "AugkitError", "DataError", "ParamError", "PluginError", "RecipeError", "RunError", "did_you_mean",
     # Python API
-    "read", "write", "__version__",
+    "read", "write", "parse_options", "__version__",
 ]

@@ -232,21 +232,9 @@ def _show(pm, name: str, as_json: bool) -> int:
     return 0
 
 
-def _options(pairs: list[str], flag: str) -> dict:
-    from .recipe import parse_override
-
-    out = {}
-    for text in pairs:
-        try:
-            keys, value = parse_override(text)
-        except AugkitError as e:
-            raise AugkitError(f"{flag} {text}: {e}") from None
-        out[".".join(keys)] = value
-    return out
-
-
 def cmd_augment(args) -> int:
     from .augment import augment_file
+    from .recipe import parse_options as _options
 
     stats = augment_file(args.input, args.output, generator=args.generator, params=_options(args.set, "--set"),
                          input_format=args.format, output_format=args.output_format,

@@ -124,6 +124,21 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), parsed
 
 
+def parse_options(pairs: list[str], flag: str = "--set") -> dict[str, Any]:
+    """``["KEY=VALUE", ...]`` (values in TOML syntax, bare words as strings) → a dict, as command-line
+    options such as ``--read-opt`` take them; a malformed pair names the flag."""
+    from .errors import AugkitError
+
+    out: dict[str, Any] = {}
+    for text in pairs:
+        try:
+            keys, value = parse_override(text)
+        except AugkitError as e:
+            raise AugkitError(f"{flag} {text}: {e}") from None
+        out[".".join(keys)] = value
+    return out
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``--set`` overrides. Stages are addressed by name (``stages.vicinity.params.P=1``) or
     index (``stages.0...``). The result is validated like any recipe, so a mistyped key is caught."""

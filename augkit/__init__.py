@@ -18,6 +18,7 @@ from .model_sets import ModelEntry, ModelSet
 from .environment import pick_device
 from .models import resolve_model
 from .recipe import parse_options
+from .report import ReportFigure, ReportSection, ReportTable, RunInfo, StageInfo, figure_png, pyplot
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
@@ -62,6 +63,8 @@ __all__ = [
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
     "resolve_model", "ModelSet", "ModelEntry", "pick_device",
+    # reports
+    "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot",
     # running
     "generate_shards", "distributed", "derive_seed", "example_rng", "isolated_rng", "seed_everything",
     "atomic_dir", "atomic_write_json", "atomic_write_text",

@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="discard what is in the output folder and start over")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("report", help="(re)build a run's report.html and report.md from its artefacts")
+    p.add_argument("run_dir", help="a run's output folder (also one that stopped part-way)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the result tables")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("validate", help="check a recipe without running anything")
     p.add_argument("recipe", nargs="+")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -120,7 +125,7 @@ def _wrap(items: list[str], width: int) -> list[str]:
 
 def cmd_run(args) -> int:
     from .recipe import dump_toml, load_recipe
-    from .runner import Runner, summary_table
+    from .runner import Runner
 
     plan = load_recipe(args.recipe, args.set)
     if args.dry_run:
@@ -133,11 +138,25 @@ def cmd_run(args) -> int:
             out.print(f"#   {st.index + 1:2d}. {st.name}: {st.kind} with {st.component} <- "
                       f"{json.dumps(st.inputs)}", markup=False)
         return 0
+    from .report import terminal_tables
+
     runner = Runner(plan, args.output_dir, resume=args.resume, force=args.force)
-    results = runner.run()
+    runner.run()
     if runner.rank == 0:
-        _console().print(summary_table(results))
-        _console().print(f"output: {runner.out}", markup=False)
+        for table in terminal_tables(getattr(runner, "sections", [])):
+            _console().print(table)
+        _console().print(f"output: {runner.out}  (report: {runner.out / 'report.html'})", markup=False)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import terminal_tables, write_report
+
+    sections, files = write_report(args.run_dir)
+    if not args.quiet:
+        for table in terminal_tables(sections):
+            _console().print(table)
+    _console().print(f"wrote {files['html']} and {files['md']}", markup=False)
     return 0
 
 

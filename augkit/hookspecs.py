@@ -109,3 +109,17 @@ def on_run_end(output_dir: str, results: dict, status: str) -> None:
     """Called on every plugin once a run ends. ``status`` is ``"completed"`` or ``"failed"``;
     ``results`` maps stage names to their stats.
     """
+
+
+@hookspec
+def report_sections(run: Any) -> list | None:
+    """Return the report sections (``augkit.ReportSection``: title, Markdown text, ``ReportTable``s,
+    ``ReportFigure``s) this plugin contributes to a run's report, or None.
+
+    ``run`` is an ``augkit.RunInfo``: the run folder, its resolved recipe and its stages
+    (``run.stages_of(MyTrainer)`` picks this plugin's; each ``StageInfo`` says whether it finished and
+    reads its JSON artefacts with ``read_json``). Build sections from the artefacts on disk alone (the
+    report is rebuilt by ``augkit report RUN_DIR`` long after the run), show what exists of a stage that
+    did not finish and say what is missing. Sections with ``terminal=True`` also print their tables at
+    the end of ``augkit run`` (instead of components printing on their own).
+    """

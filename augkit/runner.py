@@ -60,6 +60,18 @@ class Runner:
         self.results: dict[str, Any] = {}
         self.fingerprints: dict[str, str] = {}
 
+    def write_report(self, status: str) -> None:
+        """Write report.html and report.md (a failure here is logged, never fails the run)."""
+        from .report import write_report
+
+        try:
+            self.sections, files = write_report(self.out, status, self.pm)
+            self.log.info("report: %s", files["html"])
+        except Exception as e:  # the run's results are on disk; `augkit report` can try again
+            self.sections = []
+            self.log.warning("could not write the run report (%s: %s); `augkit report %s` retries",
+                             type(e).__name__, e, self.out)
+
     # output folder ----------------------------------------------------------------------------
     def _launch_id(self) -> str:
         import os
@@ -137,6 +149,8 @@ class Runner:
             self.log.warning("interrupted; finished stages are kept, `augkit run --resume` continues")
             raise
         finally:
+            if self.rank == 0:
+                self.write_report(status)
             self.pm.hook.on_run_end(output_dir=str(self.out), results=self.results, status=status)
             if handler is not None:
                 logging.getLogger("augkit").removeHandler(handler)
@@ -313,17 +327,3 @@ def _param_file_hashes(params) -> dict[str, str]:
 def _external_fingerprint(ref: str) -> str:
     p = Path(ref)
     return hash_path(p) if p.exists() else f"id:{ref}"
-
-
-def summary_table(results: dict[str, Any]):
-    """A rich Table with one row per stage and its main counts."""
-    from rich.table import Table
-
-    table = Table(title="augkit run summary")
-    for col in ("stage", "seconds", "counts"):
-        table.add_column(col)
-    for name, stats in results.items():
-        counts = ", ".join(f"{k}={v}" for k, v in stats.items()
-                           if k != "seconds" and isinstance(v, (int, float)) and not isinstance(v, bool))
-        table.add_row(name, f"{stats.get('seconds', 0):.1f}", counts)
-    return table

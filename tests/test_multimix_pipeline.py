@@ -306,3 +306,24 @@ def test_keep_checkpoints_last_keeps_only_the_models_a_resume_needs(tmp_path):
     from augkit import ModelSet
 
     assert all(Path(m.path).exists() for m in ModelSet.load(out / "stages" / "04-coteach"))
+
+
+def test_the_run_writes_a_self_contained_report_with_every_section(xner_run, cli):
+    import re
+
+    html = (xner_run / "report.html").read_text()
+    md = (xner_run / "report.md").read_text()
+    for title in ("Run multimix-xner-tiny", "MultiMix results", "Zero-shot baseline (warmup)",
+                  "Co-teaching epochs (coteach)", "GEN-LM examples (gen_source)", "GEN-LM examples (gen_target)"):
+        assert f"## {title}" in md and f"<h2>{title}</h2>" in html
+    assert "<script" not in html and not re.search(r"(src|href)=\"(https?:)?//", html)  # opens offline
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert images and all(len(i) > 1000 for i in images)  # the epoch plot, embedded
+    for link in re.findall(r"\]\((report_files/[^)]+)\)", md):
+        assert (xner_run / link).read_bytes()[:4] == b"\x89PNG"
+    results = json.loads((xner_run / "stages" / "04-coteach" / "results.json").read_text())
+    de = results["languages"]["de"]["test"]
+    assert f"| de | test | {' '.join(f'{100 * s:.1f}' for s in de['models'])} |" in md
+    assert "<strong>" in html  # GEN-LM's changed words are highlighted
+    again = cli("report", xner_run, check=0)  # rebuilt from the artefacts alone, tables in the terminal
+    assert "MultiMix results" in again.stdout and (xner_run / "report.md").read_text() == md

@@ -261,3 +261,15 @@ def test_an_interrupted_stage_resumes_keeping_the_models_it_finished(tmp_path):
     after = json.loads((stage / "results.json").read_text())
     assert (stage / "models" / "model-0" / "train_report.json").stat().st_mtime_ns == kept
     assert after["languages"] == before["languages"] and after["models"]["model-1"] == before["models"]["model-1"]
+
+
+def test_report_shows_results_beside_the_baseline_and_the_training_curves(xnli_run):
+    md = (xnli_run / "report.md").read_text()
+    results = json.loads((_stage(xnli_run) / "results.json").read_text())
+    de, base = results["languages"]["de"], results["baseline"]["de"]
+    row = (f"| de | {' '.join(f'{100 * s:.1f}' for s in de['models'])} | {100 * de['mean']:.1f} ± {100 * de['std']:.1f} "
+           f"| {100 * base['mean']:.1f} ± {100 * base['std']:.1f} |")
+    assert "## X-Mixup results" in md and row in md
+    assert "## X-Mixup training (xmixup)" in md and md.count("![") == 2  # loss terms; λ distribution and p*
+    html = (xnli_run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2 and "λ: mean" in html

@@ -5,6 +5,7 @@ from .coteach import CoTeachingTrainer
 from .distill import AgreementFilter, ConfidenceDistiller, GMMDistiller
 from .hooks import ConfidencePenalty
 from .labeler import TaskModelLabeler
+from .report import report_sections  # noqa: F401  (the report_sections hook)
 from .warmup import WarmupTrainer
 
 

@@ -267,7 +267,6 @@ class CoTeachingTrainer(Trainer):
             return {}
         atomic_write_json(ctx.out_dir / "results.json", results)
         self._model_set(ctx, data, results).write(ctx.out_dir)
-        _print_results(results, data.task)
         stats: dict[str, Any] = {}
         for lang, entry in results["languages"].items():
             if "test" in entry:
@@ -489,20 +488,3 @@ def _exists(path: Path) -> bool:
 def _read_json(path: Path) -> dict | None:
     """The JSON at ``path`` as rank 0 read it (None if absent), the same on all processes."""
     return distributed.broadcast(json.loads(path.read_text()) if path.exists() else None)
-
-
-def _print_results(results: dict, task: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    metric = "F1" if task == "tagging" else "accuracy"
-    table = Table(title=f"MultiMix results ({metric} x 100)")
-    for col in ("language", "set", "models", "mean ± std", "ensemble"):
-        table.add_column(col)
-    for lang, entry in results["languages"].items():
-        for split in ("dev", "test"):
-            if split in entry:
-                r = entry[split]
-                table.add_row(lang, split, " ".join(f"{100 * s:.1f}" for s in r["models"]),
-                              f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f}", f"{100 * r['ensemble']:.1f}")
-    Console(stderr=True).print(table)

@@ -3,6 +3,7 @@ from augkit import hookimpl
 
 from .generator import VicinityGenerator, VicinityParams
 from .mlm import MaskedLM, VicinityModelError
+from .report import report_sections  # noqa: F401  (the report_sections hook)
 
 
 @hookimpl

@@ -8,6 +8,7 @@ from augkit import hookimpl
 from .data import ParallelReader
 from .method import load_model, predict, save_model
 from .mixup import XMixupModel, attention_entropies
+from .report import report_sections  # noqa: F401  (the report_sections hook)
 from .trainer import XMixupTrainer
 
 __all__ = ["XMixupModel", "attention_entropies", "XMixupTrainer", "ParallelReader", "load_model", "save_model",

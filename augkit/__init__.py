@@ -18,9 +18,11 @@ from .model_sets import ModelEntry, ModelSet
 from .environment import pick_device
 from .models import resolve_model
 from .recipe import parse_options
-from .report import ReportFigure, ReportSection, ReportTable, RunInfo, StageInfo, figure_png, pyplot
+from .report import (ReportFigure, ReportSection, ReportTable, RunInfo, StageInfo, figure_png, format_mean_std,
+                     format_score, pyplot)
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
+from .textfiles import ENCODING_HINT, read_json_objects, read_lines
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
 
 __version__ = "0.1.0"
@@ -64,7 +66,8 @@ __all__ = [
     # models and model artefacts
     "resolve_model", "ModelSet", "ModelEntry", "pick_device",
     # reports
-    "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot",
+    "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot", "format_score",
+    "format_mean_std",
     # running
     "generate_shards", "distributed", "derive_seed", "example_rng", "isolated_rng", "seed_everything",
     "atomic_dir", "atomic_write_json", "atomic_write_text",
@@ -72,4 +75,6 @@ __all__ = [
     "AugkitError", "DataError", "ParamError", "PluginError", "RecipeError", "RunError", "did_you_mean",
     # Python API
     "read", "write", "parse_options", "__version__",
+    # for readers
+    "read_lines", "read_json_objects", "ENCODING_HINT",
 ]

@@ -1,33 +1,8 @@
-"""Helpers shared by the format readers: decoding with line numbers, label-set checks, IOB1→IOB2."""
+"""Helpers shared by the format readers and writers: label-set checks, checked text writes (line reading
+is augkit's own ``read_lines``, re-exported here)."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-
-from augkit import UNKNOWN_TAG, DataError, atomic_write_text
-
-#: what a decoding error tells the user to do
-ENCODING_HINT = ("give the reader the file's encoding (in a recipe's [data.*] table: encoding = \"latin-1\"; "
-                 "with augkit augment: --read-opt encoding=latin-1)")
-
-
-def read_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
-    """(line number, line without newline) for every line; a decoding error names the line."""
-    p = Path(path)
-    if not p.exists():
-        raise DataError("file not found", path=path)
-    if p.is_dir():
-        raise DataError("expected a file, found a folder", path=path)
-    raw = p.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf") and encoding.replace("-", "").lower() == "utf8":
-        raw = raw[3:]
-    for n, line in enumerate(raw.split(b"\n"), start=1):
-        try:
-            text = line.decode(encoding)
-        except UnicodeDecodeError as e:
-            raise DataError(f"cannot decode byte {line[e.start:e.start + 1]!r} at column {e.start + 1} as "
-                            f"{encoding}; {ENCODING_HINT}", path=path, line=n) from None
-        yield n, text.rstrip("\r")
+from augkit import ENCODING_HINT, UNKNOWN_TAG, DataError, atomic_write_text, read_lines  # noqa: F401 (re-exported)
 
 
 def check_label(tag: str, labels: list[str] | None, path: str, line: int) -> None:

@@ -5,9 +5,10 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, did_you_mean, param
+from augkit import (DataError, Example, Params, Reader, Writer, atomic_write_text, did_you_mean, param,
+                    read_json_objects)
 
-from ._common import check_label, check_nonempty, read_lines
+from ._common import check_label, check_nonempty
 
 _FIELDS = {f.name for f in dataclasses.fields(Example)}
 
@@ -39,15 +40,7 @@ class JsonlReader(Reader):
         p = self.params
         prefix = name or Path(source).stem
         count = 0
-        for n, line in read_lines(source, p.encoding):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"invalid JSON at column {e.colno}: {e.msg}", path=source, line=n) from None
-            if not isinstance(obj, dict):
-                raise DataError(f"expected a JSON object, found {type(obj).__name__}", path=source, line=n)
+        for n, obj in read_json_objects(source, p.encoding):
             unknown = [k for k in obj if k not in _FIELDS]
             if unknown:
                 raise DataError(f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], _FIELDS)}", path=source, line=n)

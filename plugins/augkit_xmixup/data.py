@@ -31,11 +31,10 @@ empty side, mismatched ids or sides of different kinds is an error naming the fi
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from augkit import DataError, Example, Params, Reader, param
+from augkit import DataError, Example, Params, Reader, param, read_json_objects, read_lines
 
 _SIDE_FIELDS = {"pair": ("text_a", "text_b"), "tagging": ("tokens", "tags"), "qa": ("question", "context", "answers")}
 _TSV_PAIR = {"label", "source_a", "source_b", "target_a", "target_b", "back_a", "back_b"}
@@ -66,13 +65,9 @@ class ParallelReader(Reader):
     checked_when_read = True
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
-        path = Path(source)
-        if not path.exists():
-            raise DataError("file not found", path=source)
-        if path.is_dir():
-            raise DataError("expected a file, found a folder", path=source)
+        path = Path(source)  # read_lines says when it is missing or a folder
         rows = _tsv_rows(source, self.params.encoding, self.params.columns) if path.suffix.lower() in (".tsv", ".txt") else \
-            _jsonl_rows(source, self.params.encoding)
+            read_json_objects(source, self.params.encoding)
         prefix = name or path.stem
         count = 0
         for line, row in rows:
@@ -192,34 +187,9 @@ def has_parallel(ex: Example) -> bool:
     return "source" in (ex.meta.get("parallel") or {})
 
 
-def _lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
-    raw = Path(path).read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    for n, line in enumerate(raw.split(b"\n"), start=1):
-        try:
-            yield n, line.decode(encoding).rstrip("\r")
-        except UnicodeDecodeError as e:
-            raise DataError(f"cannot decode byte at column {e.start + 1} as {encoding}; set `encoding`",
-                            path=path, line=n) from None
-
-
-def _jsonl_rows(path: str, encoding: str) -> Iterator[tuple[int, dict]]:
-    for n, line in _lines(path, encoding):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"invalid JSON at column {e.colno}: {e.msg}", path=path, line=n) from None
-        if not isinstance(row, dict):
-            raise DataError(f"expected a JSON object, found {type(row).__name__}", path=path, line=n)
-        yield n, row
-
-
 def _tsv_rows(path: str, encoding: str, columns: list[str] | None = None) -> Iterator[tuple[int, dict]]:
     header: list[str] | None = None
-    for n, line in _lines(path, encoding):
+    for n, line in read_lines(path, encoding):
         if not line.strip():
             continue
         cells = line.split("\t")

@@ -96,6 +96,16 @@ class RunInfo:
         return [s for s in self.stages if isinstance(s.cls, type) and issubclass(s.cls, cls)]
 
 
+def format_score(x: Any) -> str:
+    """A score in [0, 1] as shown in reports: × 100 with one decimal ("-" when absent)."""
+    return f"{100 * x:.1f}" if isinstance(x, (int, float)) else "-"
+
+
+def format_mean_std(entry: dict | None) -> str:
+    """``mean ± std`` (× 100) of a results entry with ``mean`` and ``std`` ("-" when absent)."""
+    return f"{format_score(entry['mean'])} ± {format_score(entry['std'])}" if entry else "-"
+
+
 def figure_png(fig) -> bytes:
     """The PNG bytes of a matplotlib figure (which is then closed)."""
     import matplotlib.pyplot as plt

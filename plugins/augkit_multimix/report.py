@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 
 from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, pyplot
+from augkit import format_mean_std as mean_std
+from augkit import format_score as pct
 
 from .coteach import CoTeachingTrainer
 from .warmup import WarmupTrainer
-
-
-def pct(x) -> str:
-    return f"{100 * x:.1f}" if isinstance(x, (int, float)) else "-"
-
-
-def mean_std(entry: dict) -> str:
-    return f"{pct(entry['mean'])} ± {pct(entry['std'])}" if entry else "-"
 
 
 def _warmup_sections(stage) -> list[ReportSection]:

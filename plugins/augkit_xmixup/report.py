@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 
 from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, pyplot
+from augkit import format_mean_std as _ms
+from augkit import format_score as _pct
 
 from .trainer import XMixupTrainer
 
 LOSS_TERMS = ("loss", "loss_source", "loss_target", "mse", "kl")
-
-
-def _pct(x) -> str:
-    return f"{100 * x:.1f}" if isinstance(x, (int, float)) else "-"
-
-
-def _ms(e) -> str:
-    return f"{_pct(e['mean'])} ± {_pct(e['std'])}" if e else "-"
 
 
 def _curves(stage) -> dict[str, list[dict]]:

@@ -5,8 +5,8 @@ subpackages ``augkit.tasks`` (the shared task layer), ``augkit.distributed`` (co
 ``augkit.testing`` (contract checks and fixtures). Anything else is internal and may change.
 """
 from . import distributed
-from .atomic import atomic_dir, atomic_write_json, atomic_write_text
-from .components import (COMPONENT_KINDS, Component, Filter, FilterResult, Generator, InputSpec, Labeler,
+from .atomic import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
+from .components import (COMPONENT_KINDS, Analyzer, Component, Filter, FilterResult, Generator, InputSpec, Labeler,
                          NoParams, Reader, StageContext, Trainer, TrainerHook, Writer)
 from .convert import dataset_examples, examples_to_dataset
 from .data import EXAMPLE_TYPES, UNKNOWN_TAG, Corpus, CorpusWriter, Example, concat, infer_labels
@@ -53,7 +53,7 @@ def write(examples, path: str, format: str | None = None, **params) -> int:
 __all__ = [
     # components and their interfaces
     "COMPONENT_KINDS", "Component", "Generator", "Labeler", "Filter", "FilterResult", "Trainer", "TrainerHook",
-    "Reader", "Writer", "InputSpec", "StageContext", "NoParams",
+    "Analyzer", "Reader", "Writer", "InputSpec", "StageContext", "NoParams",
     # data
     "EXAMPLE_TYPES", "UNKNOWN_TAG", "Example", "Corpus", "CorpusWriter", "concat", "infer_labels",
     "dataset_examples", "examples_to_dataset",
@@ -70,7 +70,7 @@ __all__ = [
     "format_mean_std",
     # running
     "generate_shards", "distributed", "derive_seed", "example_rng", "isolated_rng", "seed_everything",
-    "atomic_dir", "atomic_write_json", "atomic_write_text",
+    "atomic_dir", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
     # errors
     "AugkitError", "DataError", "ParamError", "PluginError", "RecipeError", "RunError", "did_you_mean",
     # Python API

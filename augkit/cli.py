@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="(re)build a run's report.html and report.md from its artefacts")
     p.add_argument("run_dir", help="a run's output folder (also one that stopped part-way)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the result tables")
+    p.add_argument("--screenshot", metavar="PNG", help="also render report.html in headless Chromium (needs "
+                   "`apt-get install chromium` and `pip install playwright`) and save a full-page screenshot")
+    p.add_argument("--width", type=int, default=1100, help="page width of the screenshot in pixels (default 1100)")
+    p.add_argument("--height", type=int, help="screenshot only the top HEIGHT pixels (default: the whole page)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="check a recipe without running anything")
@@ -157,6 +161,19 @@ def cmd_report(args) -> int:
         for table in terminal_tables(sections):
             _console().print(table)
     _console().print(f"wrote {files['html']} and {files['md']}", markup=False)
+    if args.screenshot:
+        from .atomic import atomic_write_bytes
+        from .errors import RunError
+        from .testing.browser import BrowserUnavailable, open_page
+
+        try:
+            page = open_page(files["html"], width=args.width, height=args.height)
+        except BrowserUnavailable as e:
+            raise RunError(f"--screenshot: {e}") from None
+        for problem in page.console_errors + page.page_errors:
+            _console().print(f"browser: {problem}", markup=False, style="yellow")
+        atomic_write_bytes(args.screenshot, page.screenshot)
+        _console().print(f"wrote {args.screenshot}", markup=False)
     return 0
 
 

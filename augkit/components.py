@@ -1,4 +1,4 @@
-"""The component interfaces: Generator, Labeler, Filter, Trainer, TrainerHook, Reader and Writer.
+"""The component interfaces: Generator, Labeler, Filter, Trainer, TrainerHook, Analyzer, Reader and Writer.
 
 A component is a small object with one job (scikit-learn style). It declares:
 
@@ -322,6 +322,18 @@ class TrainerHook(Component):
         return []
 
 
+class Analyzer(Component):
+    """Measures models on data without changing either (a recipe's ``analyze`` stage).
+
+    ``run_stage(ctx)`` reads its declared ``inputs`` (models as ``ModelSet``s, data as ``Corpus``), writes
+    its results (JSON, CSV, plots) into ``ctx.out_dir`` and returns a few numbers as stats. Its output is
+    for people and for the report (contribute a section through the ``report_sections`` hook), not an
+    input of later stages. Write each result atomically and skip what a resumed stage already wrote.
+    """
+
+    kind = "analyzer"
+
+
 class Reader(Component):
     """Reads a file (or a dataset id) into examples. Raise ``DataError`` naming file and line."""
 
@@ -359,5 +371,5 @@ def _is_dataset_dict(obj) -> bool:
 
 COMPONENT_KINDS = {
     "generator": Generator, "labeler": Labeler, "filter": Filter, "trainer": Trainer,
-    "trainer_hook": TrainerHook, "reader": Reader, "writer": Writer,
+    "trainer_hook": TrainerHook, "analyzer": Analyzer, "reader": Reader, "writer": Writer,
 }

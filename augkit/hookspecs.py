@@ -66,6 +66,15 @@ def register_trainer_hooks(register: Register) -> None:
 
 
 @hookspec
+def register_analyzers(register: Register) -> None:
+    """Register Analyzer classes: measurements of models on data that a recipe runs as an ``analyze``
+    stage (e.g. ``cka``) and that show up in the run report.
+
+    Same calling convention as ``register_generators``.
+    """
+
+
+@hookspec
 def register_readers(register: Register) -> None:
     """Register Reader classes for data formats (``format = "conll"`` in a recipe's ``[data.*]`` table).
 

@@ -24,7 +24,7 @@ ENTRY_POINT_GROUP = "augkit"
 _HOOK_FOR_KIND = {
     "generator": "register_generators", "labeler": "register_labelers", "filter": "register_filters",
     "trainer": "register_trainers", "trainer_hook": "register_trainer_hooks",
-    "reader": "register_readers", "writer": "register_writers",
+    "analyzer": "register_analyzers",    "reader": "register_readers", "writer": "register_writers",
 }
 
 

@@ -20,7 +20,10 @@ from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param
 
 SCHEMA_VERSION = 1
-STAGE_KINDS = {"generate": "generator", "label": "labeler", "filter": "filter", "train": "trainer"}
+STAGE_KINDS = {"generate": "generator", "label": "labeler", "filter": "filter", "train": "trainer",
+               "analyze": "analyzer"}
+#: what a stage of each kind gives later stages ("analysis": results for people and the report, no input)
+STAGE_OUTPUTS = {"generate": "corpus", "label": "corpus", "filter": "corpus", "train": "model", "analyze": "analysis"}
 TOP_KEYS = {"schema_version", "run", "data", "stages"}
 STAGE_KEYS = {"name", "kind", "component", "inputs", "params", "options", "hooks"}
 DATA_KEYS = {"format", "path", "lang", "fraction", "fraction_seed", "limit"}
@@ -253,12 +256,12 @@ def validate(raw: dict[str, Any], *, source: str = "recipe", base_dir: Path | No
             # later stages may still refer to this one: give its name the output its kind makes
             name, kind = st.get("name"), st.get("kind")
             if isinstance(name, str) and name not in outputs:
-                outputs[name] = "model" if kind == "train" else "corpus"
+                outputs[name] = STAGE_OUTPUTS.get(kind, "corpus")
             continue
         st["name"] = spec.name
         st["params"] = _jsonable(spec.params.to_dict())  # resolved: defaults filled, paths absolute
         stages.append(spec)
-        outputs[spec.name] = "model" if spec.kind == "train" else "corpus"
+        outputs[spec.name] = STAGE_OUTPUTS[spec.kind]
     if problems:
         raise RecipeError.collected(source, problems)
     return Plan(source=source, raw=raw, run=run, data=data, stages=stages, overrides=list(overrides or []))
@@ -397,7 +400,10 @@ def _check_inputs(source: str, where: str, comp: str, cls, inputs: dict, outputs
             if not isinstance(r, str):
                 problems.append(str(_err(source, f"{where}.inputs.{key}", f"expected a data or stage name, got {r!r}")))
             elif r in outputs:
-                if outputs[r] != spec.type:
+                if outputs[r] == "analysis":
+                    problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} is an analyze stage; its results "
+                                             f"go to the report and are no input of other stages (expected a {spec.type})")))
+                elif outputs[r] != spec.type:
                     problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} gives a {outputs[r]}, expected a {spec.type}")))
             elif spec.type != "model":  # a model input may also be a model id or folder
                 problems.append(str(_err(source, f"{where}.inputs.{key}", f"unknown reference {r!r}{did_you_mean(r, outputs)}; "

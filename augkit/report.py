@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger("augkit.report")
 
@@ -259,7 +259,7 @@ def render_markdown(sections: list[ReportSection], title: str, files_dir: Path) 
             out.append("")
         for k, fig in enumerate(sec.figures):
             name = f"{_slug(sec.title)}-{k}.png"
-            (files_dir / name).write_bytes(fig.png)
+            atomic_write_bytes(files_dir / name, fig.png)
             out += [f"![{fig.title}]({files_dir.name}/{name})", ""]
             if fig.caption:
                 out += [f"*{fig.caption}*", ""]
@@ -271,8 +271,9 @@ padding:0 1em;color:#1d1d1f;line-height:1.45}h1{font-size:1.6em}h2{border-bottom
 margin-top:1.6em}table{border-collapse:collapse;margin:.6em 0 1em;font-size:.9em}th,td{border:1px solid #ccc;
 padding:.25em .6em;text-align:left;vertical-align:top}th{background:#f3f3f6}td.num{text-align:right;
 font-variant-numeric:tabular-nums}caption{caption-side:top;text-align:left;font-style:italic;padding:.2em 0}
-figure{margin:1em 0}img{max-width:100%;border:1px solid #eee}figcaption{font-size:.9em;color:#555}
-code{background:#f3f3f6;padding:0 .25em;border-radius:3px}strong{color:#b00020}nav a{margin-right:1em}"""
+figure{display:inline-block;vertical-align:top;margin:1em 1em 1em 0;max-width:100%}
+img{max-width:100%;border:1px solid #eee}figcaption{font-size:.9em;color:#555}
+code{background:#f3f3f6;padding:0 .25em;border-radius:3px}td strong{background:#fff1a8;padding:0 .1em}nav a{margin-right:1em}"""
 
 
 def _is_num(v: Any) -> bool:

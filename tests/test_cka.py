@@ -79,3 +79,35 @@ def test_cka_of_a_model_with_itself_on_identical_sides_is_one(tmp_path):
             for i, t in enumerate(["Der Hund schläft .", "Ein Mann liest ein Buch .", "Es regnet heute stark ."])]
     result = analyze_cka("augkit:tiny-xlmr", {"de": iter(rows)}, batch_size=2)
     assert result.sentences == {"de": 3} and all(v == pytest.approx(1.0, abs=1e-6) for v in result.cka["de"])
+
+
+def test_the_cka_stage_measures_every_model_and_a_resumed_stage_keeps_finished_ones(tmp_path, data_dir):
+    import logging
+
+    import augkit
+    from augkit.components import StageContext
+    from augkit_analysis import CkaAnalyzer
+
+    dev = augkit.read(str(data_dir / "xmixup" / "nli.de-en.dev.tsv"), "parallel", lang="de")
+    models = [augkit.ModelSet.of("augkit:tiny-xlmr"), augkit.ModelSet.of("augkit:tiny-xlmr-trained")]
+    out = tmp_path / "stage"
+
+    def run():
+        ctx = StageContext(name="cka", out_dir=out, seed=1, inputs={"model": models, "data": [dev]},
+                           log=logging.getLogger("test"))
+        return CkaAnalyzer(batch_size=2, scatter_samples=3).run_stage(ctx)
+
+    stats = run()
+    summary = json.loads((out / "cka.json").read_text())
+    assert list(summary["models"]) == ["augkit:tiny-xlmr", "augkit:tiny-xlmr-trained"]
+    assert [m["folder"] for m in summary["models"].values()] == ["models/augkit_tiny-xlmr", "models/augkit_tiny-xlmr-trained"]
+    first, second = (out / m["folder"] / "cka.json" for m in summary["models"].values())
+    assert set(stats) == {"augkit:tiny-xlmr/de_mean_cka", "augkit:tiny-xlmr-trained/de_mean_cka"}
+    assert summary["models"]["augkit:tiny-xlmr"]["cka"] != summary["models"]["augkit:tiny-xlmr-trained"]["cka"]
+    kept = first.stat().st_mtime_ns
+    second.unlink()  # as if the stage was killed while measuring the second model
+    (out / "cka.json").unlink()
+    assert run() == stats and first.stat().st_mtime_ns == kept and second.exists()
+    with pytest.raises(augkit.DataError, match="two corpora are in 'de'"):
+        CkaAnalyzer().run_stage(StageContext(name="cka", out_dir=tmp_path / "x", seed=1,
+                                             inputs={"model": models[:1], "data": [dev, dev]}))

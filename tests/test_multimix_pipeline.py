@@ -327,3 +327,14 @@ def test_the_run_writes_a_self_contained_report_with_every_section(xner_run, cli
     assert "<strong>" in html  # GEN-LM's changed words are highlighted
     again = cli("report", xner_run, check=0)  # rebuilt from the artefacts alone, tables in the terminal
     assert "MultiMix results" in again.stdout and (xner_run / "report.md").read_text() == md
+
+
+def test_the_report_opens_in_a_real_browser_without_errors(xner_run, augkit_browser):
+    from augkit.testing.browser import open_page
+
+    page = open_page(xner_run / "report.html", browser=augkit_browser)
+    assert page.console_errors == [] and page.page_errors == [] and page.requests == []
+    for title in ("Run multimix-xner-tiny", "MultiMix results", "Zero-shot baseline (warmup)",
+                  "Co-teaching epochs (coteach)", "GEN-LM examples (gen_source)"):
+        assert title in page.headings
+    assert page.images and all(page.images) and page.screenshot[:4] == b"\x89PNG"

@@ -153,3 +153,31 @@ def test_a_params_check_uses_the_registry_it_is_given():
 
     with pytest.raises(ParamError, match="unknown filter 'my-distiller'"):  # not in the process-wide registry
         build_params(CoTeachParams, {"distiller": "my-distiller"})
+
+
+def test_an_analyze_stage_is_checked_like_any_stage_and_feeds_no_other(tmp_path, data_dir):
+    analyze = BASE + """[[stages]]
+name = "cka"
+kind = "analyze"
+component = "cka"
+inputs = {{ model = ["augkit:tiny-xlmr-trained"], data = ["short"] }}
+params = {{ models = "every" }}
+hooks = [{{ component = "xmixup-none" }}]
+[[stages]]
+name = "again"
+kind = "filter"
+component = "length"
+inputs = {{ corpus = "cka" }}
+"""
+    msg = error(recipe(tmp_path, data_dir, analyze))
+    assert "stages.cka.params.models" in msg and "'selected'" in msg and "'all'" in msg
+    assert "stages.cka.hooks: only train stages take hooks" in msg
+    assert ("stages.again.inputs.corpus: 'cka' is an analyze stage; its results go to the report and are no "
+            "input of other stages") in msg
+    good = analyze.replace('models = "every"', 'models = "all"').replace(
+        'hooks = [{{ component = "xmixup-none" }}]\n', "").split("[[stages]]\nname = \"again\"")[0]
+    plan = load_recipe(recipe(tmp_path, data_dir, good))
+    assert [(s.name, s.kind, s.component_cls.kind) for s in plan.stages] == [("short", "filter", "filter"),
+                                                                             ("cka", "analyze", "analyzer")]
+    assert "kind: expected one of 'generate', 'label', 'filter', 'train', 'analyze'" in error(
+        recipe(tmp_path, data_dir, good.replace('kind = "analyze"', 'kind = "analyse"')))

@@ -90,3 +90,15 @@ def test_markdown_subset():
     assert markdown_to_html("a\nb\n\n- x\n- **y**") == "<p>a b</p>\n<ul><li>x</li><li><strong>y</strong></li></ul>"
     page = render_html([ReportSection("T", "t")], "title <x>")
     assert page.startswith("<!DOCTYPE html>") and "<title>title &lt;x&gt;</title>" in page
+
+
+def test_the_browser_check_sees_errors_outside_requests_and_broken_images(tmp_path, augkit_browser):
+    from augkit.testing.browser import open_page
+
+    page = tmp_path / "bad.html"
+    page.write_text('<h1>Bad</h1><script>console.error("boom"); undefinedFunction();</script>'
+                    '<img src="https://example.invalid/x.png"><img src="data:image/png;base64,AAAA">', encoding="utf-8")
+    seen = open_page(page, browser=augkit_browser)
+    assert seen.headings == ["Bad"] and "boom" in seen.console_errors
+    assert any("undefinedFunction" in e for e in seen.page_errors)
+    assert seen.requests == ["https://example.invalid/x.png"] and seen.images == [False, False]

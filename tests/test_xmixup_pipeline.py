@@ -238,11 +238,16 @@ def test_without_mixup_inference_plain_target_test_data_is_enough(tmp_path):
             "stages.xmixup.params.mixup_inference=false",
             f"data.de_test.path='{ROOT / 'recipes' / 'data' / 'nli.de.test.tsv'}'", "data.de_test.format='tsv'",
             f"data.de_dev.path='{ROOT / 'recipes' / 'data' / 'nli.de.dev.tsv'}'", "data.de_dev.format='tsv'"]
+    with pytest.raises(DataError, match="stage 'cka': inputs.data: 'de_test' holds no source side to compare with"):
+        _run(XNLI, tmp_path / "run0", sets)  # found before anything trains
+    assert not (tmp_path / "run0" / "stages").exists()
+    sets.append("stages.cka.inputs.data=['train']")
     out = _run(XNLI, tmp_path / "run", sets)
     results = json.loads((_stage(out) / "results.json").read_text())
     assert results["settings"]["mixup_inference"] is False and 0 <= results["languages"]["de"]["mean"] <= 1
     with pytest.raises(DataError, match="mixup inference needs translate-test pairs"):
         _run(XNLI, tmp_path / "run2", sets[:2] + sets[3:])
+    assert json.loads((_stage(out, "cka") / "cka.json").read_text())["languages"] == ["de"]
 
 
 def test_an_interrupted_stage_resumes_keeping_the_models_it_finished(tmp_path):
@@ -270,6 +275,50 @@ def test_report_shows_results_beside_the_baseline_and_the_training_curves(xnli_r
     row = (f"| de | {' '.join(f'{100 * s:.1f}' for s in de['models'])} | {100 * de['mean']:.1f} ± {100 * de['std']:.1f} "
            f"| {100 * base['mean']:.1f} ± {100 * base['std']:.1f} |")
     assert "## X-Mixup results" in md and row in md
-    assert "## X-Mixup training (xmixup)" in md and md.count("![") == 2  # loss terms; λ distribution and p*
+    training = md.split("## X-Mixup training (xmixup)")[1].split("\n## ")[0]
+    assert training.count("![") == 2  # loss terms; λ distribution and p*
     html = (xnli_run / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2 and "λ: mean" in html
+    assert "λ: mean" in html
+
+
+def test_the_cka_stage_measures_the_trained_model_and_lands_in_the_report(xnli_run):
+    stage = _stage(xnli_run, "cka")
+    summary = json.loads((stage / "cka.json").read_text())
+    best = json.loads((_stage(xnli_run) / "models.json").read_text())["selected"]
+    assert list(summary["models"]) == [f"xmixup/{best}"] and summary["languages"] == ["de"]
+    m = summary["models"][f"xmixup/{best}"]
+    assert len(m["cka"]["de"]) == 3 and all(0 < v <= 1 for v in m["cka"]["de"])  # embeddings + 2 layers
+    assert m["sentences"]["de"] == sum(1 for _ in open(DATA / "nli.de-en.test.tsv", encoding="utf-8")) - 1
+    stats = json.loads((stage / "stats.json").read_text())
+    assert stats[f"xmixup/{best}/de_mean_cka"] == pytest.approx(m["mean_over_layers"]["de"], abs=1e-4)
+    md = (xnli_run / "report.md").read_text()
+    section = md.split("## Representation similarity (cka)")[1].split("\n## ")[0]
+    assert f"| xmixup/{best} | de | {m['sentences']['de']} | {m['mean_over_layers']['de']:.3f} |" in section
+    assert section.count("![") == 4  # CKA over layers; the model's heatmap, centroids and scatter
+
+
+def test_the_report_opens_in_a_real_browser_without_errors(xnli_run, augkit_browser):
+    import io
+
+    from PIL import Image
+
+    from augkit.testing.browser import open_page
+
+    page = open_page(xnli_run / "report.html", browser=augkit_browser)
+    assert page.console_errors == [] and page.page_errors == [] and page.requests == []
+    for title in ("Run xmixup-xnli-tiny", "X-Mixup results", "X-Mixup training (xmixup)",
+                  "Representation similarity (cka)"):
+        assert title in page.headings
+    assert len(page.images) == 6 and all(page.images)  # every embedded plot decodes
+    shot = Image.open(io.BytesIO(page.screenshot))
+    assert shot.width == 1100 and shot.height > 1500  # the whole page, plots included
+    assert len(shot.convert("RGB").getcolors(1 << 20)) > 50  # rendered content, not a blank page
+
+
+def test_augkit_report_saves_a_screenshot_of_the_page(xnli_run, augkit_browser, cli, tmp_path):
+    from PIL import Image
+
+    shot = tmp_path / "shots" / "report.png"
+    out = cli("report", xnli_run, "--screenshot", shot, "--height", 700, "-q", check=0)
+    assert f"wrote {shot}" in out.stdout and "browser:" not in out.stdout
+    assert Image.open(shot).size == (1100, 700)

@@ -6,7 +6,8 @@ Contract checks run a component through what every component of its kind must sa
 ``check_trainer_contract``, ``check_writer_roundtrip``. ``run_recipe`` runs a recipe (a file or TOML
 text) in a test and returns its results. The pytest fixture ``augkit_plugin`` (in
 ``augkit.testing.pytest_plugin``, loaded automatically when augkit is installed) registers a plugin
-object that is not installed as a package for the duration of one test.
+object that is not installed as a package for the duration of one test; ``augkit_browser`` is a
+headless Chromium for ``augkit.testing.browser.open_page`` (a report as a reader sees it).
 """
 from __future__ import annotations
 

@@ -3,8 +3,14 @@
 ``augkit_plugin(obj, name=None)`` registers a plugin module or object with augkit's plugin manager for
 the current test only; its components are then resolvable by name (``augkit.get_component``) and usable
 from recipes run in that test.
+
+``augkit_browser`` is a headless Chromium for the whole test session (``augkit.testing.browser``): pass it
+to ``open_page(path, browser=augkit_browser)``. Without Chromium or Playwright the test is skipped, unless
+``AUGKIT_REQUIRE_BROWSER=1`` makes that a failure (for CI, which installs both).
 """
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -25,3 +31,17 @@ def augkit_plugin():
     for plugin in registered:
         if pm.is_registered(plugin):
             pm.unregister(plugin)
+
+
+@pytest.fixture(scope="session")
+def augkit_browser():
+    from augkit.testing.browser import BrowserUnavailable, launch_chromium
+
+    try:
+        with launch_chromium() as browser:
+            yield browser
+            return
+    except BrowserUnavailable as e:
+        if os.environ.get("AUGKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"AUGKIT_REQUIRE_BROWSER=1, but {e}")
+        pytest.skip(str(e))

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from augkit import DataError, Example, ModelSet, atomic_write_json, atomic_write_text
+from augkit import DataError, Example, ModelSet, atomic_write_bytes, atomic_write_json, atomic_write_text
 
 from .cka import StreamingCKA
 
@@ -166,7 +166,7 @@ def _pca2(points: np.ndarray) -> np.ndarray:
 
 
 def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the JSON, CSV and the three plots into ``out_dir``; return their paths by name."""
+    """Write the CSV, the three plots and then the JSON into ``out_dir``; return their paths by name."""
     import io
 
     import matplotlib
@@ -178,7 +178,6 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = {"json": out / "cka.json", "csv": out / "cka.csv", "heatmap": out / "cka_heatmap.png",
              "centroids": out / "centroids_pca.png", "scatter": out / "scatter.png"}
-    atomic_write_json(files["json"], result.to_json())
     lines = ["language,layer,cka,sentences"] + [f"{l},{k},{v:.6f},{result.sentences[l]}"
                                                 for l in result.languages for k, v in enumerate(result.cka[l])]
     atomic_write_text(files["csv"], "\n".join(lines) + "\n")
@@ -187,9 +186,7 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)
+        atomic_write_bytes(path, buf.getvalue())
 
     values = np.array([result.cka[l] for l in result.languages])
     fig, ax = plt.subplots(figsize=(1.2 + 0.45 * result.n_layers, 0.9 + 0.4 * len(result.languages)))
@@ -236,6 +233,7 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
     ax.set_title(f"sentence representations, layer {k} (PCA)")
     ax.legend(fontsize=8, markerscale=2)
     save(fig, files["scatter"])
+    atomic_write_json(files["json"], result.to_json())  # last: its presence means the results are complete
     return files
 
 

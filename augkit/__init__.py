@@ -16,7 +16,7 @@ from .hookspecs import hookimpl, hookspec
 from .labelling import REPLACED_TAG_POLICIES, label_examples, tag_replaced
 from .model_sets import ModelEntry, ModelSet
 from .environment import pick_device
-from .models import resolve_model
+from .models import build_tiny_xlmr, resolve_model
 from .recipe import parse_options
 from .report import (ReportFigure, ReportSection, ReportTable, RunInfo, StageInfo, figure_png, format_mean_std,
                      format_score, pyplot)
@@ -64,7 +64,7 @@ __all__ = [
     # plugins
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
-    "resolve_model", "ModelSet", "ModelEntry", "pick_device",
+    "resolve_model", "build_tiny_xlmr", "ModelSet", "ModelEntry", "pick_device",
     # reports
     "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot", "format_score",
     "format_mean_std",

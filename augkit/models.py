@@ -57,8 +57,11 @@ def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, l
 
     import sentencepiece as spm
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
+    from transformers.utils import logging as hf_logging
 
     from .seeding import isolated_rng
+
+    hf_logging.disable_progress_bar()  # augkit shows its own progress
 
     folder = Path(folder)
     with atomic_dir(folder) as tmp, isolated_rng(seed):

@@ -40,8 +40,18 @@ class FilePath(str):
 
 
 class ModelRef(str):
-    """A parameter type for a model: a local folder (resolved like FilePath when it exists there) or a
-    model id for a hub (kept as is)."""
+    """A parameter type for a model: a local folder (resolved like FilePath when it exists there), a
+    model id for a hub (kept as is), or in a recipe ``"stage:NAME"``: the model an earlier train stage
+    selected (resolved when the stage runs; see ``stage_model_refs``)."""
+
+
+STAGE_PREFIX = "stage:"
+
+
+def stage_model_refs(params: "Params") -> dict[str, str]:
+    """The ``ModelRef`` parameters of ``params`` that name a recipe stage (``"stage:NAME"``): key -> NAME."""
+    return {k: v[len(STAGE_PREFIX):] for k, v in params.to_dict().items()
+            if isinstance(v, str) and type(getattr(params, k)) is ModelRef and v.startswith(STAGE_PREFIX)}
 
 
 @dataclasses.dataclass
@@ -206,6 +216,8 @@ def _resolve_path(value: Any, base_dir, key: str) -> Any:
             raise ParamError(f"{key}: file not found: {p}")
         return FilePath(p.resolve())
     if isinstance(value, ModelRef):
+        if value.startswith(STAGE_PREFIX):
+            return value
         p = Path(value).expanduser()
         p = p if p.is_absolute() or base_dir is None else Path(base_dir) / p
         if p.exists():

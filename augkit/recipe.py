@@ -70,6 +70,8 @@ class StageSpec:
     inputs: dict[str, Any]           # input name -> ref or list of refs
     options: StageOptions
     hooks: list[tuple[str, type, Params]]
+    #: ModelRef parameters naming an earlier train stage ("stage:NAME"): key -> NAME
+    model_params: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def dirname(self) -> str:
@@ -354,6 +356,16 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
                                where=f"{where}.options")
     except (RecipeError, ParamError) as e:
         collect(e)
+    model_params: dict[str, str] = {}
+    if params is not None:
+        from .params import stage_model_refs
+
+        model_params = stage_model_refs(params)
+        for key, ref in model_params.items():
+            if outputs.get(ref) != "model":
+                what = f"is a {outputs[ref]}" if ref in outputs else "is not an earlier stage"
+                problems.append(str(_err(source, f"{where}.params.{key}", f"'stage:{ref}' {what}; expected the name of "
+                                         f"an earlier train stage{did_you_mean(ref, [k for k, v in outputs.items() if v == 'model'])}")))
     inputs: dict[str, Any] = {}
     try:
         inputs = _table(source, f"{where}.inputs", st.get("inputs", {}))
@@ -380,7 +392,7 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
     if problems:
         raise RecipeError.collected(source, problems)
     return StageSpec(index=i, name=name, kind=kind, component=comp, component_cls=cls, params=params,
-                     inputs=inputs, options=options, hooks=hooks)
+                     inputs=inputs, options=options, hooks=hooks, model_params=model_params)
 
 
 def _check_inputs(source: str, where: str, comp: str, cls, inputs: dict, outputs: dict[str, str], data, pm) -> None:

@@ -235,6 +235,21 @@ class Runner:
             inputs[key] = values if isinstance(ref, list) else values[0]
         return inputs
 
+    def _stage_params(self, stage: StageSpec):
+        """The stage's parameters with every ``"stage:NAME"`` model replaced by the folder of the model
+        that stage selected."""
+        if not stage.model_params:
+            return stage.params
+        import dataclasses
+
+        from .params import ModelRef
+
+        resolved = {}
+        for key, ref in stage.model_params.items():
+            spec = next(st for st in self.plan.stages if st.name == ref)
+            resolved[key] = ModelRef(ModelSet.load(self.out / "stages" / spec.dirname).best.path)
+        return dataclasses.replace(stage.params, **resolved)
+
     def _stage_fingerprint(self, stage: StageSpec, input_fps: dict) -> str:
         cls = stage.component_cls
         return hash_obj({"component": f"{cls.plugin_name}:{cls.registered_name}", "class": cls.__qualname__,
@@ -248,6 +263,7 @@ class Runner:
         # fingerprints come from upstream fingerprints only, so a skipped stage needs no input loading
         input_fps = {key: [self.fingerprints.get(r) or _external_fingerprint(r)
                            for r in (ref if isinstance(ref, list) else [ref])] for key, ref in stage.inputs.items()}
+        input_fps.update({f"params.{key}": [self.fingerprints[ref]] for key, ref in stage.model_params.items()})
         fp = self._stage_fingerprint(stage, input_fps)
         self.fingerprints[stage.name] = fp
         if self._complete(folder, fp):
@@ -271,10 +287,11 @@ class Runner:
         else:
             self._wait_for(folder, fp, marker="fingerprint")
         inputs = self._inputs(stage)
+        params = self._stage_params(stage)
         seed = derive_seed(self.plan.run.seed, stage.name)
         seed_everything(seed)
-        hooks = [hcls(params) for _, hcls, params in stage.hooks]
-        component = stage.component_cls(stage.params, hooks=hooks) if stage.kind == "train" else stage.component_cls(stage.params)
+        hooks = [hcls(hparams) for _, hcls, hparams in stage.hooks]
+        component = stage.component_cls(params, hooks=hooks) if stage.kind == "train" else stage.component_cls(params)
         ctx = StageContext(name=stage.name, out_dir=folder, seed=seed, inputs=inputs, device=self.device,
                            precision=self.plan.run.precision, rank=self.rank, world_size=self.world_size,
                            options=stage.options.to_dict(), log=logging.getLogger(f"augkit.stage.{stage.name}"),
@@ -291,7 +308,7 @@ class Runner:
         atomic_write_json(folder / "manifest.json", {
             "stage": stage.name, "kind": stage.kind, "component": stage.component,
             "component_class": f"{stage.component_cls.__module__}.{stage.component_cls.__qualname__}",
-            "params": stage.params.to_dict(), "options": stage.options.to_dict(),
+            "params": params.to_dict(), "options": stage.options.to_dict(),
             "hooks": [{"component": n, "params": p.to_dict()} for n, _, p in stage.hooks],
             "inputs": {k: {"refs": v if isinstance(v, list) else [v], "fingerprints": input_fps[k]}
                        for k, v in stage.inputs.items()},

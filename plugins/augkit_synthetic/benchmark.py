@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import random
 from pathlib import Path
 from typing import Any, Iterator
@@ -184,12 +183,11 @@ def load_benchmark(path: str | Path) -> Benchmark:
     p = Path(path)
     if not p.is_file():
         raise DataError("benchmark file not found (a TOML file; see augkit_synthetic.benchmark)", path=path)
-    data = p.read_bytes()
-    return _load(path, hashlib.sha256(data).hexdigest(), data)
+    return _load(path, p.read_bytes())
 
 
-@functools.lru_cache(maxsize=8)
-def _load(path: str, digest: str, data: bytes) -> Benchmark:
+@functools.lru_cache(maxsize=8)  # keyed on the content: an edited file is read anew
+def _load(path: str, data: bytes) -> Benchmark:
     import tomllib
 
     try:
@@ -245,7 +243,6 @@ def _load(path: str, digest: str, data: bytes) -> Benchmark:
         for key in SHARES:
             if key in settings:
                 shares[code][key] = _check_share(path, f"{where}.{key}", settings[key])
-        languages[code] = make_language(code, {**settings, "cognates": shares[code]["cognates"],
-                                               "respelt_names": shares[code]["respelt_names"]},
-                                        seed=seed, difficulty=difficulty, vocabulary=vocab, names=names)
+        languages[code] = make_language(code, settings, seed=seed, cognates=shares[code]["cognates"],
+                                        respelt_names=shares[code]["respelt_names"], vocabulary=vocab, names=names)
     return Benchmark(path, seed, difficulty, source, sizes, text_sentences, languages, shares)

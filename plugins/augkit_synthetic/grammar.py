@@ -61,18 +61,13 @@ def noun_phrase(rng: random.Random, kind: str, names: NamePool, *, adjs_max: int
     return {"kind": "common", "noun": noun, "adjs": adjs, "det": det, "plural": plural}
 
 
-def _object_kind(rng, verb: str) -> str:
-    return rng.choice(VERBS[verb])
-
-
 def clause(rng: random.Random, names: NamePool, *, entity_rich: bool = True) -> dict:
     """One clause; ``entity_rich`` (NER) favours names, otherwise common nouns (NLI)."""
     verb = rng.choice(list(VERBS))
     subj_kind = rng.choice(["PER", "PER", "ORG", "person"] if entity_rich else ["PER", "person", "person"])
-    obj_kind = _object_kind(rng, verb)
-    obj_kind = "common" if obj_kind == "thing" else obj_kind
+    obj_kind = rng.choice(VERBS[verb])  # "thing", "person" or an entity type
     c = {"subj": noun_phrase(rng, subj_kind, names), "verb": verb,
-         "obj": noun_phrase(rng, "thing" if obj_kind == "common" else obj_kind, names, adjs_max=2), "neg": False,
+         "obj": noun_phrase(rng, obj_kind, names, adjs_max=2), "neg": False,
          "pps": [], "time": None}
     n_pps = rng.choice([0, 1, 1, 2]) if entity_rich else rng.choice([0, 1])
     for prep in rng.sample(list(PREPOSITIONS), n_pps):

@@ -82,9 +82,11 @@ def _apply(mapping: dict[str, str], word: str) -> str:
     return out[:1].upper() + out[1:] if word[:1].isupper() else out
 
 
-def make_language(code: str, settings: dict[str, Any], *, seed: int, difficulty: float, vocabulary: list[str],
-                  names: list[str], n_local_names: int = 24) -> Language:
-    """A target language from its settings and the benchmark's seed and difficulty (see the module docs)."""
+def make_language(code: str, settings: dict[str, Any], *, seed: int, cognates: float, respelt_names: float,
+                  vocabulary: list[str], names: list[str], n_local_names: int = 24) -> Language:
+    """A target language from its settings and the benchmark's seed: ``cognates`` of the content words
+    keep their source form, ``respelt_names`` of the shared names are spelt the target way (the benchmark
+    derives both from its difficulty; see the module docs)."""
     rng = random.Random(f"{seed}|language|{code}")
     lang = Language(code, **{k: settings[k] for k in SETTINGS if k in settings})
     lang.plural = settings.get("plural", rng.choice(["i", "en", "ler", "u"]))
@@ -92,8 +94,6 @@ def make_language(code: str, settings: dict[str, Any], *, seed: int, difficulty:
     lang.definite = settings.get("definite", rng.choice(["et", "an", "ul"]))
     lang.ending = settings.get("ending", rng.choice(["a", "o", "e", ""]))
     mapping = _sound_change(rng)
-    cognates = float(settings.get("cognates", 0.6 * (1 - difficulty)))
-    respelt = float(settings.get("respelt_names", 0.6 * difficulty))
     used: set[str] = set()
     for w in sorted(set(vocabulary) | set(FUNCTION)):
         if w in (".",) or w.isdigit():
@@ -110,7 +110,7 @@ def make_language(code: str, settings: dict[str, Any], *, seed: int, difficulty:
         lang.forms[w] = form
     lang.negative = settings.get("negative_word", lang.forms.get("not", "na"))
     for n in sorted(set(names)):
-        if rng.random() < respelt:
+        if rng.random() < respelt_names:
             lang.names[n] = _apply(mapping, n)
     syllables = [c + v for c in "bdgklmnprstvz" for v in VOWELS]
     while len(lang.local_names) < n_local_names:

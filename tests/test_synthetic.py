@@ -152,3 +152,12 @@ def test_a_bad_benchmark_file_names_the_file_and_the_key(bench, old, new, messag
     with pytest.raises(augkit.DataError) as e:
         read(path, "xa", "ner", "test")
     assert message in str(e.value) and "bench.toml" in str(e.value)
+
+
+def test_word_by_word_translation_keeps_the_target_s_affixes(bench):
+    """Translationese keeps the source's order but not its articles: xb marks definiteness by a suffix."""
+    path = bench()
+    xb = load_benchmark(path).languages["xb"]
+    articles = {xb.word("the"), xb.word("a")}
+    for ex in read(path, "xb", "ner", "translate-train"):
+        assert not articles & set(ex.tokens)

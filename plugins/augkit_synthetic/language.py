@@ -149,7 +149,7 @@ def _np(np: dict, lang: Language, order_like: Language) -> list[Token]:
         form = lang.word(noun) + (lang.plural if np.get("plural") else "")
     adjs = [(lang.word(a), "O") for a in np.get("adjs", [])]
     det = np.get("det")
-    if lang.is_source or order_like.article == "word" or lang.article == "word":
+    if lang.is_source or lang.article == "word":  # articles are the language's own, whatever the order
         article = [] if det is None else [(lang.word("the" if det == "def" else "a"), "O")]
         if det == "indef" and np.get("plural"):
             article = []

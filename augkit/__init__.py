@@ -23,6 +23,7 @@ from .report import (ReportFigure, ReportSection, ReportTable, RunInfo, StageInf
 from .params import FilePath, ModelRef, Params, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
 from .textfiles import ENCODING_HINT, read_json_objects, read_lines
+from .scores import StageScores, metric_name
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
 
 __version__ = "0.1.0"
@@ -64,7 +65,7 @@ __all__ = [
     # plugins
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
-    "resolve_model", "build_tiny_xlmr", "ModelSet", "ModelEntry", "pick_device",
+    "resolve_model", "build_tiny_xlmr", "ModelSet", "ModelEntry", "pick_device", "StageScores", "metric_name",
     # reports
     "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot", "format_score",
     "format_mean_std",

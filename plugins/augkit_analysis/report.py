@@ -1,9 +1,11 @@
-"""The ``cka`` analyzer's report section: mean CKA per model and language, CKA over layers, and each
-model's heatmap, centroid PCA and sentence scatter (the PNGs the stage wrote)."""
+"""The analyzers' report sections. ``cka``: mean CKA per model and language, CKA over layers, and each
+model's heatmap, centroid PCA and sentence scatter (the PNGs the stage wrote). ``compare``: the arms'
+target-language scores side by side, their gains, and a bar chart."""
 from __future__ import annotations
 
-from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, pyplot
+from augkit import ReportFigure, ReportSection, ReportTable, figure_png, format_mean_std, format_score, hookimpl, pyplot
 
+from .compare import CompareAnalyzer
 from .stage import CkaAnalyzer
 
 MAX_MODEL_FIGURES = 3
@@ -11,6 +13,51 @@ MAX_MODEL_FIGURES = 3
 
 @hookimpl
 def report_sections(run):
+    return _compare_sections(run) + _cka_sections(run)
+
+
+def _compare_sections(run) -> list[ReportSection]:
+    sections = []
+    for stage in run.stages_of(CompareAnalyzer):
+        result = stage.read_json("comparison.json")
+        title = f"Comparison: {result.get('title') or stage.name}" if result else f"Comparison ({stage.name})"
+        if result is None:
+            sections.append(ReportSection(title, "Not finished: no comparison yet.", order=5))
+            continue
+        langs, arms, metric = result["languages"], result["arms"], result["metric"]
+        name = result.get("title") or stage.name
+        rows = [[arm, *[format_mean_std(a["languages"].get(lang)) for lang in langs], format_mean_std(a["average"]),
+                 a["stage"]] for arm, a in arms.items()]
+        tables = [ReportTable(["arm", *langs, "average", "stage"], rows,
+                              caption=f"{name}: target-language test {metric} x 100, mean ± std over models",
+                              terminal_columns=["arm", *langs, "average"])]
+        if result["gains"]:
+            tables.append(ReportTable(
+                ["method", "over", "gain", "spread", "clear"],
+                [[g["method"], g["baseline"], f"{100 * g['gap']:+.1f}", format_score(g["spread"]),
+                  "yes" if g["clear"] else "no"] for g in result["gains"]],
+                caption=f"{name}: gain = difference of the averages; spread = the larger std over models; "
+                        "clear: gain > spread"))
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(arms) * (len(langs) + 1) / 2, 3))
+        groups = [*langs, "average"]
+        width = 0.8 / max(1, len(arms))
+        for i, (arm, a) in enumerate(arms.items()):
+            entries = [a["languages"].get(lang) for lang in langs] + [a["average"]]
+            xs = [g + (i - (len(arms) - 1) / 2) * width for g in range(len(groups))]
+            ax.bar(xs, [100 * e["mean"] if e else 0 for e in entries], width,
+                   yerr=[100 * e["std"] if e else 0 for e in entries], capsize=2, label=arm)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_ylabel(f"{metric} x 100")
+        ax.legend(fontsize=7, ncols=2)
+        text = (f"Target-language test {metric} (× 100) of each arm: mean ± std over its models (each trained with "
+                "its own seed); the average is over languages, per model.")
+        sections.append(ReportSection(title, text, tables, [ReportFigure(title, figure_png(fig))], order=5,
+                                      terminal=True))
+    return sections
+
+
+def _cka_sections(run) -> list[ReportSection]:
     sections = []
     for stage in run.stages_of(CkaAnalyzer):
         summary = stage.read_json("cka.json")

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from augkit import (Corpus, DataError, InputSpec, ModelEntry, ModelSet, Trainer, atomic_write_json, build_params,
-                    derive_seed, distributed, generate_shards, param)
+from augkit import (Corpus, DataError, InputSpec, ModelEntry, ModelSet, StageScores, Trainer, atomic_write_json,
+                    build_params, derive_seed, distributed, generate_shards, metric_name, param)
 from augkit.tasks import (TaskModel, TrainingParams, by_language, check_labels, encode, encode_pairs, encode_words,
                           evaluate_models, load_task_model, load_tokenizer, predict_flat_sharded, require_labelled,
                           train_model)
@@ -266,6 +266,9 @@ class CoTeachingTrainer(Trainer):
         if not distributed.is_main():
             return {}
         atomic_write_json(ctx.out_dir / "results.json", results)
+        tested = {lang: e["test"]["models"] for lang, e in results["languages"].items() if "test" in e}
+        if tested:
+            StageScores(metric_name(data.task), {"MultiMix": tested}).write(ctx.out_dir)
         self._model_set(ctx, data, results).write(ctx.out_dir)
         stats: dict[str, Any] = {}
         for lang, entry in results["languages"].items():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from augkit import InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json, derive_seed, distributed, param
+from augkit import (InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer, atomic_write_json, derive_seed,
+                    distributed, metric_name, param)
 from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_models, finished_report,
                           load_task_model, require_labelled, task_of, train_model)
 
@@ -78,6 +79,9 @@ class WarmupTrainer(Trainer):
             results["zero_shot_test"] = {lang: evaluate_models(loaded, list(c), p.max_length)
                                          for lang, c in tests.items()}
         atomic_write_json(ctx.out_dir / "warmup.json", results)
+        if tests:
+            StageScores(metric_name(task), {"zero-shot": {lang: r["models"] for lang, r in
+                                                          results["zero_shot_test"].items()}}).write(ctx.out_dir)
         model_set.write(ctx.out_dir)
         stats = {"task": task, "n_models": len(seeds), "source_dev_mean": sum(results["source_dev"]) / len(seeds)}
         for lang, r in results.get("zero_shot_test", {}).items():

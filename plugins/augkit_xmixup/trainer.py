@@ -12,8 +12,8 @@ import json
 import statistics
 from typing import Literal
 
-from augkit import (DataError, concat, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_write_json,
-                    atomic_write_text, derive_seed, distributed, param)
+from augkit import (DataError, concat, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer,
+                    atomic_write_json, atomic_write_text, derive_seed, distributed, metric_name, param)
 from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, finished_report,
                           load_task_model, require_labelled, run_training, task_of, training_steps)
 
@@ -259,6 +259,11 @@ class XMixupTrainer(Trainer):
         if any(n.startswith("baseline-") for n in reports):
             results["baseline"] = summary("baseline-")
         atomic_write_json(ctx.out_dir / "results.json", results)
+        arms = {"X-Mixup": {lang: e["models"] for lang, e in results["languages"].items()}}
+        if "baseline" in results:
+            arms["translate-train"] = {lang: e["models"] for lang, e in results["baseline"].items()}
+        if any(arms["X-Mixup"].values()):
+            StageScores(metric_name(task), arms).write(ctx.out_dir)
         names = [n for n in reports if n.startswith("model-")]
         entries = [ModelEntry(n, str(ctx.out_dir / "models" / n), seed=reports[n]["seed"],
                               scores={k: v for k, v in (("dev", reports[n].get("best_dev")),) if v is not None})

@@ -49,7 +49,7 @@ def _compare_sections(run) -> list[ReportSection]:
                    yerr=[100 * e["std"] if e else 0 for e in entries], capsize=2, label=arm)
         ax.set_xticks(range(len(groups)), groups)
         ax.set_ylabel(f"{metric} x 100")
-        ax.legend(fontsize=7, ncols=2)
+        ax.legend(fontsize=7, ncols=len(arms), loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
         text = (f"Target-language test {metric} (× 100) of each arm: mean ± std over its models (each trained with "
                 "its own seed); the average is over languages, per model.")
         sections.append(ReportSection(title, text, tables, [ReportFigure(title, figure_png(fig))], order=5,

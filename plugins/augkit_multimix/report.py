@@ -25,8 +25,13 @@ def _warmup_sections(stage) -> list[ReportSection]:
                                        caption="zero-shot: warm-up models on target test (× 100)")], order=12)]
 
 
-def _zero_shot(run) -> dict:
+def _zero_shot(run, stage) -> dict:
+    """The zero-shot scores of the warm-up stage whose models the co-teaching stage started from."""
+    spec = next((s for s in run.recipe.get("stages", []) if s.get("name") == stage.name), {})
+    start = (spec.get("inputs") or {}).get("models")
     for st in run.stages_of(WarmupTrainer):
+        if start is not None and st.name != start:
+            continue
         w = st.read_json("warmup.json")
         if w:
             return w.get("zero_shot_test") or {}
@@ -51,7 +56,7 @@ def _coteach_sections(stage, run) -> list[ReportSection]:
     plt = pyplot()
     sections = []
     results = stage.read_json("results.json")
-    zero = _zero_shot(run)
+    zero = _zero_shot(run, stage)
     if results is not None:
         rows = []
         for lang, entry in results["languages"].items():
@@ -62,8 +67,9 @@ def _coteach_sections(stage, run) -> list[ReportSection]:
                     rows.append([lang, split, " ".join(pct(s) for s in r["models"]), mean_std(r), pct(r["ensemble"]),
                                  mean_std(z) if z else "-"])
         metric = "F1" if results.get("task") == "tagging" else "accuracy"
+        title = "MultiMix results" + (f" ({stage.name})" if len(run.stages_of(CoTeachingTrainer)) > 1 else "")
         sections.append(ReportSection(
-            "MultiMix results", f"Target-language {metric} × 100 of the final co-teaching models, beside the "
+            title, f"Target-language {metric} × 100 of the final co-teaching models, beside the "
             "zero-shot warm-up models.",
             [ReportTable(["language", "set", "models", "mean ± std", "ensemble", "zero-shot mean ± std"], rows,
                          caption=f"MultiMix results ({metric} x 100)")], order=10, terminal=True))

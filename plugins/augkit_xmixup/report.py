@@ -33,8 +33,9 @@ def report_sections(run):
                     for lang, e in results["languages"].items()]
             metric = {"tagging": "F1", "qa": "F1"}.get(results.get("task"), "accuracy")
             notes = "".join(f"\n\n- {n}" for n in results.get("notes", []))
+            title = "X-Mixup results" + (f" ({stage.name})" if len(run.stages_of(XMixupTrainer)) > 1 else "")
             sections.append(ReportSection(
-                "X-Mixup results", f"Target-language {metric} × 100 on test, mixup layer {results.get('mixup_layer')}; "
+                title, f"Target-language {metric} × 100 on test, mixup layer {results.get('mixup_layer')}; "
                 "the baseline is the same training without mixup (translate-train)." + notes,
                 [ReportTable(["language", "models", "mean ± std", "baseline mean ± std"], rows,
                              caption=f"X-Mixup results ({metric} x 100)")], order=11, terminal=True))

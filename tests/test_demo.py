@@ -109,5 +109,10 @@ def test_the_report_shows_both_comparisons_with_their_plots(demo_run):
         section = md.split(f"## Comparison: {task}")[1].split("\n## ")[0]
         assert "| zero-shot |" in section and "| X-Mixup |" in section and "![" in section
     assert md.index("## Comparison: NER") < md.index("## Comparison: NLI")
+    # each task's MultiMix results sit beside the zero-shot of the warm-up stage they started from
+    for task in ("ner", "nli"):
+        section = md.split(f"## MultiMix results ({task}_multimix)")[1].split("\n## ")[0]
+        zero = json.loads((_stage(out, f"{task}_zero_shot") / "warmup.json").read_text())["zero_shot_test"]["xb"]
+        assert f"{100 * zero['mean']:.1f} ± {100 * zero['std']:.1f} |" in section.split("| xb | test |")[1].split("\n")[0]
     html = (out / "report.html").read_text()
     assert html.count("Comparison: N") >= 2 and "data:image/png;base64" in html

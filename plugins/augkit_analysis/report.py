@@ -20,12 +20,12 @@ def _compare_sections(run) -> list[ReportSection]:
     sections = []
     for stage in run.stages_of(CompareAnalyzer):
         result = stage.read_json("comparison.json")
-        title = f"Comparison: {result.get('title') or stage.name}" if result else f"Comparison ({stage.name})"
         if result is None:
-            sections.append(ReportSection(title, "Not finished: no comparison yet.", order=5))
+            sections.append(ReportSection(f"Comparison ({stage.name})", "Not finished: no comparison yet.", order=5))
             continue
         langs, arms, metric = result["languages"], result["arms"], result["metric"]
         name = result.get("title") or stage.name
+        title = f"Comparison: {name}"
         rows = [[arm, *[format_mean_std(a["languages"].get(lang)) for lang in langs], format_mean_std(a["average"]),
                  a["stage"]] for arm, a in arms.items()]
         tables = [ReportTable(["arm", *langs, "average", "stage"], rows,

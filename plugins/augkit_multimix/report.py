@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, pyplot
+from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, metric_name, pyplot
 from augkit import format_mean_std as mean_std
 from augkit import format_score as pct
 
@@ -66,7 +66,7 @@ def _coteach_sections(stage, run) -> list[ReportSection]:
                     z = zero.get(lang) if split == "test" else None
                     rows.append([lang, split, " ".join(pct(s) for s in r["models"]), mean_std(r), pct(r["ensemble"]),
                                  mean_std(z) if z else "-"])
-        metric = "F1" if results.get("task") == "tagging" else "accuracy"
+        metric = metric_name(results.get("task"))
         title = "MultiMix results" + (f" ({stage.name})" if len(run.stages_of(CoTeachingTrainer)) > 1 else "")
         sections.append(ReportSection(
             title, f"Target-language {metric} × 100 of the final co-teaching models, beside the "

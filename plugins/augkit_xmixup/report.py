@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, pyplot
+from augkit import ReportFigure, ReportSection, ReportTable, figure_png, hookimpl, metric_name, pyplot
 from augkit import format_mean_std as _ms
 from augkit import format_score as _pct
 
@@ -31,7 +31,7 @@ def report_sections(run):
             base = results.get("baseline") or {}
             rows = [[lang, " ".join(_pct(s) for s in e["models"]), _ms(e), _ms(base.get(lang))]
                     for lang, e in results["languages"].items()]
-            metric = {"tagging": "F1", "qa": "F1"}.get(results.get("task"), "accuracy")
+            metric = metric_name(results.get("task"))
             notes = "".join(f"\n\n- {n}" for n in results.get("notes", []))
             title = "X-Mixup results" + (f" ({stage.name})" if len(run.stages_of(XMixupTrainer)) > 1 else "")
             sections.append(ReportSection(

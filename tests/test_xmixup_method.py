@@ -226,3 +226,28 @@ def test_scheduled_sampling_follows_p_star_per_batch_and_per_example():
         assert all(bool((b == b[0]).all()) for b in batches)
         assert abs(np.mean([bool(b[0]) for b in batches]) - p) <= tol
     assert bool(ScheduledSampler(k, enabled=False).draw(10**6, 3).all())
+
+
+def test_loss_is_the_weighted_sum_of_its_logged_terms_and_consistency_weights_scale_only_their_term():
+    from augkit_xmixup.method import Settings, compute_loss
+
+    model = _tiny("xlmr", "pair", layers=2)
+    xm = XMixupModel(model, mixup_layer=1).eval()
+    src, tgt = _batch(model, [6, 9, 4, 7], 1), _batch(model, [8, 5, 7, 3], 2)
+    labels = torch.tensor([0, 3, 1, 2])
+    batch = {"source": {**src, "labels": labels}, "target": {**tgt, "labels": labels},
+             "has_back": torch.zeros(4, dtype=torch.bool)}
+    real = torch.ones(4, dtype=torch.bool)
+    losses = {}
+    for mse_w, kl_w in ((1.0, 1.0), (0.1, 0.5), (0.0, 0.0)):
+        s = Settings(task="pair", alpha=0.4, mse_weight=mse_w, kl_weight=kl_w)
+        loss, _, t = compute_loss(xm, batch, s, real)
+        assert t["mse"] > 0 and t["kl"] > 0
+        expected = 0.4 * t["loss_source"] + 0.6 * t["loss_target"] + mse_w * t["mse"] + kl_w * t["kl"]
+        assert float(loss) == pytest.approx(expected, rel=1e-5)
+        losses[mse_w, kl_w] = (float(loss), t)
+    # the terms themselves do not depend on their weights; weight 0 equals the term switched off
+    assert losses[1.0, 1.0][1]["mse"] == pytest.approx(losses[0.1, 0.5][1]["mse"])
+    off, t_off = compute_loss(xm, batch, Settings(task="pair", alpha=0.4, mse=False, kl=False), real)[::2]
+    assert float(off) == pytest.approx(losses[0.0, 0.0][0], rel=1e-6)
+    assert "mse" not in t_off and "kl" not in t_off

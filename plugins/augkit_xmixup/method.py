@@ -43,7 +43,9 @@ class Settings:
     mixup: bool = True
     mixup_inference: bool = True
     mse: bool = True
+    mse_weight: float = 1.0
     kl: bool = True
+    kl_weight: float = 1.0
     pooling: str = "mean"
     scheduled_sampling: bool = True
     k: float = 1000.0
@@ -273,13 +275,13 @@ def compute_loss(model: XMixupModel | Any, batch: dict, settings: Settings, use_
     terms = {"loss_source": float(l_s.detach().mean()), "loss_target": float(l_t.detach().mean())}
     if settings.mse:
         mse = F.mse_loss(pooled(out.source, settings.pooling).float(), pooled(out.target, settings.pooling).float())
-        loss = loss + mse
+        loss = loss + settings.mse_weight * mse
         terms["mse"] = float(mse.detach())
     if settings.kl and task == "pair":
         log_ps = F.log_softmax(out.source.output.logits.float(), dim=-1)
         log_pt = F.log_softmax(out.target.output.logits.float(), dim=-1)
         kl = F.kl_div(log_pt, log_ps, log_target=True, reduction="batchmean")  # KL(p_S ‖ p_T)
-        loss = loss + kl
+        loss = loss + settings.kl_weight * kl
         terms["kl"] = float(kl.detach())
     if out.lam is not None:
         terms.update(lambda_mean=float(out.lam.detach().mean()), lambda_min=float(out.lam.detach().min()),

@@ -44,6 +44,8 @@ class XMixupParams(TrainingParams):
                                            "tagging, 0.2 QA)", ge=0, le=1)
     mse: bool = param(True, help="MSE consistency loss between the streams' pooled representations")
     kl: bool = param(True, help="KL consistency loss between the streams' class distributions (classification)")
+    mse_weight: float = param(1.0, help="weight of the MSE term in the loss (the paper: 1)", ge=0)
+    kl_weight: float = param(1.0, help="weight of the KL term in the loss (the paper: 1)", ge=0)
     pooling: Literal["mean", "cls"] = param("mean", help="sequence representation for the MSE loss")
     scheduled_sampling: bool = param(True, help="draw back-translations as the source side with probability 1−p*")
     k: float = param(0, help="decay k of p* = k/(k+exp(step/k)) (0: 1000, or 2000 for QA)", ge=0)
@@ -134,7 +136,7 @@ class XMixupTrainer(Trainer):
         p = self.params
         d = TASK_DEFAULTS[task]
         s = Settings(task=task, alpha=p.alpha if p.alpha is not None else d["alpha"], mixup=p.mixup,
-                     mixup_inference=p.mixup and p.mixup_inference, mse=p.mse, kl=p.kl and task == "pair",
+                     mixup_inference=p.mixup and p.mixup_inference, mse=p.mse, kl=p.kl and task == "pair", mse_weight=p.mse_weight, kl_weight=p.kl_weight,
                      pooling=p.pooling, scheduled_sampling=p.scheduled_sampling, k=float(p.k or d["k"]),
                      granularity=p.granularity)
         if baseline:

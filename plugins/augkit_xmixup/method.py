@@ -1,6 +1,7 @@
 """X-Mixup's training items, loss (Eq. 7–8), scheduled sampling and inference, on the mixup encoder.
 
-Spec: ``spec/xmixup.md``. ``L = α·L_S + (1−α)·L_T + MSE(r_S, r_T) + KL(p_S‖p_T)``:
+Spec: ``spec/xmixup.md``. ``L = α·L_S + (1−α)·L_T + w_mse·MSE(r_S, r_T) + w_kl·KL(p_S‖p_T)`` (the
+paper's weights are 1; ``mse_weight``/``kl_weight`` change them):
 
 * classification: cross-entropy against the shared gold label on both streams; KL between the two
   streams' class distributions (temperature 1, gradients through both);

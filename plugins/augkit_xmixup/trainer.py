@@ -136,7 +136,8 @@ class XMixupTrainer(Trainer):
         p = self.params
         d = TASK_DEFAULTS[task]
         s = Settings(task=task, alpha=p.alpha if p.alpha is not None else d["alpha"], mixup=p.mixup,
-                     mixup_inference=p.mixup and p.mixup_inference, mse=p.mse, kl=p.kl and task == "pair", mse_weight=p.mse_weight, kl_weight=p.kl_weight,
+                     mixup_inference=p.mixup and p.mixup_inference, mse=p.mse, kl=p.kl and task == "pair",
+                     mse_weight=p.mse_weight, kl_weight=p.kl_weight,
                      pooling=p.pooling, scheduled_sampling=p.scheduled_sampling, k=float(p.k or d["k"]),
                      granularity=p.granularity)
         if baseline:

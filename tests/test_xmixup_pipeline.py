@@ -80,6 +80,15 @@ def test_saved_model_reloads_and_gives_the_stage_scores(xnli_run):
     test = read(str(DATA / "nli.de-en.test.tsv"), "parallel", lang="de")
     assert evaluate_pairs(xm, tm, list(test), max_length=64, mixup_inference=True)["score"] == \
         pytest.approx(results["models"]["model-1"]["test"]["de"]["score"])
+    # the "w/o mixup inference" score beside it is the same model on the target text alone
+    alone = evaluate_pairs(xm, tm, list(test), max_length=64, mixup_inference=False)["score"]
+    assert results["models"]["model-1"]["test"]["de"]["target_only"] == pytest.approx(alone)
+    de = results["languages"]["de"]
+    assert de["target_only_models"][1] == pytest.approx(alone)
+    assert de["target_only_mean"] == pytest.approx(statistics.mean(de["target_only_models"]))
+    # the baseline never mixes, so it has no such score
+    assert "target_only" not in results["models"]["baseline-1"]["test"]["de"]
+    assert "target_only_mean" not in results["baseline"]["de"]
     # the task model alone is an ordinary Hugging Face folder
     from transformers import AutoModelForSequenceClassification
 
@@ -245,6 +254,7 @@ def test_without_mixup_inference_plain_target_test_data_is_enough(tmp_path):
     out = _run(XNLI, tmp_path / "run", sets)
     results = json.loads((_stage(out) / "results.json").read_text())
     assert results["settings"]["mixup_inference"] is False and 0 <= results["languages"]["de"]["mean"] <= 1
+    assert "target_only_mean" not in results["languages"]["de"]  # the scores are the target alone already
     with pytest.raises(DataError, match="mixup inference needs translate-test pairs"):
         _run(XNLI, tmp_path / "run2", sets[:2] + sets[3:])
     assert json.loads((_stage(out, "cka") / "cka.json").read_text())["languages"] == ["de"]
@@ -273,8 +283,10 @@ def test_report_shows_results_beside_the_baseline_and_the_training_curves(xnli_r
     results = json.loads((_stage(xnli_run) / "results.json").read_text())
     de, base = results["languages"]["de"], results["baseline"]["de"]
     row = (f"| de | {' '.join(f'{100 * s:.1f}' for s in de['models'])} | {100 * de['mean']:.1f} ± {100 * de['std']:.1f} "
+           f"| {100 * de['target_only_mean']:.1f} ± {100 * de['target_only_std']:.1f} "
            f"| {100 * base['mean']:.1f} ± {100 * base['std']:.1f} |")
     assert "## X-Mixup results" in md and row in md
+    assert "| language | models | mean ± std | w/o mixup inference | baseline mean ± std |" in md
     training = md.split("## X-Mixup training (xmixup)")[1].split("\n## ")[0]
     assert training.count("![") == 2  # loss terms; λ distribution and p*
     html = (xnli_run / "report.html").read_text()

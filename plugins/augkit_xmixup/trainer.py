@@ -229,6 +229,9 @@ class XMixupTrainer(Trainer):
         for lang, corpus in tests.items():
             report["test"][lang] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
                                                   mixup_inference=settings.mixup_inference)
+            if settings.mixup_inference:  # the paper's "w/o mixup inference" ablation, on the same model
+                report["test"][lang]["target_only"] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
+                                                                     mixup_inference=False)["score"]
         if distributed.is_main():
             save_model(xm, tm, folder, settings)
             lines = "".join(json.dumps(r) + "\n" for r in curve)
@@ -247,6 +250,10 @@ class XMixupTrainer(Trainer):
                 scores = [reports[n]["test"][lang]["score"] for n in names]
                 entry = {"models": scores, "mean": statistics.mean(scores),
                          "std": statistics.stdev(scores) if len(scores) > 1 else 0.0}
+                alone = [reports[n]["test"][lang].get("target_only") for n in names]
+                if None not in alone:
+                    entry.update(target_only_models=alone, target_only_mean=statistics.mean(alone),
+                                 target_only_std=statistics.stdev(alone) if len(alone) > 1 else 0.0)
                 if task == "qa":
                     ems = [reports[n]["test"][lang]["em"] for n in names]
                     entry.update(em_models=ems, em_mean=statistics.mean(ems),

@@ -41,7 +41,7 @@ def report_sections(run):
             sections.append(ReportSection(
                 title, f"Target-language {metric} × 100 on test, mixup layer {results.get('mixup_layer')}; "
                 "the baseline is the same training without mixup (translate-train)."
-                + (" *w/o mixup inference*: the same models on the target text alone (the paper's ablation; "
+                + (" \"w/o mixup inference\": the same models on the target text alone (the paper's ablation; "
                    "what mixing in the translate-test text adds at inference)." if alone else "") + notes,
                 [ReportTable(columns, rows,
                              caption=f"X-Mixup results ({metric} x 100)")], order=11, terminal=True))

@@ -244,7 +244,7 @@ def test_loss_is_the_weighted_sum_of_its_logged_terms_and_consistency_weights_sc
         loss, _, t = compute_loss(xm, batch, s, real)
         assert t["mse"] > 0 and t["kl"] > 0
         expected = 0.4 * t["loss_source"] + 0.6 * t["loss_target"] + mse_w * t["mse"] + kl_w * t["kl"]
-        assert float(loss) == pytest.approx(expected, rel=1e-5)
+        assert float(loss.detach()) == pytest.approx(expected, rel=1e-5)
         losses[mse_w, kl_w] = (float(loss), t)
     # the terms themselves do not depend on their weights; weight 0 equals the term switched off
     assert losses[1.0, 1.0][1]["mse"] == pytest.approx(losses[0.1, 0.5][1]["mse"])

@@ -245,9 +245,9 @@ def test_loss_is_the_weighted_sum_of_its_logged_terms_and_consistency_weights_sc
         assert t["mse"] > 0 and t["kl"] > 0
         expected = 0.4 * t["loss_source"] + 0.6 * t["loss_target"] + mse_w * t["mse"] + kl_w * t["kl"]
         assert float(loss.detach()) == pytest.approx(expected, rel=1e-5)
-        losses[mse_w, kl_w] = (float(loss), t)
+        losses[mse_w, kl_w] = (float(loss.detach()), t)
     # the terms themselves do not depend on their weights; weight 0 equals the term switched off
     assert losses[1.0, 1.0][1]["mse"] == pytest.approx(losses[0.1, 0.5][1]["mse"])
     off, _, t_off = compute_loss(xm, batch, Settings(task="pair", alpha=0.4, mse=False, kl=False), real)
-    assert float(off) == pytest.approx(losses[0.0, 0.0][0], rel=1e-6)
+    assert float(off.detach()) == pytest.approx(losses[0.0, 0.0][0], rel=1e-6)
     assert "mse" not in t_off and "kl" not in t_off

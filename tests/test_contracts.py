@@ -45,3 +45,39 @@ def test_the_warm_up_trainer_keeps_the_trainer_contract(tmp_path):
     trainer = WarmupTrainer(model="augkit:tiny-xlmr", n_models=2, max_steps=2, batch_size=4, max_length=32)
     models = check_trainer_contract(trainer, {"train": corpus, "dev": corpus}, tmp_path)
     assert len(models) == 2 and models.labels == LABELS
+
+
+def _text_corpus(n=60):
+    words = ["river", "stone", "green", "walks", "under", "bright", "house", "sings", "north", "quiet"]
+    return Corpus.from_examples([Example(f"t{i}", lang="en", tokens=[words[(i * k + k) % 10] for k in range(1, 7)])
+                                 for i in range(n)])
+
+
+TINY_PRETRAINING = dict(max_steps=3, batch_size=8, vocab_size=60, hidden_size=16, num_heads=2, intermediate_size=32,
+                        held_out=0.0)
+
+
+def test_the_pretraining_trainer_keeps_the_masked_lm_contract(tmp_path):
+    from augkit_pretrain import PretrainTrainer
+
+    models = check_trainer_contract(PretrainTrainer(**TINY_PRETRAINING), {"corpus": [_text_corpus()]}, tmp_path)
+    assert models.task == "mlm" and [m.name for m in models] == ["mlm"] and models.labels is None
+
+
+def test_a_masked_lm_whose_vocabulary_misses_tokenizer_tokens_breaks_the_contract(tmp_path):
+    from transformers import AutoModelForMaskedLM
+
+    from augkit import ModelSet
+    from augkit_pretrain import PretrainTrainer
+
+    class Truncating(PretrainTrainer):
+        def run_stage(self, ctx):
+            stats = super().run_stage(ctx)
+            path = ModelSet.load(ctx.out_dir).best.path
+            model = AutoModelForMaskedLM.from_pretrained(path)
+            model.resize_token_embeddings(10)
+            model.save_pretrained(path)
+            return stats
+
+    with pytest.raises(ContractError, match="the model's vocabulary 10"):
+        check_trainer_contract(Truncating(**TINY_PRETRAINING), {"corpus": [_text_corpus()]}, tmp_path)

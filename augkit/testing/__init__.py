@@ -154,7 +154,10 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
     """Run a Trainer as a stage on ``inputs`` in ``out_dir`` and check its contract; return its
     ModelSet. ``run_stage`` returns JSON-serialisable stats; the stage folder holds ``models.json``
     (``augkit.ModelSet``) naming a task, a label set and a selected model that is one of its models;
-    every model loads with ``augkit.tasks.load_task_model`` with that task and label set."""
+    every model loads with ``augkit.tasks.load_task_model`` with that task and label set. A set of
+    masked LMs (task ``"mlm"``, what a pretraining trainer writes) has no label set; each of its models
+    loads with ``AutoModelForMaskedLM`` and its tokenizer, which has a mask token and no token beyond the
+    model's vocabulary, and predicts a word for a masked position."""
     import json
     from pathlib import Path
 
@@ -175,6 +178,12 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
     if not (out_dir / ModelSet.FILE).is_file():
         raise ContractError(f"the trainer wrote no {ModelSet.FILE}, so no later stage can use its models")
     models = ModelSet.load(out_dir)
+    if models.task == MLM_TASK and len(models):
+        for m in models:
+            _check_masked_lm(m, device)
+        if models.selected is not None and models.selected not in [m.name for m in models]:
+            raise ContractError(f"the selected model {models.selected!r} is not in the set")
+        return models
     if models.task not in TASKS or not len(models):
         raise ContractError(f"the model set names task {models.task!r} and {len(models)} models")
     if models.selected is not None and models.selected not in [m.name for m in models]:
@@ -185,6 +194,37 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
             raise ContractError(f"model {m.name!r} is a {tm.task} model with labels {tm.labels}; the set says "
                                 f"{models.task} with {models.labels}")
     return models
+
+
+MLM_TASK = "mlm"  # the task a set of masked LMs names (a pretraining trainer's output)
+
+
+def _check_masked_lm(entry, device: str) -> None:
+    """One model of an ``"mlm"`` set: it loads as a masked LM with its tokenizer, the tokenizer has a
+    mask token and fits the model's vocabulary, and a masked sentence gets a prediction per position."""
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    from ..tasks import load_tokenizer
+
+    try:
+        tokenizer = load_tokenizer(entry.path)
+        model = AutoModelForMaskedLM.from_pretrained(entry.path).to(device).eval()
+    except Exception as e:  # noqa: BLE001 - any loading failure breaks the contract
+        raise ContractError(f"model {entry.name!r} does not load as a masked LM with its tokenizer: {e}") from None
+    if tokenizer.mask_token_id is None:
+        raise ContractError(f"model {entry.name!r}: its tokenizer has no mask token")
+    vocab = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > vocab:
+        raise ContractError(f"model {entry.name!r}: the tokenizer has {len(tokenizer)} tokens, the model's "
+                            f"vocabulary {vocab}")
+    ids = tokenizer("a b c", return_tensors="pt")["input_ids"]
+    ids[0, 1] = tokenizer.mask_token_id
+    with torch.inference_mode():
+        logits = model(input_ids=ids.to(device)).logits
+    if tuple(logits.shape) != (1, ids.shape[1], vocab):
+        raise ContractError(f"model {entry.name!r}: masked-LM logits of shape {tuple(logits.shape)}, expected "
+                            f"(1, {ids.shape[1]}, {vocab})")
 
 
 def check_writer_roundtrip(writer, reader, examples: Sequence[Example], path) -> list[Example]:

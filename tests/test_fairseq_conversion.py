@@ -132,6 +132,8 @@ class Evil:
         return (os.system, ("echo pwned > /tmp/augkit-pwned",))
 
 
+# torch warns that this pickle's protocol (4, Python's default) is not the one torch.save writes
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_foreign_pickles_are_refused_without_running_them(tmp_path, fairseq_folder):
     folder = tmp_path / "evil"
     shutil.copytree(fairseq_folder, folder)

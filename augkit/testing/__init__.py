@@ -178,17 +178,14 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
     if not (out_dir / ModelSet.FILE).is_file():
         raise ContractError(f"the trainer wrote no {ModelSet.FILE}, so no later stage can use its models")
     models = ModelSet.load(out_dir)
-    if models.task == MLM_TASK and len(models):
-        for m in models:
-            _check_masked_lm(m, device)
-        if models.selected is not None and models.selected not in [m.name for m in models]:
-            raise ContractError(f"the selected model {models.selected!r} is not in the set")
-        return models
-    if models.task not in TASKS or not len(models):
+    if (models.task not in TASKS and models.task != MLM_TASK) or not len(models):
         raise ContractError(f"the model set names task {models.task!r} and {len(models)} models")
     if models.selected is not None and models.selected not in [m.name for m in models]:
         raise ContractError(f"the selected model {models.selected!r} is not in the set")
     for m in models:
+        if models.task == MLM_TASK:
+            _check_masked_lm(m, device)
+            continue
         tm = load_task_model(m.path, device=device)
         if tm.task != models.task or (models.labels is not None and tm.labels != list(models.labels)):
             raise ContractError(f"model {m.name!r} is a {tm.task} model with labels {tm.labels}; the set says "

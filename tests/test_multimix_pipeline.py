@@ -225,6 +225,11 @@ format = "conll"
 path = "{data / 'ner.de.train.conll'}"
 lang = "de"
 drop_labels = true
+[data.es_train]
+format = "conll"
+path = "{data / 'ner.es.train.conll'}"
+lang = "es"
+drop_labels = true
 [[stages]]
 name = "warmup"
 kind = "train"
@@ -237,6 +242,12 @@ kind = "label"
 component = "multimix-labeler"
 inputs = {{ corpus = "de_train", model = "warmup" }}
 params = {{ max_length = 64 }}
+[[stages]]
+name = "pseudo_both"
+kind = "label"
+component = "multimix-labeler"
+inputs = {{ corpus = ["de_train", "es_train"], model = "warmup" }}
+params = {{ max_length = 64 }}
 ''')
     out = tmp_path / "run"
     results = Runner(load_recipe(recipe), out, interactive=False).run()
@@ -248,6 +259,13 @@ params = {{ max_length = 64 }}
     assert results["pseudo"]["model"] == models.selected
     labelled = list(Corpus.load(out / "stages" / "02-pseudo" / "data"))
     assert len(labelled) == 12 and all(len(ex.tags) == len(ex.tokens) == len(ex.probs) for ex in labelled)
+    # several corpora: one labelled corpus, in input order, each example labelled as on its own
+    both = list(Corpus.load(out / "stages" / "03-pseudo_both" / "data"))
+    spanish = list(Corpus.load(out / "data" / "es_train"))
+    assert [ex.lang for ex in both] == ["de"] * 12 + ["es"] * len(spanish) and len(spanish) > 0
+    assert [(ex.id, ex.tags) for ex in both[:12]] == [(ex.id, ex.tags) for ex in labelled]
+    assert [ex.id for ex in both[12:]] == [ex.id for ex in spanish]
+    assert all(len(ex.tags) == len(ex.tokens) == len(ex.probs) for ex in both)
     # a stage that writes a corpus is not a model
     bad = recipe.read_text().replace('model = "warmup"', 'model = "de_train"')
     recipe.write_text(bad)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from augkit import Corpus, Labeler, ModelSet, Params, param
+from augkit import Corpus, InputSpec, Labeler, ModelSet, Params, concat, param
 from augkit.tasks import TaskModel, load_task_model, predict_flat, repair_iob
 
 
@@ -44,6 +44,9 @@ class TaskModelLabeler(Labeler):
     name = "multimix-labeler"
     Params = LabelerParams
     example_types = ("tagging", "pair")
+    # as a stage, several corpora (e.g. one translation per target language) become one labelled corpus
+    inputs = {"corpus": InputSpec("corpus", many=True, help="the examples to label (several: concatenated, in order)"),
+              "model": InputSpec("model")}
 
     def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None,
               device: str = "cpu") -> Corpus:
@@ -108,7 +111,9 @@ class TaskModelLabeler(Labeler):
     def run_stage(self, ctx):
         model_set = ModelSet.of(ctx.inputs["model"])
         chosen = model_set.best
-        labelled = self.label(ctx.inputs["corpus"], chosen.path, folder=ctx.out_dir / "data", device=ctx.device)
+        corpus = ctx.inputs["corpus"]
+        corpus = concat(corpus) if isinstance(corpus, list) else corpus
+        labelled = self.label(corpus, chosen.path, folder=ctx.out_dir / "data", device=ctx.device)
         ctx.log.info("labelled %d examples with %s (%s)", len(labelled), chosen.name, model_set.selection or "selected")
         return {"labelled": len(labelled), "model": chosen.name}
 

@@ -91,6 +91,9 @@ def test_pretraining_trains_a_tokenizer_and_a_masked_lm_that_learned_something(p
     assert report["languages"] == ["en", "xa"] and report["log"] and report["log"][-1]["step"] == 60
     model = AutoModelForMaskedLM.from_pretrained(models.best.path)
     tok = augkit.tasks.load_tokenizer(models.best.path)
+    # the padding and truncation of the tokenizer calls during pretraining are not saved as its defaults
+    saved = json.loads((Path(models.best.path) / "tokenizer.json").read_text())
+    assert saved["padding"] is None and saved["truncation"] is None
     assert model.config.hidden_size == 32 and model.config.vocab_size == len(tok) == stats["vocab_size"]
     # the tokenizer was trained on this text: it needs fewer pieces for target-language words than a
     # tokenizer trained on other text (the built-in tiny model's)

@@ -181,3 +181,28 @@ def test_a_model_set_round_trips_with_paths_relative_to_its_stage(tmp_path):
     assert len(direct) == 1 and direct.best.path == "xlm-roberta-large"
     with pytest.raises(DataError, match="no model set here"):
         ModelSet.load(moved / "models")
+
+
+def test_encoding_ignores_padding_and_truncation_left_on_the_tokenizer_backend():
+    """A tokenizer call with padding/truncation leaves them set on the Rust backend (and save_pretrained
+    writes them into tokenizer.json). Features, and so predictions, must not depend on that: no pads
+    counted as pieces, no cut sentences, the same result alone or in a batch; the backend is left as found."""
+    from augkit.tasks import encode_words, predict_flat
+
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=0)
+    sentences = [["Anna", "sleeps", "."], ["Peter", "and", "Maria", "walked", "to", "the", "old", "house", "."]]
+    clean = encode_words(sentences, tm.tokenizer, 32)
+    alone, _ = predict_flat(tm, words=sentences[:1], max_length=32)
+    backend = tm.tokenizer.backend_tokenizer
+    backend.enable_padding(pad_id=tm.tokenizer.pad_token_id, pad_token=tm.tokenizer.pad_token)
+    backend.enable_truncation(max_length=4)
+    try:
+        stale = encode_words(sentences, tm.tokenizer, 32)
+        batched, _ = predict_flat(tm, words=sentences, max_length=32)
+        assert backend.padding is not None and backend.truncation["max_length"] == 4  # restored
+    finally:
+        backend.no_padding()
+        backend.no_truncation()
+    assert [f.input_ids.tolist() for f in stale] == [f.input_ids.tolist() for f in clean]
+    assert len(clean[0].input_ids) < len(clean[1].input_ids)
+    np.testing.assert_allclose(batched[:3], alone, atol=1e-5)

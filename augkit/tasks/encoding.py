@@ -6,6 +6,7 @@ is split into windows of whole words (each window is its own feature), never cut
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Iterator, Sequence
 
@@ -184,10 +185,34 @@ def _tokenize_words(tokenizer, words_lists):
     their Rust backend directly, which skips transformers' per-sentence conversion to Python dicts."""
     backend = getattr(tokenizer, "backend_tokenizer", None) if getattr(tokenizer, "is_fast", False) else None
     if backend is not None:
-        encs = backend.encode_batch(words_lists, is_pretokenized=True, add_special_tokens=False)
+        with _plain_backend(backend):
+            encs = backend.encode_batch(words_lists, is_pretokenized=True, add_special_tokens=False)
         return [e.ids for e in encs], [e.word_ids for e in encs]
     enc = tokenizer(words_lists, is_split_into_words=True, add_special_tokens=False)
     return enc["input_ids"], [enc.word_ids(k) for k in range(len(words_lists))]
+
+
+@contextlib.contextmanager
+def _plain_backend(backend):
+    """The Rust tokenizer without padding or truncation while inside, its settings restored after.
+
+    A tokenizer call with ``padding=``/``truncation=`` leaves them set on the backend, and
+    ``save_pretrained`` writes them into tokenizer.json, so a loaded tokenizer can carry them. Called
+    directly, the backend would then pad every sentence to the longest of the call (pads that count as
+    words' pieces) and cut long ones: features, and so predictions, would depend on the batch."""
+    padding, truncation = backend.padding, backend.truncation
+    if padding is None and truncation is None:
+        yield backend
+        return
+    backend.no_padding()
+    backend.no_truncation()
+    try:
+        yield backend
+    finally:
+        if padding is not None:
+            backend.enable_padding(**padding)
+        if truncation is not None:
+            backend.enable_truncation(**truncation)
 
 
 def _windows(k, words, ids, word_ids, tokenizer, body, gold, stats) -> list[Feature]:

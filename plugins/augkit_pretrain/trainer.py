@@ -135,6 +135,10 @@ class PretrainTrainer(Trainer):
                                     output_dir=ctx.out_dir / "logs" if p.report_to else None)
             report = run_training(trainer)
             after = masked_accuracy(model, tokenizer, held, **check) if held else None
+            backend = getattr(tokenizer, "backend_tokenizer", None)
+            if backend is not None:  # the padding/truncation of the calls above would be saved as defaults
+                backend.no_padding()
+                backend.no_truncation()
             with atomic_dir(folder) as tmp:
                 model.save_pretrained(str(tmp))
                 tokenizer.save_pretrained(str(tmp))

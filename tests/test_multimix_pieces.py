@@ -189,3 +189,11 @@ def test_span_f1_equals_seqeval_on_random_tag_sequences():
             assert span_f1(gold, ids, model_labels) == expected, (gold, pred)
             checked += 0 < expected < 1
     assert checked > 100  # most cases are neither trivially 0 nor 1
+
+
+def test_the_labeller_refuses_examples_of_another_task_than_its_model_by_id():
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=0)
+    mixed = augkit.concat([Corpus.from_examples([Example("t1", lang="de", tokens=["Anna", "schläft", "."])]),
+                           Corpus.from_examples([Example("p1", type="pair", lang="de", text_a="Anna schläft.", text_b="Sie ruht.")])])
+    with pytest.raises(DataError, match="example 'p1' is a pair example; the model is a tagging model"):
+        TaskModelLabeler(max_length=32).label(mixed, tm)

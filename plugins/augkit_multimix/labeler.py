@@ -60,6 +60,13 @@ class TaskModelLabeler(Labeler):
             raise DataError(f"{self.display_name()} labels tagging and pair examples; this is a QA model")
         p = self.params
         table = corpus.table()
+        types = table.column("type").to_pylist()
+        if any(t != tm.task for t in types):
+            from augkit import DataError
+
+            k = next(i for i, t in enumerate(types) if t != tm.task)
+            raise DataError(f"{self.display_name()}: example {table.column('id')[k].as_py()!r} is a {types[k]} "
+                            f"example; the model is a {tm.task} model and labels only {tm.task} examples")
         if tm.task == "tagging":
             import pyarrow.compute as pc
 

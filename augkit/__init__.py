@@ -16,13 +16,13 @@ from .hookspecs import hookimpl, hookspec
 from .labelling import REPLACED_TAG_POLICIES, label_examples, tag_replaced
 from .model_sets import ModelEntry, ModelSet
 from .environment import pick_device
-from .models import build_tiny_xlmr, resolve_model
+from .models import build_tiny_xlmr, load_pretrained, read_model_config, resolve_model
 from .recipe import parse_options
 from .report import (ReportFigure, ReportSection, ReportTable, RunInfo, StageInfo, figure_png, format_mean_std,
                      format_score, pyplot)
-from .params import FilePath, ModelRef, Params, build_params, describe_params, param
+from .params import Encoding, FilePath, ModelRef, Params, TextReaderParams, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
-from .textfiles import ENCODING_HINT, read_json_objects, read_lines
+from .textfiles import ENCODING_HINT, check_data_file, read_json_objects, read_lines, read_text
 from .scores import StageScores, metric_name
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
 
@@ -61,11 +61,11 @@ __all__ = [
     # labels for augmented examples
     "label_examples", "tag_replaced", "REPLACED_TAG_POLICIES",
     # parameters
-    "Params", "param", "build_params", "describe_params", "FilePath", "ModelRef",
+    "Params", "param", "build_params", "describe_params", "FilePath", "ModelRef", "Encoding", "TextReaderParams",
     # plugins
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
-    "resolve_model", "build_tiny_xlmr", "ModelSet", "ModelEntry", "pick_device", "StageScores", "metric_name",
+    "resolve_model", "build_tiny_xlmr", "load_pretrained", "read_model_config", "ModelSet", "ModelEntry", "pick_device", "StageScores", "metric_name",
     # reports
     "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot", "format_score",
     "format_mean_std",
@@ -77,5 +77,5 @@ __all__ = [
     # Python API
     "read", "write", "parse_options", "__version__",
     # for readers
-    "read_lines", "read_json_objects", "ENCODING_HINT",
+    "read_lines", "read_json_objects", "read_text", "check_data_file", "ENCODING_HINT",
 ]

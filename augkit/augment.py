@@ -13,6 +13,7 @@ options act when the output is written, so changing them reuses the generated sh
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -20,6 +21,7 @@ from typing import Any, Iterable, Iterator
 from .atomic import atomic_write_text
 from .data import Corpus, CorpusWriter, Example, write_corpus_meta
 from .errors import AugkitError, DataError, ParamError, RunError, did_you_mean
+from .textfiles import check_data_file
 from .fingerprints import hash_obj, hash_path
 from .format_lookup import formats_for, reader_for, writer_for
 from .generation import generate_shards
@@ -51,8 +53,12 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
 
     rank, world, _ = topology()
     out = Path(output_path)
+    if out.is_dir():
+        raise RunError(f"{out} is a folder; the output is one file (e.g. {out / 'augmented.jsonl'})")
     if out.exists() and not overwrite:
         raise RunError(f"{out} exists; pass --overwrite to replace it")
+    if out.is_symlink() and not out.exists():
+        raise RunError(f"{out} is a broken symbolic link; give a file name")
     if limit is not None and limit < 1:
         raise ParamError(f"limit: expected a positive number of inputs, got {limit}")
     check_policy(replaced_tags, "--replaced-tags")
@@ -62,8 +68,10 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
     gen_cls = get_plugin_manager().resolve("generator", generator, "--generator")
     _check_generator_keys(gen_cls, params or {}, reader, writer)
     gen = gen_cls(**(params or {}))
-    if reader.reads_files and not Path(input_path).exists():
-        raise DataError("file not found", path=str(input_path))
+    if reader.reads_files:
+        check_data_file(input_path)  # a FIFO or device would hang or never end
+    if not os.access(out.parent if str(out.parent) else ".", os.W_OK) and out.parent.exists():
+        raise RunError(f"{out}: the folder {out.parent} cannot be written (permission denied); choose another output")
     device = pick_device(device)
     types = _check_types(sorted(set(reader.example_types) & set(gen.example_types)), gen, reader, writer,
                          input_path, output_path)
@@ -78,60 +86,63 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
                    "read": reader.params.to_dict(), "generator": generator, "params": gen.params.to_dict(),
                    "seed": seed, "lang": lang, "limit": limit, "shard_size": shard_size})
     work = out.with_name(out.name + ".augkit-work")
-    if rank == 0:
-        if work.exists() and ((work / "fingerprint").read_text() if (work / "fingerprint").exists() else "") != fp:
-            shutil.rmtree(work)  # left by a run with other inputs or parameters
-        fresh = not work.exists()
-        work.mkdir(parents=True, exist_ok=True)
+    lock = None
+    try:
+        if rank == 0:
+            lock = _claim_work(work, fp)
+            fresh = not (work / "fingerprint").exists()
+            try:
+                if not (work / "input" / Corpus.META_FILE).exists():
+                    (work / "input").mkdir(exist_ok=True)
+                    w = CorpusWriter(work / "input" / "data-00000.arrow")
+                    w.write_many(_first(reader.read(str(input_path), lang=lang), limit))
+                    write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
+            except BaseException:
+                if fresh:
+                    shutil.rmtree(work, ignore_errors=True)
+                raise
+            atomic_write_text(work / "fingerprint", fp)  # last: tells the other ranks the input is ready
+        else:
+            from .distributed import wait_until
+
+            wait_until(lambda: (work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp,
+                       f"rank 0 to read {input_path}", timeout_s=3600)
+        corpus = Corpus.load(work / "input")
         try:
-            if not (work / "input" / Corpus.META_FILE).exists():
-                (work / "input").mkdir(exist_ok=True)
-                w = CorpusWriter(work / "input" / "data-00000.arrow")
-                w.write_many(_first(reader.read(str(input_path), lang=lang), limit))
-                write_corpus_meta(work / "input", ["data-00000.arrow"], None, w.close())
-        except BaseException:
-            if fresh:
+            _check_types(corpus.types, gen, reader, writer, input_path, output_path, read=True)
+            if label_with is None and replaced_tags is None and not gen.labels_outputs:
+                _check_tags_chosen(corpus, gen, input_path)
+        except AugkitError:
+            if rank == 0:
                 shutil.rmtree(work, ignore_errors=True)
             raise
-        atomic_write_text(work / "fingerprint", fp)  # last: tells the other ranks the input is ready
-    else:
-        from .distributed import wait_until
 
-        wait_until(lambda: (work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp,
-                   f"rank 0 to read {input_path}", timeout_s=3600)
-    corpus = Corpus.load(work / "input")
-    try:
-        _check_types(corpus.types, gen, reader, writer, input_path, output_path, read=True)
-        if label_with is None and replaced_tags is None and not gen.labels_outputs:
-            _check_tags_chosen(corpus, gen, input_path)
-    except AugkitError:
+        stage_seed = derive_seed(seed, "augment")
+        ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=device,
+                           precision=precision, progress=Progress(interactive=interactive))
+        stats = generate_shards(gen, corpus, work / "generated", seed=stage_seed, ctx=ctx, batch_size=batch_size,
+                                shard_size=shard_size, rank=rank, world_size=world)
         if rank == 0:
+            from .labelling import finish_augmented, inherit_extra
+
+            new = Corpus.load(work / "generated")
+            if model is not None:
+                stats["labelled"] = len(new)
+            new = finish_augmented(new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name,
+                                   device=device, stats=stats)
+            sources = {ex.id: ex for ex in corpus} if include_original or _has_extra(corpus) else {}
+            new = list(inherit_extra(new, sources))
+            stats["outputs"] = len(new)
+            try:
+                stats["written"] = writer.write(_interleave(corpus, new) if include_original else new, out)
+            except DataError as e:
+                raise DataError(f"{e} (the generated examples are kept in {work}: run again with other options to "
+                                "write them without generating again)") from None
             shutil.rmtree(work, ignore_errors=True)
-        raise
-
-    stage_seed = derive_seed(seed, "augment")
-    ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=device,
-                       precision=precision, progress=Progress(interactive=interactive))
-    stats = generate_shards(gen, corpus, work / "generated", seed=stage_seed, ctx=ctx, batch_size=batch_size,
-                            shard_size=shard_size, rank=rank, world_size=world)
-    if rank == 0:
-        from .labelling import finish_augmented, inherit_extra
-
-        new = Corpus.load(work / "generated")
-        if model is not None:
-            stats["labelled"] = len(new)
-        new = finish_augmented(new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name,
-                               device=device, stats=stats)
-        sources = {ex.id: ex for ex in corpus} if include_original or _has_extra(corpus) else {}
-        new = list(inherit_extra(new, sources))
-        stats["outputs"] = len(new)
-        try:
-            stats["written"] = writer.write(_interleave(corpus, new) if include_original else new, out)
-        except DataError as e:
-            raise DataError(f"{e} (the generated examples are kept in {work}: run again with other options to "
-                            "write them without generating again)") from None
-        shutil.rmtree(work, ignore_errors=True)
-    return stats
+        return stats
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _first(examples: Iterable[Example], limit: int | None) -> Iterator[Example]:
@@ -211,3 +222,31 @@ def _check_tags_chosen(corpus: Corpus, gen, input_path) -> None:
             "  --replaced-tags unknown  a changed word is tagged _ (training ignores it)\n"
             "  --replaced-tags drop     leave out sentences in which a word inside an entity changed\n"
             "  --replaced-tags none     write them untagged (keep their provenance with -o FILE.jsonl)")
+
+
+def _claim_work(work: Path, fp: str):
+    """Create (or reuse) the work folder and take its one-writer lock. Work of a run with other inputs or
+    parameters is discarded; a folder of that name that augkit did not make is refused, never removed."""
+    from .run_folder import LOCK, acquire
+
+    if work.is_symlink() or (work.exists() and not work.is_dir()):
+        raise RunError(f"{work} exists and is not augkit's work folder; move it away")
+    if work.is_dir():
+        names = {p.name for p in work.iterdir()} - {LOCK}
+        if names and "fingerprint" not in names and not names <= {"input"}:
+            raise RunError(f"{work} exists and is not augkit's work folder (no fingerprint file); move it away")
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"{work}: cannot create the work folder: {e.strerror or e}") from None
+    lock = acquire(work, "work folder")
+    try:
+        previous = (work / "fingerprint").read_text() if (work / "fingerprint").exists() else None
+        if previous is not None and previous != fp:  # left by a run with other inputs or parameters
+            for child in work.iterdir():
+                if child.name != LOCK:
+                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    except BaseException:
+        lock.release()
+        raise
+    return lock

@@ -322,6 +322,20 @@ def main(argv: list[str] | None = None) -> int:
     except AugkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:
+        # the system refused a file operation (a folder made read-only, a full disk): say which file and why;
+        # what finished is on disk (written atomically), so the same command with --resume continues
+        if os.environ.get("AUGKIT_DEBUG"):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e} ({type(e).__name__}); fix that and run the same command again "
+              "(with --resume for a run) to continue; AUGKIT_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 2
+    except MemoryError:
+        if os.environ.get("AUGKIT_DEBUG"):
+            raise
+        print("error: out of memory; use smaller inputs or batches (AUGKIT_DEBUG=1 shows where)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -113,3 +113,61 @@ def _train_mlm(model, tok, lines: list[str], steps: int, seed: int) -> None:
         opt.step()
         opt.zero_grad()
     model.eval()
+
+
+def unsafe_weights_message(path: str | Path) -> str:
+    """What to tell a user whose model file torch will not unpickle safely: why, and how to convert it."""
+    folder = Path(path)
+    bins = sorted(folder.glob("*.bin")) if folder.is_dir() else [folder]
+    weights = bins[0] if bins else folder / "pytorch_model.bin"
+    return (f"{weights} holds Python objects that torch.load(weights_only=True) refuses to unpickle (loading them "
+            "could run code); augkit loads weights only from safetensors or plain-tensor files. If you made this "
+            "file yourself and trust it, convert it once to safetensors: python -c \"import torch, "
+            "safetensors.torch as s; s.save_file({k: v.contiguous().clone() for k, v in torch.load("
+            f"'{weights}', weights_only=False).items()}}, '{weights.parent / 'model.safetensors'}')\" and move "
+            f"{weights.name} out of the folder")
+
+
+def load_pretrained(loader, path: str | Path, *, ref: str | Path | None = None, what: str = "model", **kwargs):
+    """``loader.from_pretrained(path, **kwargs)`` with failures as one DataError naming the model
+    (``ref``, default ``path``): weights torch refuses to unpickle get ``unsafe_weights_message``; a
+    missing or broken file the loader's first line."""
+    import pickle
+
+    from .errors import DataError
+
+    try:
+        return loader.from_pretrained(str(path), **kwargs)
+    except pickle.UnpicklingError:
+        raise DataError(unsafe_weights_message(path), path=str(ref or path)) from None
+    except (OSError, ValueError, KeyError, RuntimeError, EOFError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise DataError(f"cannot load {what}: {type(e).__name__}: {first}", path=str(ref or path)) from None
+
+
+def read_model_config(ref: str | Path) -> dict | None:
+    """A model's configuration (``config.json`` as a dict) read without loading weights or building
+    anything: a local folder's file, a built-in tiny model's shape, or a hub id's cached config. None
+    when it cannot be known yet (a model an earlier stage will make, a hub id not cached here)."""
+    import json
+
+    ref = str(ref)
+    if ref in TINY:
+        shape = TINY[ref]
+        return {"model_type": "xlm-roberta", "num_hidden_layers": shape["layers"], "hidden_size": shape["hidden"],
+                "num_attention_heads": shape["heads"], "intermediate_size": shape["ffn"]}
+    if ref.startswith(("augkit:", "stage:")):
+        return None
+    folder = Path(ref).expanduser()
+    if folder.is_dir():
+        try:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return config if isinstance(config, dict) else None
+    try:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(ref, local_files_only=True).to_dict()
+    except Exception:  # not cached, or not a model id at all: the stage that loads it says why
+        return None

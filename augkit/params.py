@@ -45,6 +45,11 @@ class ModelRef(str):
     selected (resolved when the stage runs; see ``stage_model_refs``)."""
 
 
+class Encoding(str):
+    """A parameter type for a text encoding Python knows (``utf-8``, ``latin-1``, ``utf-16``...); an
+    unknown name is refused when the recipe is validated, not when the file is read."""
+
+
 STAGE_PREFIX = "stage:"
 
 
@@ -127,6 +132,8 @@ def type_name(tp: Any) -> str:
         return "file path"
     if tp is ModelRef:
         return "model id or folder"
+    if tp is Encoding:
+        return "text encoding"
     if tp is Any:
         return "any"
     return {bool: "boolean", int: "integer", float: "float", str: "string"}.get(tp, getattr(tp, "__name__", str(tp)))
@@ -169,7 +176,16 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             raise ParamError(f"{key}: expected {type_name(tp)}, got {_describe_value(value)}")
         _, inner = get_args(tp) or (str, Any)
         return {k: _coerce(v, inner, f"{key}.{k}") for k, v in value.items()}
-    if tp in (FilePath, ModelRef):
+    if tp is Encoding:
+        if isinstance(value, str):
+            from .textfiles import check_encoding
+
+            try:
+                check_encoding(value)
+            except ValueError as e:
+                raise ParamError(f"{key}: {e}") from None
+            return Encoding(value)
+    elif tp in (FilePath, ModelRef):
         if isinstance(value, str) and value:
             return tp(value)
     elif tp is bool:
@@ -180,6 +196,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            import math
+
+            if not math.isfinite(value):  # one place for every float parameter: inf and nan are never meant
+                raise ParamError(f"{key}: expected a finite number, got {value!r}")
             return float(value)
     elif tp is str:
         if isinstance(value, str):
@@ -225,6 +245,15 @@ def _resolve_path(value: Any, base_dir, key: str) -> Any:
         if value.startswith((".", "/", "~")):
             raise ParamError(f"{key}: model folder not found: {p}")
     return value
+
+
+@dataclasses.dataclass
+class TextReaderParams(Params):
+    """Options every reader of text files shares (subclass it for a reader's own Params)."""
+
+    encoding: Encoding = param(Encoding("utf-8"), help="file encoding (utf-8, latin-1, cp1252, utf-16, ...)")
+    max_line_bytes: int = param(1 << 20, help="the longest line read (bytes); a longer one is an error naming "
+                                "the line, not a memory exhaustion", ge=1, le=1 << 31)
 
 
 def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params",

@@ -289,6 +289,15 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
         p = p if p.is_absolute() else (base_dir / p)
         if not p.exists() and not getattr(reader_cls, "checked_when_read", False):
             raise _err(source, f"{where}.path", f"input file not found: {p}")
+        if p.exists():
+            import stat
+
+            from .textfiles import file_kind
+
+            mode = p.stat().st_mode
+            if not stat.S_ISREG(mode):
+                raise _err(source, f"{where}.path", f"{p} is {file_kind(mode)}; expected a data file (augkit reads "
+                           "data from regular files only)")
         path = str(p.resolve())
     common = {}
     for key, tp in (("lang", str), ("fraction", float), ("fraction_seed", int), ("limit", int)):
@@ -297,6 +306,8 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
                 common[key] = _coerce(entry[key], tp, f"{where}.{key}")
             except ParamError as e:
                 raise RecipeError(f"{source}: {e}") from None
+    if common.get("limit", 0) < 0:
+        raise _err(source, f"{where}.limit", f"expected a number of examples >= 0 (0: all), got {common['limit']}")
     if not 0 < common.get("fraction", 1.0) <= 1:
         raise _err(source, f"{where}.fraction", f"expected a value in (0, 1], got {common['fraction']}")
     reader_params = {k: v for k, v in entry.items() if k in reader_keys}

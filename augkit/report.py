@@ -89,7 +89,10 @@ class RunInfo:
     out_dir: Path
     recipe: dict
     stages: list[StageInfo]
-    status: str  # "completed", "failed", "incomplete"
+    status: str  # "completed", "running", "failed", "interrupted", "incomplete"
+    #: what results.json says beyond the status: the failed stage and its error, the stages an earlier
+    #: invocation made (``from_earlier_run``)
+    results: dict = dataclasses.field(default_factory=dict)
 
     def stages_of(self, cls) -> list[StageInfo]:
         """The stages whose component is ``cls`` (or a subclass)."""
@@ -157,11 +160,19 @@ def run_info(out_dir: str | Path, status: str | None = None, pm=None) -> RunInfo
         except Exception:
             cls = None
         stages.append(StageInfo(i, name, kind, comp, folder, done, stats, cls))
+    results: dict = {}
+    if (out / "results.json").is_file():
+        try:
+            results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        except ValueError:
+            results = {}
     if status is None:
-        results = out / "results.json"
-        saved = json.loads(results.read_text()).get("status") if results.is_file() else None
-        status = saved or ("completed" if stages and all(s.done for s in stages) else "incomplete")
-    return RunInfo(out, recipe, stages, status)
+        from .run_folder import holder
+
+        status = results.get("status") or ("completed" if stages and all(s.done for s in stages) else "incomplete")
+        if status == "running" and holder(out) is None:
+            status = "interrupted"  # it said running, and no process holds the folder any more
+    return RunInfo(out, recipe, stages, status, results if isinstance(results, dict) else {})
 
 
 def summary_section(run: RunInfo) -> ReportSection:
@@ -180,6 +191,12 @@ def summary_section(run: RunInfo) -> ReportSection:
         pk = env.get("packages", {})
         lines.append("Ran with " + ", ".join(f"{k} {pk[k]}" for k in ("augkit", "torch", "transformers") if k in pk)
                      + (f", git {env['augkit_git_sha'][:10]}" if env.get("augkit_git_sha") else "") + ".")
+    if run.status in ("failed", "interrupted") and run.results.get("error"):
+        lines.append(f"Stopped in `{run.results.get('failed_stage') or '?'}`: {run.results['error']}")
+    kept = set(run.results.get("from_earlier_run") or [])
+    if kept:
+        lines.append("Kept from an earlier run (unchanged, not run again): "
+                     + ", ".join(f"`{s.name}`" for s in run.stages if s.name in kept) + ".")
     missing = [s for s in run.stages if not s.done]
     if missing:
         lines.append("Missing (not run or not finished): " + ", ".join(
@@ -190,7 +207,8 @@ def summary_section(run: RunInfo) -> ReportSection:
         counts = ", ".join(f"{k}={v}" for k, v in (s.stats or {}).items()
                            if k != "seconds" and isinstance(v, (int, float)) and not isinstance(v, bool))
         secs = (s.stats or {}).get("seconds")
-        rows.append([f"{s.index + 1}. {s.name}", s.kind, s.component, "done" if s.done else "missing",
+        state = ("done (earlier run)" if s.name in kept else "done") if s.done else "missing"
+        rows.append([f"{s.index + 1}. {s.name}", s.kind, s.component, state,
                      f"{secs:.1f}" if isinstance(secs, (int, float)) else "-", counts])
     table = ReportTable(["stage", "kind", "component", "status", "seconds", "counts"], rows, caption="stages",
                         terminal_columns=["stage", "component", "status", "seconds"])

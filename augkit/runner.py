@@ -28,14 +28,13 @@ from .distributed import wait_until
 from .environment import environment_record, pick_device, topology
 from .errors import AugkitError, DataError, RunError
 from .model_sets import ModelSet
-from .atomic import atomic_write_json, atomic_write_text, remove_stale_tmp
+from .atomic import atomic_dir, atomic_write_json, atomic_write_text, remove_stale_tmp
 from .fingerprints import hash_obj, hash_path
 from .progress import Progress
 from .recipe import DataSpec, Plan, StageSpec, dump_toml
 from .seeding import derive_seed, seed_everything
 
 SUCCESS = "_SUCCESS"
-RUN_FILES = {"resolved_recipe.toml", "overrides.txt", "env.json", "run.log", "results.json"}
 
 
 class Runner:
@@ -59,6 +58,11 @@ class Runner:
         self.console = console
         self.results: dict[str, Any] = {}
         self.fingerprints: dict[str, str] = {}
+        self.kept: list[str] = []           # stages whose results an earlier invocation made
+        self.current: str | None = None     # the stage (or "data NAME") being worked on
+        self.lock = None
+        self.marker: dict[str, Any] = {}
+        self.started = time.time()
 
     def write_report(self, status: str) -> None:
         """Write report.html and report.md (a failure here is logged, never fails the run)."""
@@ -80,37 +84,36 @@ class Runner:
             f"{os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
 
     def prepare_output(self) -> None:
-        """Rank 0 checks and prepares the output folder, then marks it ready for this launch; the other
-        ranks wait for that mark (they never judge or clear the folder themselves)."""
-        ready = self.out / ".ready"
+        """Rank 0 claims the output folder (``augkit.run_folder.claim``: refuses what is not an augkit run,
+        takes the one-writer lock, replaces the old run on ``--force``), then marks it ready for this
+        launch; the other ranks wait for that mark (they never judge or clear the folder themselves)."""
+        from . import run_folder
+
         if self.rank != 0:
+            ready = self.out / ".ready"
             wait_until(lambda: ready.exists() and ready.read_text() == self._launch_id(),
                        f"rank 0 to prepare {self.out}", timeout_s=3600)
             return
-        if ready.exists():
-            ready.unlink()
-        self._prepare_output()
+        self.out, self.lock, self.marker = run_folder.claim(
+            self.out, resume=self.resume, force=self.force, recipe=self.plan.source,
+            protected=self._protected_paths(), log=self.log)
+        (self.out / ".ready").unlink(missing_ok=True)
         if self.world_size > 1:
-            atomic_write_text(ready, self._launch_id())
+            atomic_write_text(self.out / ".ready", self._launch_id())
 
-    def _prepare_output(self) -> None:
-        out = self.out
-        if out.exists() and not out.is_dir():
-            raise RunError(f"output folder {out} exists and is a file")
-        non_empty = out.is_dir() and any(out.iterdir())
-        if non_empty and not (self.resume or self.force):
-            raise RunError(f"output folder {out} is not empty; pass --resume to continue that run "
-                           f"or --force to discard it and start over")
-        if non_empty and self.force:
-            for child in out.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            probe = out / ".write-probe"
-            probe.write_text("ok")
-            probe.unlink()
-        except OSError as e:
-            raise RunError(f"output folder {out} cannot be written: {e.strerror or e}") from None
+    def _protected_paths(self) -> list[tuple[str, Path]]:
+        """What ``--force`` must never delete: the recipe, the input files, files and model folders named
+        by parameters."""
+        from .params import FilePath, ModelRef
+
+        paths = [("the recipe", Path(self.plan.source))]
+        paths += [(f"input data.{name}", Path(d.path)) for name, d in self.plan.data.items() if Path(d.path).exists()]
+        for st in self.plan.stages:
+            for key, value in st.params.to_dict().items():
+                for v in value if isinstance(value, list) else [value]:
+                    if isinstance(v, (FilePath, ModelRef)) and Path(v).exists():
+                        paths.append((f"stages.{st.name}.params.{key}", Path(v)))
+        return paths
 
     def _setup_logging(self) -> logging.Handler | None:
         if self.rank != 0:
@@ -125,10 +128,23 @@ class Runner:
     # the run -----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         self.prepare_output()
-        handler = self._setup_logging()
-        status = "failed"
         try:
+            return self._run_claimed()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def _run_claimed(self) -> dict[str, Any]:
+        from .run_folder import describe_holder
+
+        handler = self._setup_logging()
+        status, error = "failed", None
+        try:
+            if self.lock is not None and self.lock.taken_over:
+                self.log.warning("the lock of %s was left by %s, which is no longer running; taken over", self.out,
+                                 describe_holder(self.lock.taken_over))
             if self.rank == 0:
+                self._write_results("running")
                 raw = dict(self.plan.raw)
                 raw["run"] = {**raw.get("run", {}), "output_dir": str(self.out)}
                 atomic_write_text(self.out / "resolved_recipe.toml", dump_toml(raw))
@@ -137,24 +153,69 @@ class Runner:
             self.log.info("run %s: %d data entries, %d stages, device %s, output %s", self.plan.run.name,
                           len(self.plan.data), len(self.plan.stages), self.device, self.out)
             for spec in self.plan.data.values():
+                self.current = f"data {spec.name}"
                 self._read_data(spec)
+            self.current = "preflight"
             self._preflight()
             for stage in self.plan.stages:
+                self.current = stage.name
                 self._run_stage(stage)
+            self.current = None
+            if self.rank == 0:
+                self._check_complete()
             status = "completed"
             if self.rank == 0:
-                atomic_write_json(self.out / "results.json", {"status": status, "stages": self.results})
+                self._write_results(status)
             return self.results
         except KeyboardInterrupt:
+            status, error = "interrupted", "interrupted (Ctrl-C or SIGINT)"
             self.log.warning("interrupted; finished stages are kept, `augkit run --resume` continues")
+            raise
+        except AugkitError as e:
+            error = str(e)
+            raise
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
             raise
         finally:
             if self.rank == 0:
+                if status != "completed":
+                    self._write_results(status, error=error)
                 self.write_report(status)
             self.pm.hook.on_run_end(output_dir=str(self.out), results=self.results, status=status)
             if handler is not None:
                 logging.getLogger("augkit").removeHandler(handler)
                 handler.close()
+
+    def _write_results(self, status: str, error: str | None = None) -> None:
+        """results.json says what is true now: "running" while the run runs, "failed"/"interrupted" with
+        the stage and the message, "completed" only once every stage has its ``_SUCCESS``. Stages whose
+        results an earlier invocation made (kept by ``--resume``) are listed in ``from_earlier_run``.
+        A folder that cannot be written any more (made read-only mid-run) is logged, not raised: the
+        error that stopped the run is the one to report."""
+        record: dict[str, Any] = {"status": status, "run_id": self.marker.get("run_id"),
+                                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
+                                  "stages": self.results, "from_earlier_run": list(self.kept)}
+        if status == "running":
+            import os
+            import socket
+
+            record["pid"], record["host"] = os.getpid(), socket.gethostname()
+        elif status != "completed":
+            record["failed_stage"] = self.current
+            record["error"] = error
+        try:
+            atomic_write_json(self.out / "results.json", record)
+        except OSError as e:
+            self.log.warning("could not write %s: %s", self.out / "results.json", e.strerror or e)
+
+    def _check_complete(self) -> None:
+        for stage in self.plan.stages:
+            marker = self.out / "stages" / stage.dirname / SUCCESS
+            if not (marker.is_file() and marker.read_text() == self.fingerprints.get(stage.name)):
+                self.current = stage.name
+                raise RunError(f"stage {stage.name!r} has no valid {SUCCESS} after the run; its folder was changed "
+                               "while the run ran (run again with --resume)")
 
     # data ----------------------------------------------------------------------------------------
     def _read_data(self, spec: DataSpec) -> None:
@@ -175,23 +236,25 @@ class Runner:
 
             rng = random.Random(spec.fraction_seed)
             examples = [ex for ex in examples if rng.random() < spec.fraction]
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        writer = CorpusWriter(folder / "data-00000.arrow")
-        labels: set[str] = set()
-        for ex in examples:
-            if spec.limit and writer.count >= spec.limit:
-                break
-            labels.update(ex.tags if ex.type == "tagging" else ([ex.label] if ex.label is not None else []))
-            writer.write(ex)
-        count = writer.close()
-        if count == 0:
-            raise DataError("no examples left after fraction/limit", path=spec.path)
-        label_list = spec.reader_params.get("labels") or sorted(labels)
-        write_corpus_meta(folder, ["data-00000.arrow"], label_list, count, spec.name)
-        atomic_write_json(folder / "manifest.json", {"source": spec.path, "format": spec.format, "count": count,
-                                                     "seconds": round(time.perf_counter() - started, 3)})
-        atomic_write_text(folder / SUCCESS, fp)
+        # read into a temporary folder renamed into place: a data error leaves nothing behind
+        with atomic_dir(folder) as tmp:
+            writer = CorpusWriter(tmp / "data-00000.arrow")
+            labels: set[str] = set()
+            try:
+                for ex in examples:
+                    if spec.limit and writer.count >= spec.limit:
+                        break
+                    labels.update(ex.tags if ex.type == "tagging" else ([ex.label] if ex.label is not None else []))
+                    writer.write(ex)
+            finally:
+                count = writer.close()
+            if count == 0:
+                raise DataError("no examples left after fraction/limit", path=spec.path)
+            label_list = spec.reader_params.get("labels") or sorted(labels)
+            write_corpus_meta(tmp, ["data-00000.arrow"], label_list, count, spec.name)
+            atomic_write_json(tmp / "manifest.json", {"source": spec.path, "format": spec.format, "count": count,
+                                                      "seconds": round(time.perf_counter() - started, 3)})
+            atomic_write_text(tmp / SUCCESS, fp)
         self.log.info("data %s: %d examples from %s", spec.name, count, spec.path)
 
     def _preflight(self) -> None:
@@ -268,7 +331,10 @@ class Runner:
         self.fingerprints[stage.name] = fp
         if self._complete(folder, fp):
             self.results[stage.name] = json.loads((folder / "stats.json").read_text())
-            self.log.info("stage %s: unchanged and complete, skipped", stage.name)
+            self.kept.append(stage.name)
+            self.log.info("stage %s: unchanged and complete, skipped (results of an earlier run kept)", stage.name)
+            if self.rank == 0:
+                self._write_results("running")
             return
         distributed = getattr(stage.component_cls, "supports_distributed", None)
         if distributed is None:
@@ -315,6 +381,7 @@ class Runner:
             "seed": seed, "fingerprint": fp, "counts": {k: v for k, v in stats.items() if isinstance(v, int)}})
         atomic_write_text(folder / SUCCESS, fp)
         self.results[stage.name] = stats
+        self._write_results("running")
         self.pm.hook.on_stage_end(stage=stage.name, kind=stage.kind, component=stage.component,
                                   out_dir=str(folder), stats=stats)
         self.log.info("stage %s: done in %.1fs", stage.name, seconds)

@@ -44,22 +44,33 @@ def test_resolved_recipe_reruns_as_is(tmp_path, cli):
     assert (out / "overrides.txt").read_text() == "stages.by_length.params.max_words=9\n"
 
 
-def test_non_empty_output_is_refused_without_resume_or_force(tmp_path, cli):
+def test_a_run_folder_is_refused_without_resume_or_force(tmp_path, cli):
+    out = tmp_path / "run"
+    cli("run", DEMO, "-o", out, check=0)
+    first = json.loads((out / "augkit-run.json").read_text())["run_id"]
+    proc = cli("run", DEMO, "-o", out, check=2)
+    assert "is not empty" in proc.stderr and "--resume" in proc.stderr
+    cli("run", DEMO, "-o", out, "--force", check=0)
+    assert json.loads((out / "augkit-run.json").read_text())["run_id"] != first   # a new run in its place
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.augkit-")]  # the old one is gone
+
+
+def test_a_user_folder_is_refused_even_with_force(tmp_path, cli):
     out = tmp_path / "run"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
-    proc = cli("run", DEMO, "-o", out, check=2)
-    assert "is not empty" in proc.stderr and "--resume" in proc.stderr
+    for flags in ([], ["--resume"], ["--force"]):
+        proc = cli("run", DEMO, "-o", out, *flags, check=2)
+        assert "is not an augkit run folder" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
     assert (out / "precious.txt").read_text() == "keep me"
-    cli("run", DEMO, "-o", out, "--force", check=0)
-    assert not (out / "precious.txt").exists()
 
 
 def test_unwritable_output_folder_is_a_clear_error(tmp_path, cli):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     proc = cli("run", DEMO, "-o", blocker / "sub", check=2)
-    assert "cannot be written" in proc.stderr or "exists and is a file" in proc.stderr
+    assert "cannot be created: Not a directory" in proc.stderr
 
 
 def test_resume_skips_unchanged_stages_and_redoes_changed_ones(tmp_path):
@@ -102,10 +113,13 @@ main(["run", {str(DEMO)!r}, "-o", {str(out)!r}])
     assert proc.returncode == -signal.SIGKILL
     assert (out / "stages" / "01-by_length" / "_SUCCESS").exists()
     assert not (out / "stages" / "02-unique" / "_SUCCESS").exists()
-    assert not (out / "results.json").exists()
+    # results.json says what was true when the process died: running, with the finished stage only
+    killed = json.loads((out / "results.json").read_text())
+    assert killed["status"] == "running" and list(killed["stages"]) == ["by_length"]
     Runner(load_recipe(DEMO), out, resume=True, interactive=False).run()
     assert (out / "stages" / "02-unique" / "_SUCCESS").exists()
-    assert json.loads((out / "results.json").read_text())["status"] == "completed"
+    resumed = json.loads((out / "results.json").read_text())
+    assert resumed["status"] == "completed" and resumed["from_earlier_run"] == ["by_length"]
 
 
 def test_dry_run_prints_plan_and_writes_nothing(tmp_path, cli):

@@ -84,7 +84,7 @@ def load_task_model(ref: str | Path, task: str | None = None, labels: Sequence[s
                               AutoModelForTokenClassification)
     from transformers.utils import logging as hf_logging
 
-    from ..models import resolve_model
+    from ..models import load_pretrained, resolve_model
     from ..seeding import isolated_rng
 
     hf_logging.disable_progress_bar()
@@ -119,7 +119,8 @@ def load_task_model(ref: str | Path, task: str | None = None, labels: Sequence[s
     try:
         tokenizer = load_tokenizer(path, trust_remote_code)
         with isolated_rng(seed):  # a fresh head's initialisation is a function of ``seed`` alone
-            model = cls.from_pretrained(path, trust_remote_code=trust_remote_code, **kwargs)
+            model = load_pretrained(cls, path, ref=ref, what=f"a {task} model", trust_remote_code=trust_remote_code,
+                                    **kwargs)
     except (OSError, ValueError) as e:
         raise DataError(f"cannot load a {task} model: {str(e).splitlines()[0]}", path=str(ref)) from None
     finally:

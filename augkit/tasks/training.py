@@ -37,10 +37,10 @@ class TrainingParams(Params):
     """Training settings shared by every trainer stage (a trainer's own ``Params`` subclass this)."""
 
     learning_rate: float = param(3e-5, help="peak learning rate (linear schedule)", gt=0)
-    batch_size: int = param(4, help="per-device batch size", ge=1)
-    grad_accum: int = param(1, help="gradient accumulation steps", ge=1)
-    max_steps: int = param(0, help="optimizer steps per training (0: from train_epochs)", ge=0)
-    train_epochs: float = param(1.0, help="passes over the training data when max_steps is 0", gt=0)
+    batch_size: int = param(4, help="per-device batch size", ge=1, le=1 << 20)
+    grad_accum: int = param(1, help="gradient accumulation steps", ge=1, le=1 << 20)
+    max_steps: int = param(0, help="optimizer steps per training (0: from train_epochs)", ge=0, le=10**9)
+    train_epochs: float = param(1.0, help="passes over the training data when max_steps is 0", gt=0, le=10**4)
     warmup_steps: int = param(0, help="learning-rate warm-up steps", ge=0)
     warmup_ratio: float = param(0.0, help="learning-rate warm-up as a share of the steps (if warmup_steps is 0)", ge=0, le=1)
     weight_decay: float = param(0.0, ge=0)

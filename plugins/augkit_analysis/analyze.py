@@ -83,7 +83,7 @@ def load_encoder(ref: str, device: str = "cpu", trust_remote_code: bool = False)
     """(encoder, tokenizer) from a model folder or id, a task model (its encoder), or a trainer stage folder."""
     from transformers import AutoModel
 
-    from augkit import resolve_model
+    from augkit import load_pretrained, resolve_model
     from augkit.tasks import load_tokenizer
 
     from transformers.utils import logging as hf_logging
@@ -92,7 +92,7 @@ def load_encoder(ref: str, device: str = "cpu", trust_remote_code: bool = False)
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # a task model's head and an MLM's LM head are expected leftovers
     try:
-        model = AutoModel.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = load_pretrained(AutoModel, path, ref=ref, what="an encoder", trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
         raise DataError(f"cannot load an encoder: {str(e).splitlines()[0]}", path=str(ref)) from None
     finally:

@@ -4,15 +4,14 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit import TextReaderParams, DataError, Example, Params, Reader, Writer, atomic_write_text, param
 from augkit.tasks import repair_iob
 
 from ._common import check_label, check_nonempty, read_lines
 
 
 @dataclasses.dataclass
-class ConllParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class ConllParams(TextReaderParams):
     iob1_to_iob2: bool = param(False, help="convert IOB1 tags to IOB2 on read")
     labels: list[str] | None = param(None, help="the label set; a tag outside it is an error")
     drop_labels: bool = param(False, help="read the words only (target-language unlabelled text)")
@@ -50,7 +49,7 @@ class ConllReader(Reader):
             tokens, tags, line_nos = [], [], []
             return ex
 
-        for n, line in read_lines(source, p.encoding):
+        for n, line in read_lines(source, p.encoding, p.max_line_bytes):
             cols = line.split(p.separator) if p.separator else line.split()
             if not cols or (p.separator and not line.strip()):
                 ex = flush()

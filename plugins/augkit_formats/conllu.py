@@ -4,14 +4,13 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator, Literal
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit import TextReaderParams, DataError, Example, Params, Reader, Writer, atomic_write_text, param
 
 from ._common import check_label, check_nonempty, read_lines
 
 
 @dataclasses.dataclass
-class ConlluParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class ConlluParams(TextReaderParams):
     tag_column: Literal["upos", "xpos"] = param("upos", help="which POS column to use as the tag")
     labels: list[str] | None = param(None, help="the label set; a tag outside it is an error")
     drop_labels: bool = param(False, help="read the words only")
@@ -31,7 +30,7 @@ class ConlluReader(Reader):
         prefix = name or Path(source).stem
         col = 3 if p.tag_column == "upos" else 4
         tokens, tags, count, sent_id = [], [], 0, None
-        for n, line in list(read_lines(source, p.encoding)) + [(-1, "")]:
+        for n, line in list(read_lines(source, p.encoding, p.max_line_bytes)) + [(-1, "")]:
             if line.startswith("#"):
                 if line.startswith("# sent_id"):
                     sent_id = line.split("=", 1)[-1].strip()

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, param
+from augkit import Encoding, TextReaderParams, read_text, DataError, Example, Params, Reader, Writer, param
 
 from ._common import ENCODING_HINT, check_label, check_nonempty, write_text
 
@@ -27,8 +27,7 @@ _OPTION = {"text_a": "text_column", "text_b": "text_b_column", "label": "label_c
 
 
 @dataclasses.dataclass
-class CsvParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class CsvParams(TextReaderParams):
     delimiter: str = param(",", help="field separator (one character)")
     text_column: str | None = param(None, help="the text column (default: text, sentence, premise or sentence1)")
     text_b_column: str | None = param(None, help="a second text, for sentence pairs (default: hypothesis or "
@@ -57,15 +56,8 @@ class CsvReader(Reader):
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         p = self.params
         path = Path(source)
-        if not path.is_file():
-            raise DataError("file not found" if not path.exists() else "expected a file, found a folder", path=source)
-        try:
-            text = path.read_text(encoding=p.encoding)
-        except UnicodeDecodeError as e:
-            line = path.read_bytes()[: e.start].count(b"\n") + 1
-            raise DataError(f"cannot decode byte {e.object[e.start:e.start + 1]!r} as {p.encoding}; {ENCODING_HINT}",
-                            path=source, line=line) from None
-        rows = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=p.delimiter)
+        text = read_text(source, p.encoding, p.max_line_bytes)
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=p.delimiter)
         header = p.columns
         prefix = name or path.stem
         fields, count = None, 0
@@ -126,7 +118,7 @@ class CsvReader(Reader):
 
 @dataclasses.dataclass
 class CsvWriterParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+    encoding: Encoding = param(Encoding("utf-8"), help="file encoding")
     delimiter: str = param(",", help="field separator (one character)")
     text_column: str | None = param(None, help="name of the text column (default: the name it was read from, "
                                     "else text)")

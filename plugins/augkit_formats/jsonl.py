@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import (DataError, Example, Params, Reader, Writer, atomic_write_text, did_you_mean, param,
+from augkit import (TextReaderParams, DataError, Example, Params, Reader, Writer, atomic_write_text, did_you_mean, param,
                     read_json_objects)
 
 from ._common import check_label, check_nonempty
@@ -14,8 +14,7 @@ _FIELDS = {f.name for f in dataclasses.fields(Example)}
 
 
 @dataclasses.dataclass
-class JsonlParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class JsonlParams(TextReaderParams):
     labels: list[str] | None = param(None, help="the label set; a label outside it is an error")
     drop_labels: bool = param(False, help="drop tags/labels on read")
 
@@ -40,7 +39,7 @@ class JsonlReader(Reader):
         p = self.params
         prefix = name or Path(source).stem
         count = 0
-        for n, obj in read_json_objects(source, p.encoding):
+        for n, obj in read_json_objects(source, p.encoding, p.max_line_bytes):
             unknown = [k for k in obj if k not in _FIELDS]
             if unknown:
                 raise DataError(f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], _FIELDS)}", path=source, line=n)

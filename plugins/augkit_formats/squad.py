@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_json, param
+from augkit import Encoding, read_text, DataError, Example, Params, Reader, Writer, atomic_write_json, param
 
 
 @dataclasses.dataclass
 class SquadParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+    encoding: Encoding = param(Encoding("utf-8"), help="file encoding")
     drop_labels: bool = param(False, help="drop answers on read")
 
 
@@ -24,12 +24,9 @@ class SquadReader(Reader):
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         path = Path(source)
-        if not path.is_file():
-            raise DataError("file not found", path=source)
+        text = read_text(source, self.params.encoding)  # one JSON document: its lines may be long
         try:
-            doc = json.loads(path.read_text(encoding=self.params.encoding))
-        except UnicodeDecodeError as e:
-            raise DataError(f"cannot decode as {self.params.encoding}: {e.reason}", path=source) from None
+            doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise DataError(f"invalid JSON at column {e.colno}: {e.msg}", path=source, line=e.lineno) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):

@@ -5,14 +5,19 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, param
+from augkit import Encoding, TextReaderParams, DataError, Example, Params, Reader, Writer, param
 
 from ._common import check_nonempty, read_lines, write_text
 
 
 @dataclasses.dataclass
-class TextParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class TextParams(TextReaderParams):
+    """The plain-text reader's options."""
+
+
+@dataclasses.dataclass
+class TextWriterParams(Params):
+    encoding: Encoding = param(Encoding("utf-8"), help="file encoding")
 
 
 class TextReader(Reader):
@@ -28,7 +33,7 @@ class TextReader(Reader):
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         prefix = name or Path(source).stem
         count = 0
-        for _, line in read_lines(source, self.params.encoding):
+        for _, line in read_lines(source, self.params.encoding, self.params.max_line_bytes):
             text = line.strip()
             if text:
                 yield Example(id=f"{prefix}-{count}", type="pair", lang=lang, text_a=text)
@@ -42,7 +47,7 @@ class TextWriter(Writer):
     empty texts and texts with a line break (each would not read back as one sentence)."""
 
     name = "txt"
-    Params = TextParams
+    Params = TextWriterParams
     example_types = ("pair", "tagging")
     suffixes = TextReader.suffixes
 

@@ -4,7 +4,7 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit import TextReaderParams, DataError, Example, Params, Reader, Writer, atomic_write_text, param
 
 from ._common import check_label, check_nonempty, read_lines
 
@@ -17,8 +17,7 @@ _ALIASES = {
 
 
 @dataclasses.dataclass
-class TsvParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class TsvParams(TextReaderParams):
     columns: list[str] | None = param(None, help="column names when the file has no header "
                                       "(default: premise, hypothesis, label)")
     labels: list[str] | None = param(None, help="the label set; a label outside it is an error")
@@ -38,7 +37,7 @@ class TsvPairReader(Reader):
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         p = self.params
         prefix = name or Path(source).stem
-        lines = read_lines(source, p.encoding)
+        lines = read_lines(source, p.encoding, p.max_line_bytes)
         mapping: dict[int, str] | None = None
         if p.columns is not None:
             mapping = self._mapping(p.columns, source, 0)

@@ -42,7 +42,7 @@ SETS = ("source", "target", "source_aug", "target_aug")
 
 @dataclasses.dataclass
 class CoTeachParams(TrainingParams):
-    epochs: int = param(3, help="co-teaching epochs", ge=1)
+    epochs: int = param(3, help="co-teaching epochs", ge=1, le=1000)
     eta: list[float] = param([0.8, 1.0, 1.0], help="η per epoch: share the distiller keeps")
     mixtures: list[list[str]] = param([["source", "target"], ["target_aug"], ["source", "target", "source_aug", "target_aug"]],
                                       help="training sets per epoch, from: source, target, source_aug, target_aug")
@@ -50,7 +50,7 @@ class CoTeachParams(TrainingParams):
     distiller_params: dict[str, Any] = param({}, help="parameters of the distiller (eta comes from `eta`)")
     alpha: float = param(0.7, help="α of the balanced multinomial sampler", ge=0)
     schedule: Literal["frozen", "sequential"] = param("frozen", help="peers frozen per epoch, or the authors' order")
-    train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0)
+    train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0, le=10**4)
     repair_iob: bool = param(False, help="repair IOB in pseudo labels")
     regenerate_per_epoch: bool = param(False, help="make GEN-LM samples anew each epoch (else use the *_aug inputs)")
     generator: str = param("vicinity", help="generator for regenerate_per_epoch")

@@ -13,9 +13,9 @@ from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_mo
 @dataclasses.dataclass
 class WarmupParams(TrainingParams):
     model: ModelRef = param("xlm-roberta-large", help="pretrained encoder: Hugging Face id or folder")
-    n_models: int = param(3, help="task models trained with different seeds", ge=1)
+    n_models: int = param(3, help="task models trained with different seeds", ge=1, le=100)
     seeds: list[int] = param([], help="one seed per model (default: derived from the run seed)")
-    max_steps: int = param(3000, help="optimizer steps per model", ge=1)
+    max_steps: int = param(3000, help="optimizer steps per model", ge=1, le=10**9)
     labels: list[str] | None = param(None, help="the label set (default: the labels found in the training data)")
 
     def check(self):

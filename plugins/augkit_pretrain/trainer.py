@@ -16,7 +16,7 @@ import shutil
 from typing import Iterable
 
 from augkit import (DataError, Example, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_dir,
-                    atomic_write_json, build_tiny_xlmr, param, resolve_model)
+                    atomic_write_json, build_tiny_xlmr, load_pretrained, param, resolve_model)
 from augkit.tasks import TrainingParams, build_trainer, finished_report, run_training, training_steps
 
 
@@ -123,7 +123,8 @@ class PretrainTrainer(Trainer):
             else:
                 source = resolve_model(p.model)
             tokenizer = load_tokenizer(source, trust_remote_code=p.trust_remote_code)
-            model = AutoModelForMaskedLM.from_pretrained(source, trust_remote_code=p.trust_remote_code).to(ctx.device)
+            model = load_pretrained(AutoModelForMaskedLM, source, ref=p.model or source, what="a masked LM",
+                                    trust_remote_code=p.trust_remote_code).to(ctx.device)
             check = dict(probability=p.mlm_probability, max_length=p.max_length, seed=ctx.seed)
             before = masked_accuracy(model, tokenizer, held, **check) if held else None
             features = [{"input_ids": ids} for ids in tokenizer(train, truncation=True, max_length=p.max_length)["input_ids"]]

@@ -33,7 +33,7 @@ class VicinityParams(Params):
     model: ModelRef = param("xlm-roberta-large", help="masked LM: Hugging Face id or folder, or a fairseq XLM-R folder")
     mode: Literal["successive_max", "successive_cross"] = param("successive_max", help="GEN-LM variant")
     mask_ratio: float = param(0.30, help="P: share of a text's words to replace (m = max(1, floor(P*L)))", gt=0, le=1)
-    samples_per_input: int = param(3, help="δ: samples per input (successive max)", ge=1)
+    samples_per_input: int = param(3, help="δ: samples per input (successive max)", ge=1, le=1000)
     cross_samples: list[int] = param([2, 2], help="[δ1, δ2]: variants per half (successive cross)")
     min_word_chars: int = param(1, help="only words with at least this many characters are replaced", ge=1)
     min_words: int = param(1, help="texts with fewer words are passed through (counted)", ge=0)

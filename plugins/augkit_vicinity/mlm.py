@@ -93,7 +93,7 @@ class MaskedLM:
         from transformers import AutoModelForMaskedLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from augkit import resolve_model
+        from augkit import DataError, load_pretrained, resolve_model
 
         hf_logging.disable_progress_bar()  # augkit shows its own progress
         ref = resolve_model(ref)
@@ -108,8 +108,10 @@ class MaskedLM:
                                      "dict.txt + sentencepiece.bpe.model (fairseq XLM-R)", path=str(ref))
         try:
             tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)
-            model, info = AutoModelForMaskedLM.from_pretrained(ref, output_loading_info=True,
-                                                               trust_remote_code=trust_remote_code)
+            model, info = load_pretrained(AutoModelForMaskedLM, ref, what="a masked LM", output_loading_info=True,
+                                          trust_remote_code=trust_remote_code)
+        except DataError as e:
+            raise VicinityModelError(str(e)) from None
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise VicinityModelError(f"cannot load masked LM: {type(e).__name__}: {str(e).splitlines()[0]}",
                                      path=str(ref)) from None

@@ -34,7 +34,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from augkit import DataError, Example, Params, Reader, param, read_json_objects, read_lines
+from augkit import TextReaderParams, DataError, Example, Params, Reader, param, read_json_objects, read_lines
 
 _SIDE_FIELDS = {"pair": ("text_a", "text_b"), "tagging": ("tokens", "tags"), "qa": ("question", "context", "answers")}
 _TSV_PAIR = {"label", "source_a", "source_b", "target_a", "target_b", "back_a", "back_b"}
@@ -43,8 +43,7 @@ _TSV_IDS = {"id", "source_id", "target_id"}
 
 
 @dataclasses.dataclass
-class ParallelParams(Params):
-    encoding: str = param("utf-8", help="file encoding")
+class ParallelParams(TextReaderParams):
     side: Literal["target", "source"] = param(
         "target", help='"target": target texts carrying their source side (what X-Mixup trains on); '
                        '"source": the source side alone')
@@ -66,8 +65,8 @@ class ParallelReader(Reader):
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
         path = Path(source)  # read_lines says when it is missing or a folder
-        rows = _tsv_rows(source, self.params.encoding, self.params.columns) if path.suffix.lower() in (".tsv", ".txt") else \
-            read_json_objects(source, self.params.encoding)
+        rows = _tsv_rows(source, self.params.encoding, self.params.columns, self.params.max_line_bytes) if path.suffix.lower() in (".tsv", ".txt") else \
+            read_json_objects(source, self.params.encoding, self.params.max_line_bytes)
         prefix = name or path.stem
         count = 0
         for line, row in rows:
@@ -187,9 +186,10 @@ def has_parallel(ex: Example) -> bool:
     return "source" in (ex.meta.get("parallel") or {})
 
 
-def _tsv_rows(path: str, encoding: str, columns: list[str] | None = None) -> Iterator[tuple[int, dict]]:
+def _tsv_rows(path: str, encoding: str, columns: list[str] | None = None,
+              max_line_bytes: int | None = None) -> Iterator[tuple[int, dict]]:
     header: list[str] | None = None
-    for n, line in read_lines(path, encoding):
+    for n, line in read_lines(path, encoding, max_line_bytes):
         if not line.strip():
             continue
         cells = line.split("\t")

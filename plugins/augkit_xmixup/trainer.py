@@ -13,7 +13,8 @@ import statistics
 from typing import Literal
 
 from augkit import (DataError, concat, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer,
-                    atomic_write_json, atomic_write_text, derive_seed, distributed, metric_name, param)
+                    atomic_write_json, atomic_write_text, derive_seed, distributed, metric_name, param,
+                    read_model_config)
 from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, finished_report,
                           load_task_model, require_labelled, run_training, task_of, training_steps)
 
@@ -31,12 +32,13 @@ TASK_DEFAULTS = {"pair": {"alpha": 0.4, "k": 1000, "layer": 1},
 class XMixupParams(TrainingParams):
     model: ModelRef = param("xlm-roberta-large", help="pretrained encoder: Hugging Face id or folder")
     labels: list[str] | None = param(None, help="the label set (default: from the data, or the soft labels' order)")
-    n_models: int = param(1, help="models trained with different seeds (results: mean ± std)", ge=1)
+    n_models: int = param(1, help="models trained with different seeds (results: mean ± std)", ge=1, le=100)
     seeds: list[int] = param([], help="one seed per model (default: derived from the run seed)")
     train_epochs: float = param(4.0, help="passes over the training pairs when max_steps is 0", gt=0)
     mixup: bool = param(True, help="cross-lingual manifold mixup in training and inference (false: 'w/o mixup')")
-    mixup_layer: int = param(0, help="layer l that mixes, 1-based (0: the paper's per task: 1 classification, "
-                                     "4 tagging, 16 QA on 24-layer models / 8 otherwise)", ge=0)
+    mixup_layer: int | None = param(None, help="layer l that mixes, 1-based (default: the paper's per task: 1 "
+                                               "classification, 4 tagging, 16 QA on 24-layer models / 8 otherwise)",
+                                    ge=1, le=1000)
     lambda0: float = param(0.5, help="λ0: the largest mixing ratio", ge=0, le=1)
     lambda_mode: Literal["adaptive", "constant"] = param(
         "adaptive", help='"adaptive": λ = λ0·σ((H(A)+H(Aᵀ))·W + b); "constant": λ = λ0')
@@ -56,6 +58,11 @@ class XMixupParams(TrainingParams):
 
     def check(self):
         super().check()
+        if self.mixup_layer is not None:  # against the model's depth, from its config (no weights loaded)
+            layers = (read_model_config(self.model) or {}).get("num_hidden_layers")
+            if isinstance(layers, int) and self.mixup_layer > layers:
+                raise ValueError(f"mixup_layer: expected 1..{layers} (the model {self.model} has {layers} layers), "
+                                 f"got {self.mixup_layer}")
         if self.seeds and len(self.seeds) != self.n_models:
             raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
         if self.lambda_mode not in LAMBDA_MODES:

@@ -223,6 +223,11 @@ def claim(output_dir: str | os.PathLike, *, resume: bool, force: bool, recipe: s
     if out.exists() and not out.is_dir():
         raise RunError(f"output folder {out} exists and is not a folder")
     protected = list(protected)
+    if out.is_dir() and is_run_folder(out):  # in use: say so first, whatever the flags
+        record = holder(out)
+        if record is not None:
+            raise RunError(f"run folder {out} is in use by {describe_holder(record)}; wait for that run to end "
+                           "or choose another output folder")
     if out.is_dir() and _entries(out):
         _check_existing(out, resume=resume, force=force, protected=protected)
     try:

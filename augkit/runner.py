@@ -45,7 +45,8 @@ class Runner:
         if resume and force:
             raise RunError("--resume and --force exclude each other: resume keeps finished work, force discards it")
         self.plan = plan
-        self.out = Path(output_dir or plan.run.output_dir).expanduser().resolve()
+        self.given_out = Path(output_dir or plan.run.output_dir).expanduser()  # claimed unresolved: links matter
+        self.out = self.given_out.resolve()
         self.resume, self.force = resume, force
         self.pm = pm or get_plugin_manager()
         self.rank, self.world_size, _ = topology()
@@ -95,7 +96,7 @@ class Runner:
                        f"rank 0 to prepare {self.out}", timeout_s=3600)
             return
         self.out, self.lock, self.marker = run_folder.claim(
-            self.out, resume=self.resume, force=self.force, recipe=self.plan.source,
+            self.given_out, resume=self.resume, force=self.force, recipe=self.plan.source,
             protected=self._protected_paths(), log=self.log)
         (self.out / ".ready").unlink(missing_ok=True)
         if self.world_size > 1:

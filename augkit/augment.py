@@ -21,13 +21,13 @@ from typing import Any, Iterable, Iterator
 from .atomic import atomic_write_text
 from .data import Corpus, CorpusWriter, Example, write_corpus_meta
 from .errors import AugkitError, DataError, ParamError, RunError, did_you_mean
-from .textfiles import check_data_file
 from .fingerprints import hash_obj, hash_path
 from .format_lookup import formats_for, reader_for, writer_for
 from .generation import generate_shards
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
+from .textfiles import check_data_file
 
 
 def augment_file(input_path: str, output_path: str, *, generator: str, params: dict[str, Any] | None = None,

@@ -302,6 +302,11 @@ def _replace(out: Path, lock: RunLock, recipe: str | None) -> RunLock:
                        "is kept") from None
     lock.release()
     new_lock.folder = out
+    try:
+        if Path.cwd() == aside:  # the user ran from inside the old run: stand in the new one, as they did
+            os.chdir(out)
+    except OSError:
+        pass
     _remove_leftovers(out)
     return new_lock
 

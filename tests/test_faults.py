@@ -12,7 +12,6 @@ import pickle
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import time
@@ -40,6 +39,18 @@ def refused(proc, *expected: str, code: int = 2) -> str:
     for text in expected:
         assert text in errors[0], f"{text!r} not in {errors[0]!r}"
     return errors[0]
+
+
+def run_parallel(*commands, **kwargs) -> list[subprocess.CompletedProcess]:
+    """Run several independent ``augkit`` command lines at once (each in its own process, as
+    ``run_cli`` does); their results in order."""
+    procs = [subprocess.Popen([*AUGKIT, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, **kwargs) for args in commands]
+    out = []
+    for proc, args in zip(procs, commands):
+        stdout, stderr = proc.communicate(timeout=600)
+        out.append(subprocess.CompletedProcess(args, proc.returncode, stdout, stderr))
+    return out
 
 
 def snapshot(*roots: Path) -> dict[str, str]:
@@ -350,19 +361,17 @@ def test_a_pickled_model_is_refused_with_how_to_convert_it_on_every_path(pickled
         ("analyze", "cka", "--model", pickled_model, "--data", f"de={DATA / 'xmixup' / 'nli.de-en.test.tsv'}",
          "-o", tmp_path / "cka"),
     ]
-    for args in cases:
-        refused(run_cli(*args), "refuses to unpickle", "convert it once to safetensors", "model.safetensors")
-    # a recipe's model parameter, then its --resume
-    out = tmp_path / "run"
-    args = ("run", XNLI, "-o", out, "--set", f"stages.xmixup.params.model={pickled_model}")
-    refused(run_cli(*args), "refuses to unpickle")
-    refused(run_cli(*args, "--resume"), "refuses to unpickle")
-    assert json.loads((out / "results.json").read_text())["failed_stage"] == "xmixup"
-    # a label stage's model input
+    # a label stage's model input; a recipe's model parameter (then its --resume, below)
     label = write_recipe(tmp_path, CONLL_ENTRY + '[[stages]]\nname = "lab"\nkind = "label"\n'
                          f'component = "multimix-labeler"\ninputs = {{ corpus = "en", model = "{tagger}" }}\n',
                          name="label.toml")
-    refused(run_cli("run", label, "-o", tmp_path / "run2"), "refuses to unpickle")
+    out = tmp_path / "run"
+    args = ("run", XNLI, "-o", out, "--set", f"stages.xmixup.params.model={pickled_model}")
+    cases += [("run", label, "-o", tmp_path / "run2"), args]
+    for proc in run_parallel(*cases):
+        refused(proc, "refuses to unpickle", "convert it once to safetensors", "model.safetensors")
+    refused(run_cli(*args, "--resume"), "refuses to unpickle")
+    assert json.loads((out / "results.json").read_text())["failed_stage"] == "xmixup"
     assert not (pickled_model.parent / "PAYLOAD_RAN").exists()  # never unpickled
     after = snapshot(tmp_path, pickled_model, tagger)
     assert {k: v for k, v in after.items() if k in before} == before  # the inputs are untouched
@@ -397,12 +406,15 @@ def refused_collected(proc, expected: list[str]) -> None:
 def test_nonsense_in_a_recipe_is_refused_by_validate_and_run(tmp_path):
     recipe = ROOT / "recipes" / "multimix_xner_tiny.toml"
     sets = [a for o in NONSENSE for a in ("--set", o)]
-    refused_collected(run_cli("validate", recipe, *sets), list(NONSENSE.values()))
     out = tmp_path / "run"
-    refused_collected(run_cli("run", recipe, "-o", out, *sets), list(NONSENSE.values()))
+    alone = list(NONSENSE.items())[:2]  # alone, each is the one line of the refusal
+    procs = run_parallel(("validate", recipe, *sets), ("run", recipe, "-o", out, *sets),
+                         *[("validate", recipe, "--set", o) for o, _ in alone])
+    refused_collected(procs[0], list(NONSENSE.values()))
+    refused_collected(procs[1], list(NONSENSE.values()))
+    for proc, (_, expected) in zip(procs[2:], alone):
+        refused(proc, expected)
     assert not out.exists()
-    for override, expected in list(NONSENSE.items())[:2]:  # alone, each is the one line of the refusal
-        refused(run_cli("validate", recipe, "--set", override), expected)
 
 
 def test_a_data_path_that_is_a_folder_fifo_or_device_is_refused_without_hanging(tmp_path):
@@ -416,23 +428,27 @@ def test_a_data_path_that_is_a_folder_fifo_or_device_is_refused_without_hanging(
                                             for name, (path, _) in entries.items())
                           + FILTER_STAGE.replace('corpus = "en"', 'corpus = "fifo"'))
     expected = [f"data.{name}.path: {path} is {kind}" for name, (path, kind) in entries.items()]
-    refused_collected(run_cli("validate", recipe), expected)
-    refused_collected(run_cli("run", recipe, "-o", tmp_path / "run"), expected)
-    # augment reads its input itself
-    refused(run_cli("augment", fifo, "-o", tmp_path / "o.conll", "--generator", "vicinity", "--replaced-tags",
-                    "keep"), "FIFO")
-    refused(run_cli("augment", "/dev/zero", "-o", tmp_path / "o.txt", "--format", "txt",
-                    "--generator", "vicinity"), "character device")
+    procs = run_parallel(("validate", recipe), ("run", recipe, "-o", tmp_path / "run"),
+                         # augment reads its input itself
+                         ("augment", fifo, "-o", tmp_path / "o.conll", "--generator", "vicinity", "--replaced-tags",
+                          "keep"),
+                         ("augment", "/dev/zero", "-o", tmp_path / "o.txt", "--format", "txt", "--generator",
+                          "vicinity"))
+    refused_collected(procs[0], expected)
+    refused_collected(procs[1], expected)
+    refused(procs[2], "FIFO")
+    refused(procs[3], "character device")
     assert leftovers(tmp_path) == [] and not (tmp_path / "run").exists()
 
 
 def test_an_unknown_encoding_is_refused_before_reading(tmp_path):
     src = tmp_path / "in.txt"
     src.write_text("the cat sat\n")
-    refused(run_cli("augment", src, "-o", tmp_path / "o.txt", "--generator", "vicinity",
-                    "--read-opt", "encoding=utf-99"), "unknown text encoding 'utf-99'")
-    refused(run_cli("augment", src, "-o", tmp_path / "o.txt", "--generator", "vicinity",
-                    "--write-opt", "encoding=klingon"), "unknown text encoding 'klingon'")
+    read, write = run_parallel(
+        ("augment", src, "-o", tmp_path / "o.txt", "--generator", "vicinity", "--read-opt", "encoding=utf-99"),
+        ("augment", src, "-o", tmp_path / "o.txt", "--generator", "vicinity", "--write-opt", "encoding=klingon"))
+    refused(read, "unknown text encoding 'utf-99'")
+    refused(write, "unknown text encoding 'klingon'")
     assert leftovers(tmp_path) == [] and not (tmp_path / "o.txt").exists()
 
 
@@ -459,11 +475,12 @@ def test_a_data_error_leaves_no_empty_arrow_file(tmp_path):
 
 
 def test_mixup_layer_outside_the_model_is_refused_before_anything_runs(tmp_path):
-    for value, expected in (("0", "expected a value >= 1"), ("99", "expected 1..2 (the model augkit:tiny-xlmr-trained "
-                                                                    "has 2 layers)")):
-        refused(run_cli("validate", XNLI, "--set", f"stages.xmixup.params.mixup_layer={value}"), expected)
-        refused(run_cli("run", XNLI, "-o", tmp_path / "run", "--set", f"stages.xmixup.params.mixup_layer={value}"),
-                expected)
+    cases = (("0", "expected a value >= 1"), ("99", "expected 1..2 (the model augkit:tiny-xlmr-trained has 2 layers)"))
+    procs = run_parallel(*[cmd for value, _ in cases for cmd in (
+        ("validate", XNLI, "--set", f"stages.xmixup.params.mixup_layer={value}"),
+        ("run", XNLI, "-o", tmp_path / "run", "--set", f"stages.xmixup.params.mixup_layer={value}"))])
+    for proc, expected in zip(procs, [e for _, e in cases for _ in (0, 1)]):
+        refused(proc, expected)
     assert not (tmp_path / "run").exists()
 
 

@@ -4,7 +4,7 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator, Literal
 
-from augkit import TextReaderParams, DataError, Example, Params, Reader, Writer, atomic_write_text, param
+from augkit import DataError, Example, Reader, TextReaderParams, Writer, atomic_write_text, param
 
 from ._common import check_label, check_nonempty, read_lines
 

@@ -8,9 +8,9 @@ import io
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import Encoding, TextReaderParams, read_text, DataError, Example, Params, Reader, Writer, param
+from augkit import DataError, Encoding, Example, Params, Reader, TextReaderParams, Writer, param, read_text
 
-from ._common import ENCODING_HINT, check_label, check_nonempty, write_text
+from ._common import check_label, check_nonempty, write_text
 
 #: header names recognised without being told (first match wins), per example field
 _AUTO = {

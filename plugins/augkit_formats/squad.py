@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import Encoding, read_text, DataError, Example, Params, Reader, Writer, atomic_write_json, param
+from augkit import DataError, Encoding, Example, Params, Reader, Writer, atomic_write_json, param, read_text
 
 
 @dataclasses.dataclass

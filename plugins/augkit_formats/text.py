@@ -5,7 +5,7 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import Encoding, TextReaderParams, DataError, Example, Params, Reader, Writer, param
+from augkit import DataError, Encoding, Example, Params, Reader, TextReaderParams, Writer, param
 
 from ._common import check_nonempty, read_lines, write_text
 

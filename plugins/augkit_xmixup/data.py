@@ -34,7 +34,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from augkit import TextReaderParams, DataError, Example, Params, Reader, param, read_json_objects, read_lines
+from augkit import DataError, Example, Reader, TextReaderParams, param, read_json_objects, read_lines
 
 _SIDE_FIELDS = {"pair": ("text_a", "text_b"), "tagging": ("tokens", "tags"), "qa": ("question", "context", "answers")}
 _TSV_PAIR = {"label", "source_a", "source_b", "target_a", "target_b", "back_a", "back_b"}

@@ -323,6 +323,25 @@ def test_a_lock_left_by_a_killed_run_is_taken_over_with_a_message(tmp_path):
     assert json.loads((out / "results.json").read_text())["status"] == "completed"
 
 
+def test_a_second_augment_of_the_same_output_refuses_while_the_first_runs(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("".join(f"the cat number {i} sat on the mat near the door\n" for i in range(4000)))
+    out = tmp_path / "out.txt"
+    args = ["augment", str(src), "-o", str(out), "--generator", "vicinity", "--set", "model=augkit:tiny-xlmr"]
+    first = subprocess.Popen([*AUGKIT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        work = tmp_path / "out.txt.augkit-work"
+        deadline = time.time() + 120
+        while time.time() < deadline and not (work / "fingerprint").exists() and first.poll() is None:
+            time.sleep(0.05)
+        assert first.poll() is None, first.communicate()[1]
+        refused(run_cli(*args), "work folder", "is in use by", f"PID {first.pid}")
+    finally:
+        first.kill()
+        first.wait()
+    assert not out.exists()
+
+
 # results.json tells the truth ------------------------------------------------------------------------------
 def test_a_failed_resume_says_failed_in_results_and_report(tmp_path):
     out = tmp_path / "run"

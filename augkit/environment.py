@@ -57,7 +57,81 @@ def pick_device(requested: str = "auto") -> str:
     raise RunError(f"device {requested!r}: expected \"auto\", \"cpu\", \"cuda\", \"cuda:N\" or \"mps\"")
 
 
-def environment_record(seed: int, pm=None) -> dict[str, Any]:
+def resolved_precision(precision: str, device: str) -> str:
+    """The precision training really uses for ``run.precision`` on ``device``: "auto" is bf16 on a GPU
+    that has it, fp16 on one that does not, fp32 on CPU; anything else as asked."""
+    if precision != "auto":
+        return precision
+    if not str(device).startswith("cuda"):
+        return "fp32"
+    import torch
+
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def hardware_record(device: str, precision: str) -> dict[str, Any]:
+    """What a run really ran on: the device and its name, the GPUs this process sees, the process
+    topology, the precision used, and the torch/CUDA/cuDNN/NCCL versions."""
+    rank, world, local = topology()
+    record: dict[str, Any] = {"device": str(device), "precision_requested": precision,
+                              "precision": resolved_precision(precision, device), "world_size": world,
+                              "rank": rank, "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", 1)),
+                              "nodes": max(1, world // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", world or 1)))),
+                              "cpu": _cpu_name(), "cpu_count": os.cpu_count()}
+    try:
+        import torch
+    except ImportError:
+        return record
+    record["torch"] = torch.__version__
+    record["torch_threads"] = torch.get_num_threads()
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        record["gpus"] = [{"index": i, "name": torch.cuda.get_device_name(i),
+                           "memory_gib": round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1)}
+                          for i in range(n)]
+        record["gpu_count"] = n
+        record["device_name"] = torch.cuda.get_device_name(torch.device(device)) if str(device).startswith("cuda") \
+            else record["cpu"]
+        record["cuda"] = torch.version.cuda
+        record["cudnn"] = torch.backends.cudnn.version()
+        try:
+            record["nccl"] = ".".join(map(str, torch.cuda.nccl.version()))
+        except Exception:  # a build without NCCL
+            record["nccl"] = None
+    else:
+        record["gpu_count"] = 0
+        record["device_name"] = record["cpu"] if str(device) == "cpu" else str(device)
+    return record
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_hardware(hw: dict[str, Any]) -> str:
+    """One line for report headers: device and name, precision used, processes."""
+    if not hw:
+        return ""
+    name = hw.get("device_name") or hw.get("device")
+    text = f"{hw.get('device')} ({name}), precision {hw.get('precision')}"
+    if hw.get("precision_requested") and hw.get("precision_requested") != hw.get("precision"):
+        text += f" (asked: {hw['precision_requested']})"
+    text += f", {hw.get('world_size', 1)} process{'es' if hw.get('world_size', 1) != 1 else ''}"
+    if hw.get("nodes", 1) > 1:
+        text += f" on {hw['nodes']} nodes"
+    if hw.get("cuda"):
+        text += f", CUDA {hw['cuda']}" + (f", NCCL {hw['nccl']}" if hw.get("nccl") else "")
+    return text
+
+
+def environment_record(seed: int, pm=None, *, device: str | None = None, precision: str = "auto") -> dict[str, Any]:
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -75,5 +149,8 @@ def environment_record(seed: int, pm=None) -> dict[str, Any]:
         plugins = [{"name": p["name"], "version": p["version"], "distribution": p["distribution"],
                     "components": {k: [c["name"] for c in v] for k, v in p["components"].items()}}
                    for p in pm.describe()]
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions,
-            "augkit_git_sha": sha, "seed": seed, "world_size": world, "argv": sys.argv, "plugins": plugins}
+    record = {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions,
+              "augkit_git_sha": sha, "seed": seed, "world_size": world, "argv": sys.argv, "plugins": plugins}
+    if device is not None:
+        record["hardware"] = hardware_record(device, precision)
+    return record

@@ -181,8 +181,13 @@ def summary_section(run: RunInfo) -> ReportSection:
     if (run.out_dir / "env.json").is_file():
         env = json.loads((run.out_dir / "env.json").read_text(encoding="utf-8"))
     done = [s for s in run.stages if s.done]
+    from .environment import describe_hardware
+
+    hardware = env.get("hardware") or run.results.get("hardware") or {}
+    where = (f"ran on {describe_hardware(hardware)}" if hardware else
+             f"device `{r.get('device', 'auto')}`, precision `{r.get('precision', 'auto')}`")
     lines = [f"Status: **{run.status}** — {len(done)} of {len(run.stages)} stages finished. Seed {r.get('seed', '?')}, "
-             f"device `{r.get('device', 'auto')}`, precision `{r.get('precision', 'auto')}`."]
+             f"{where}."]
     data = run.recipe.get("data", {})
     if data:
         lines.append("Data: " + ", ".join(f"`{k}` ({v.get('format', '?')}, {v.get('lang', 'und')})"

@@ -63,6 +63,7 @@ class Runner:
         self.current: str | None = None     # the stage (or "data NAME") being worked on
         self.lock = None
         self.marker: dict[str, Any] = {}
+        self.hardware: dict[str, Any] | None = None
         self.started = time.time()
 
     def write_report(self, status: str) -> None:
@@ -150,7 +151,8 @@ class Runner:
                 raw["run"] = {**raw.get("run", {}), "output_dir": str(self.out)}
                 atomic_write_text(self.out / "resolved_recipe.toml", dump_toml(raw))
                 atomic_write_text(self.out / "overrides.txt", "".join(o + "\n" for o in self.plan.overrides))
-                atomic_write_json(self.out / "env.json", environment_record(self.plan.run.seed, self.pm))
+                atomic_write_json(self.out / "env.json", environment_record(
+                    self.plan.run.seed, self.pm, device=self.device, precision=self.plan.run.precision))
             self.log.info("run %s: %d data entries, %d stages, device %s, output %s", self.plan.run.name,
                           len(self.plan.data), len(self.plan.stages), self.device, self.out)
             for spec in self.plan.data.values():
@@ -194,9 +196,14 @@ class Runner:
         results an earlier invocation made (kept by ``--resume``) are listed in ``from_earlier_run``.
         A folder that cannot be written any more (made read-only mid-run) is logged, not raised: the
         error that stopped the run is the one to report."""
+        if self.hardware is None:
+            from .environment import hardware_record
+
+            self.hardware = hardware_record(self.device, self.plan.run.precision)
         record: dict[str, Any] = {"status": status, "run_id": self.marker.get("run_id"),
                                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
-                                  "stages": self.results, "from_earlier_run": list(self.kept)}
+                                  "hardware": self.hardware, "stages": self.results,
+                                  "from_earlier_run": list(self.kept)}
         if status == "running":
             import os
             import socket

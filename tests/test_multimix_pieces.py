@@ -49,6 +49,21 @@ def test_gmm_keeps_the_low_loss_component():
     assert np.allclose(self_loss([[[0.5, 0.5]], [[1.0, 0.0], [0.25, 0.75]]]), [np.log(2), -np.log(0.75) / 2])
 
 
+def test_gmm_loss_is_the_cross_entropy_of_the_label_the_example_carries():
+    # the labeller's argmax is I-PER, but repair_iob (or relabel = "masked") made the carried tag B-PER
+    probs = [[0.05, 0.20, 0.75, 0.0], [0.0, 0.4, 0.1, 0.5]]
+    ex = tagged(0, probs, tags=["B-PER", "O"])
+    corpus = Corpus.from_examples([ex], labels=LABELS)
+    by_hand = (-math.log(0.20) - math.log(0.5)) / 2  # the carried tags' probabilities, mean over words
+    assert self_loss(corpus)[0] == pytest.approx(by_hand)
+    assert self_loss(corpus)[0] != pytest.approx((-math.log(0.75) - math.log(0.5)) / 2)  # not -log max p
+    unknown = Corpus.from_examples([tagged(0, probs, tags=["_", "O"])], labels=LABELS)
+    assert self_loss(unknown)[0] == pytest.approx((-math.log(0.75) - math.log(0.5)) / 2)  # "_": most probable
+    pair = Corpus.from_examples([Example("p", type="pair", text_a="a", text_b="b", label="neutral", probs=[[0.7, 0.2, 0.1]])],
+                                labels=["entailment", "neutral", "contradiction"])
+    assert self_loss(pair)[0] == pytest.approx(-math.log(0.2))
+
+
 def test_gmm_with_too_few_or_identical_losses_keeps_all_and_says_so():
     few = GMMDistiller().filter(Corpus.from_examples([tagged(i, [[0.9, 0.1, 0, 0]]) for i in range(3)]))
     assert few.kept == 3 and "not fitted" in few.notes[0]

@@ -190,6 +190,21 @@ def test_sequential_schedule_trains_each_model_twice_per_epoch_with_updated_peer
     assert "model2-v0s0-target" in labels  # model 2 relabels after its first update
 
 
+def test_hooks_attached_to_co_teaching_shape_every_students_training(tmp_path):
+    overrides = FAST + ["stages.coteach.params.epochs=1", "stages.coteach.params.eta=[0.8]",
+                        "stages.coteach.params.mixtures=[['source', 'target']]", "stages.coteach.params.logging_steps=1",
+                        "stages.coteach.hooks=[{component = 'confidence-penalty', params = {beta = 1.0}}]",
+                        *GERMAN_ONLY]
+    out = tmp_path / "run"
+    Runner(load_recipe(XNER, overrides), out, interactive=False).run()
+    (epoch,) = json.loads((out / "stages" / "04-coteach" / "results.json").read_text())["epochs"]["de"]
+    for student in epoch["students"]:
+        logged = student["train"]["log"]
+        assert logged and all("confidence-penalty" in entry for entry in logged)  # the hook's term, every step
+    manifest = json.loads((out / "stages" / "04-coteach" / "manifest.json").read_text())
+    assert manifest["hooks"] == [{"component": "confidence-penalty", "params": {"beta": 1.0, "average": "labelled"}}]
+
+
 def test_gen_lm_samples_can_be_made_anew_each_epoch(tmp_path):
     overrides = FAST + ["stages.coteach.params.regenerate_per_epoch=true", "stages.coteach.params.epochs=2",
                         "stages.coteach.params.eta=[1.0, 1.0]",

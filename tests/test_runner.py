@@ -27,6 +27,12 @@ def test_run_writes_the_documented_layout(tmp_path, cli):
     assert manifest["params"] == {"min_words": 5, "max_words": 20} and manifest["inputs"]["corpus"]["fingerprints"][0]
     env = json.loads((out / "env.json").read_text())
     assert env["seed"] == 42 and "torch" in env["packages"] and any(p["name"] == "basic" for p in env["plugins"])
+    # what the run really used, not what was asked ("auto")
+    hw = env["hardware"]
+    assert (hw["device"], hw["precision"], hw["precision_requested"], hw["world_size"]) == ("cpu", "fp32", "auto", 1)
+    assert hw["device_name"] and hw["torch"] and hw["gpu_count"] == 0
+    assert json.loads((out / "results.json").read_text())["hardware"] == hw
+    assert f"ran on cpu ({hw['device_name']}), precision fp32 (asked: auto), 1 process" in (out / "report.md").read_text()
     kept = Corpus.load(out / "stages" / "02-unique" / "data")
     assert all(5 <= len(ex.tokens) <= 20 for ex in kept) and len(kept) > 0
     results = json.loads((out / "results.json").read_text())

@@ -334,3 +334,23 @@ def test_augkit_report_saves_a_screenshot_of_the_page(xnli_run, augkit_browser, 
     out = cli("report", xnli_run, "--screenshot", shot, "--height", 700, "-q", check=0)
     assert f"wrote {shot}" in out.stdout and "browser:" not in out.stdout
     assert Image.open(shot).size == (1100, 700)
+
+
+def test_eval_batch_size_sets_the_inference_batches_and_leaves_the_scores_unchanged(xnli_run):
+    from augkit_xmixup.method import evaluate_pairs, load_model
+
+    best = json.loads((_stage(xnli_run) / "models.json").read_text())["selected"]
+    xm, tm, _ = load_model(_stage(xnli_run) / "models" / best)
+    examples = list(read(str(DATA / "nli.de-en.test.tsv"), "parallel", lang="de"))
+    calls = []
+    handle = tm.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        scores = {}
+        for batch_size in (1, 5):
+            calls.clear()
+            scores[batch_size] = evaluate_pairs(xm, tm, examples, max_length=64, mixup_inference=False,
+                                                batch_size=batch_size)["score"]
+            assert len(calls) == -(-len(examples) // batch_size)  # one forward per batch
+    finally:
+        handle.remove()
+    assert scores[1] == pytest.approx(scores[5])

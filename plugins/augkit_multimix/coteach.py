@@ -386,7 +386,7 @@ class CoTeachingTrainer(Trainer):
         train = train_model(tm, [source if name == "source" else selected[name] for name in mix], p,
                             seed=derive_seed(ctx.seed, epoch.lang, epoch.e, step) % (2**31), alpha=p.alpha,
                             dev=data.dev[epoch.lang], dev_features=dev_features, start_is_candidate=True,
-                            start_score=memory.dev_scores.get(start_key), ctx=ctx,
+                            start_score=memory.dev_scores.get(start_key), ctx=ctx, hooks=self.hooks,
                             name=f"{epoch.lang}/epoch-{epoch.e}/model-{student}")
         if p.schedule == "sequential":
             epoch.versions[student] = f"v{epoch.e - 1}s{step}"  # later pairs label with the updated model

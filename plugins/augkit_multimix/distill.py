@@ -44,9 +44,34 @@ def confidence(probs) -> np.ndarray:
 
 
 def self_loss(probs) -> np.ndarray:
-    """Cross-entropy of each example against its own pseudo label (mean over words for tokens)."""
+    """Cross-entropy of each example against the label it carries (mean over words for tokens).
+
+    For a Corpus whose label set is known, that is the example's own tags or class, which may differ from
+    the most probable one when ``repair_iob`` or GEN-LM's ``relabel = "masked"`` changed it; a word tagged
+    ``_`` (unknown) or with a tag outside the label set counts with its most probable label. For a list of
+    per-example ``[n_rows, n_labels]`` arrays (no labels), the most probable label: −log max p."""
     rows, counts = probs_arrays(probs, "self-loss") if isinstance(probs, Corpus) else _stack(probs)
-    return _per_example_mean(-np.log(np.clip(rows.max(axis=1), 1e-12, 1.0)) if len(rows) else rows.ravel(), counts)
+    if not len(rows):
+        return _per_example_mean(rows.ravel(), counts)
+    picked = rows.max(axis=1)
+    if isinstance(probs, Corpus) and probs.labels:
+        carried = _carried_label_rows(probs, counts)
+        known = carried >= 0
+        picked = np.where(known, rows[np.arange(len(rows)), np.where(known, carried, 0)], picked)
+    return _per_example_mean(-np.log(np.clip(picked, 1e-12, 1.0)), counts)
+
+
+def _carried_label_rows(corpus: Corpus, counts: np.ndarray) -> np.ndarray:
+    """Per probability row, the index of the label its example carries (-1 when unknown): a tagging
+    example's tags word by word, a pair's class once."""
+    table = corpus.table()
+    index = {label: i for i, label in enumerate(corpus.labels)}
+    out = []
+    for typ, tags, label, n in zip(table.column("type").to_pylist(), table.column("tags").to_pylist(),
+                                   table.column("label").to_pylist(), counts.tolist()):
+        carried = [index.get(t, -1) for t in tags] if typ == "tagging" else [index.get(label, -1)]
+        out.extend(carried if len(carried) == n else [-1] * n)  # rows and labels out of step: most probable
+    return np.asarray(out, dtype=np.int64)
 
 
 def _stack(probs) -> tuple[np.ndarray, np.ndarray]:

@@ -343,12 +343,13 @@ def predict(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_
 
 
 def evaluate_pairs(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_length: int,
-                   mixup_inference: bool, items=None) -> dict[str, float]:
+                   mixup_inference: bool, items=None, batch_size: int = 32) -> dict[str, float]:
     """The task metric on labelled translate-test pairs: ``{"score": ...}`` (accuracy, span F1, or
-    SQuAD F1 with ``"em"`` beside it)."""
+    SQuAD F1 with ``"em"`` beside it), predicted ``batch_size`` pairs at a time."""
     from augkit.tasks import score, squad_f1_em
 
-    pred = predict(xm, tm, examples, max_length=max_length, mixup_inference=mixup_inference, items=items)
+    pred = predict(xm, tm, examples, max_length=max_length, mixup_inference=mixup_inference, items=items,
+                   batch_size=batch_size)
     if tm.task == "qa":
         f1, em = squad_f1_em(pred, [[a["text"] for a in ex.answers] for ex in examples])
         return {"score": f1, "em": em}

@@ -203,7 +203,8 @@ class XMixupTrainer(Trainer):
 
         def dev_score(_model) -> float:
             scores = [evaluate_pairs(xm, tm, exs, max_length=p.max_length, mixup_inference=settings.mixup_inference,
-                                     items=its)["score"] for exs, its in dev_items.values()]
+                                     items=its, batch_size=p.eval_batch_size)["score"]
+                      for exs, its in dev_items.values()]
             xm.train()
             return sum(scores) / len(scores)
 
@@ -235,10 +236,12 @@ class XMixupTrainer(Trainer):
         report["test"] = {}
         for lang, corpus in tests.items():
             report["test"][lang] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
-                                                  mixup_inference=settings.mixup_inference)
+                                                  mixup_inference=settings.mixup_inference,
+                                                  batch_size=p.eval_batch_size)
             if settings.mixup_inference:  # the paper's "w/o mixup inference" ablation, on the same model
                 report["test"][lang]["target_only"] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
-                                                                     mixup_inference=False)["score"]
+                                                                     mixup_inference=False,
+                                                                     batch_size=p.eval_batch_size)["score"]
         if distributed.is_main():
             save_model(xm, tm, folder, settings)
             lines = "".join(json.dumps(r) + "\n" for r in curve)

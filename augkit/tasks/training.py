@@ -88,14 +88,18 @@ def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
 class BalancedBatchSampler(torch.utils.data.Sampler):
     """Yields ``n_batches`` lists of indices into the concatenation of ``sizes``-long datasets.
 
-    With ``world_size`` processes, one sequence of ``n_batches * world_size`` batches is drawn (the same
-    on every process) and process ``rank`` takes every ``world_size``-th batch from ``rank`` on: each
-    optimizer step sees ``world_size`` different batches, as data-parallel training expects."""
+    A batch is what one optimizer step sees: ``batch_size * grad_accum`` examples drawn from one dataset
+    (chosen by the balanced multinomial), handed out as ``grad_accum`` micro-batches, so the same
+    examples train one step however the batch is split into micro-batches. ``n_batches`` counts
+    micro-batches (steps × ``grad_accum``). With ``world_size`` processes, one sequence of steps'
+    batches is drawn (the same on every process) and process ``rank`` takes every ``world_size``-th from
+    ``rank`` on: each optimizer step sees ``world_size`` different batches, as data-parallel training
+    expects."""
 
     def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_batches: int, seed: int,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, grad_accum: int = 1):
         self.sizes, self.batch_size, self.n_batches, self.seed = list(sizes), batch_size, n_batches, seed
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.grad_accum = rank, world_size, grad_accum
         self.p = mixture_probabilities(self.sizes, alpha)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(int)
 
@@ -103,18 +107,27 @@ class BalancedBatchSampler(torch.utils.data.Sampler):
         return self.n_batches
 
     def __iter__(self):
-        for k, batch in enumerate(self._all_batches()):
-            if k % self.world_size == self.rank:
-                yield batch
+        n_steps = -(-self.n_batches // self.grad_accum)
+        yielded = 0
+        for k, batch in enumerate(self._step_batches(n_steps * self.world_size)):
+            if k % self.world_size != self.rank:
+                continue
+            for micro in np.array_split(np.asarray(batch), self.grad_accum):
+                if yielded == self.n_batches:
+                    return
+                yielded += 1
+                yield micro.tolist()
 
-    def _all_batches(self):
+    def _step_batches(self, n: int):
         rng = random.Random(self.seed)
         nprng = np.random.default_rng(self.seed)
         pools = [[] for _ in self.sizes]
-        for _ in range(self.n_batches * self.world_size):
+        for _ in range(n):
             d = int(nprng.choice(len(self.sizes), p=self.p))
+            # no example twice in a batch, unless the dataset is smaller than the micro-batches
+            want = max(min(self.batch_size * self.grad_accum, self.sizes[d]), self.grad_accum)
             batch = []
-            while len(batch) < min(self.batch_size, self.sizes[d]):
+            while len(batch) < want:
                 if not pools[d]:
                     pools[d] = list(range(self.sizes[d]))
                     rng.shuffle(pools[d])
@@ -168,6 +181,26 @@ def _trainer_class():
             self.augkit_batch_sampler = batch_sampler
             self.augkit_loss_fn = loss_fn
             self._terms: dict[str, list[float]] = {}
+            self._step_items: float | None = None
+            # augkit normalises each micro-batch's loss by the whole optimizer step itself (compute_loss),
+            # so the Trainer must not divide by the accumulation steps again. Its own rule for that changed
+            # between versions; a compute_loss_func set (never called: compute_loss is augkit's) reads
+            # "already scaled" in all of them, and loss_is_scaled_for_ga says it where it exists.
+            self.compute_loss_func = _already_scaled
+            self.loss_is_scaled_for_ga = True
+
+        def get_batch_samples(self, epoch_iterator, num_batches, *args, **kwargs):
+            batches, n_items = super().get_batch_samples(epoch_iterator, num_batches, *args, **kwargs)
+            total = float(sum(_items(b) for b in batches))
+            if self.args.world_size > 1:  # the step's items on every process
+                import torch.distributed as dist
+
+                t = torch.tensor([total], dtype=torch.float64,
+                                 device=self.args.device if dist.get_backend() == "nccl" else "cpu")
+                dist.all_reduce(t)
+                total = float(t.item())
+            self._step_items = total
+            return batches, n_items
 
         def get_train_dataloader(self):
             if self.augkit_batch_sampler is None:
@@ -194,6 +227,10 @@ def _trainer_class():
                 if extra is not None:
                     loss = loss + extra
                     self._terms.setdefault(hook.display_name(), []).append(float(extra.detach()))
+            if model.training and self._step_items:
+                # the loss is a mean over this micro-batch's items; weighted by its share of the step's items
+                # (× processes, whose gradients DDP averages) the micro-batches sum to the step's mean
+                loss = loss * (_items(inputs) * self.args.world_size / self._step_items)
             return (loss, outputs) if return_outputs else loss
 
         def log(self, logs, start_time=None):
@@ -203,6 +240,24 @@ def _trainer_class():
             super().log(logs, start_time)
 
     return AugkitTrainer
+
+
+def _already_scaled(*args, **kwargs):  # see AugkitTrainer.__init__
+    raise RuntimeError("augkit computes the loss in AugkitTrainer.compute_loss")
+
+
+def _items(batch) -> int:
+    """What a micro-batch's loss is a mean over: its labelled positions (tokens for tagging and masked-LM,
+    examples for classification), else its examples (QA, X-Mixup's items)."""
+    labels = batch.get("labels") if isinstance(batch, dict) else None
+    if torch.is_tensor(labels):
+        return int(labels.ne(-100).sum())
+    for value in (batch.values() if isinstance(batch, dict) else []):
+        if torch.is_tensor(value) and value.dim() >= 1:
+            return int(value.shape[0])
+        if isinstance(value, dict):
+            return _items(value)
+    return 1
 
 
 def _training_log_callback(name: str, log, bar, history: list):
@@ -416,7 +471,8 @@ def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[A
         return report
     steps = training_steps(params, sum(sizes))
     sampler = BalancedBatchSampler(sizes, params.batch_size, alpha, steps * params.grad_accum, seed,
-                                   rank=distributed.rank(), world_size=distributed.world_size())
+                                   rank=distributed.rank(), world_size=distributed.world_size(),
+                                   grad_accum=params.grad_accum)
     output_dir = Path(ctx.out_dir) / "logs" / name if ctx is not None and params.report_to else None
     trainer = build_trainer(tm.model, params, train_dataset=FeatureDataset([f for fs in feats for f in fs]),
                             data_collator=feature_collator(tm.tokenizer.pad_token_id), steps=steps, seed=seed,

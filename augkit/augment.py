@@ -70,7 +70,7 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
     gen = gen_cls(**(params or {}))
     if reader.reads_files:
         check_data_file(input_path)  # a FIFO or device would hang or never end
-    if not os.access(out.parent if str(out.parent) else ".", os.W_OK) and out.parent.exists():
+    if out.parent.exists() and not os.access(out.parent, os.W_OK):
         raise RunError(f"{out}: the folder {out.parent} cannot be written (permission denied); choose another output")
     device = pick_device(device)
     types = _check_types(sorted(set(reader.example_types) & set(gen.example_types)), gen, reader, writer,

@@ -269,8 +269,11 @@ def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: st
     hints = typing.get_type_hints(params_cls)
     fields = {f.name: f for f in dataclasses.fields(params_cls)}
     problems = []
+    retired = getattr(params_cls, "retired", {})
     for k in raw:
-        if k not in fields:
+        if k in retired and k not in fields:
+            problems.append(f"{where}.{k}: no longer a parameter: {retired[k]}")
+        elif k not in fields:
             valid = ", ".join(sorted(fields)) or "(none)"
             problems.append(f"{where}.{k}: unknown parameter{did_you_mean(k, fields)}; valid keys: {valid}")
     kwargs = {}

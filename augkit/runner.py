@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
 import shutil
 import time
 from pathlib import Path
@@ -88,20 +89,49 @@ class Runner:
     def prepare_output(self) -> None:
         """Rank 0 claims the output folder (``augkit.run_folder.claim``: refuses what is not an augkit run,
         takes the one-writer lock, replaces the old run on ``--force``), then marks it ready for this
-        launch; the other ranks wait for that mark (they never judge or clear the folder themselves)."""
+        launch (``check_shared_folder`` has the other ranks look for that mark; they never judge or clear
+        the folder themselves)."""
         from . import run_folder
 
         if self.rank != 0:
-            ready = self.out / ".ready"
-            wait_until(lambda: ready.exists() and ready.read_text() == self._launch_id(),
-                       f"rank 0 to prepare {self.out}", timeout_s=3600)
             return
         self.out, self.lock, self.marker = run_folder.claim(
             self.given_out, resume=self.resume, force=self.force, recipe=self.plan.source,
             protected=self._protected_paths(), log=self.log)
         (self.out / ".ready").unlink(missing_ok=True)
         if self.world_size > 1:
-            atomic_write_text(self.out / ".ready", self._launch_id())
+            import uuid
+
+            atomic_write_text(self.out / ".ready", f"{self._launch_id()} {uuid.uuid4().hex}")
+
+    def check_shared_folder(self) -> None:
+        """With several processes, every one checks that it sees the mark rank 0 left in the run folder for
+        this launch: on several nodes the run folder must be on a filesystem they share, and a process that
+        does not see it stops every process at once (RunError on all), not at its first read."""
+        from . import distributed
+
+        if self.world_size <= 1:
+            return
+        distributed.ensure_process_group(self.device)
+        ready = self.out / ".ready"
+        mark = distributed.broadcast(ready.read_text() if self.rank == 0 else None)
+        seen = True
+        if self.rank != 0:
+            try:
+                import os
+
+                wait = float(os.environ.get("AUGKIT_SHARED_FOLDER_WAIT_S", 120))  # NFS caches names up to 60 s
+                wait_until(lambda: ready.exists() and ready.read_text() == mark, "the run folder", timeout_s=wait)
+            except RunError:
+                seen = False
+        views = distributed.all_gather((seen, platform.node()))
+        blind = [r for r, (ok, _) in enumerate(views) if not ok]
+        if blind:
+            hosts = sorted({host for ok, host in views if not ok})
+            raise RunError(f"the run folder {self.given_out} that rank 0 prepared is not visible to rank(s) "
+                           f"{', '.join(map(str, blind))} (host {', '.join(hosts)}): when training on several "
+                           "nodes, the run folder must be on a filesystem every node shares (NFS, Lustre, ...), "
+                           "under the same path on each")
 
     def _protected_paths(self) -> list[tuple[str, Path]]:
         """What ``--force`` must never delete: the recipe, the input files, files and model folders named
@@ -142,6 +172,7 @@ class Runner:
         handler = self._setup_logging()
         status, error = "failed", None
         try:
+            self.check_shared_folder()
             if self.lock is not None and self.lock.taken_over:
                 self.log.warning("the lock of %s was left by %s, which is no longer running; taken over", self.out,
                                  describe_holder(self.lock.taken_over))

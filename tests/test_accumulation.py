@@ -8,13 +8,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from augkit import Example, get_component, resolve_model
-from augkit.tasks import (BalancedBatchSampler, FeatureDataset, TrainingParams, build_trainer, encode,
-                          feature_collator, load_task_model)
+from augkit import Example, RunError, get_component, resolve_model
+from augkit.tasks import (BalancedBatchSampler, BatchSplit, FeatureDataset, TrainingParams, build_trainer, encode,
+                          feature_collator, largest_fitting, load_task_model)
+from augkit.tasks.training import longest_items
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 WORDS = "anna lives in berlin and paul works at the station near vienna with maria".split()
-SPLITS = [(8, 1), (2, 4), (4, 2)]  # (batch_size, grad_accum): 8 examples per optimizer step each
+SPLITS = [(8, 1), (2, 4), (4, 2)]  # (micro-batch, accumulation passes): 8 examples per optimizer step each
 
 
 def _examples(n: int, offset: int = 0) -> list[Example]:
@@ -50,12 +51,14 @@ class _Capture:
         self.callback, self.grads = Callback(), None
 
 
-def _one_step(model, batch_size: int, grad_accum: int, max_grad_norm: float = 1e6, **kwargs) -> dict:
-    params = TrainingParams(learning_rate=1e-2, batch_size=batch_size, grad_accum=grad_accum, max_steps=1,
+def _one_step(model, batch_size: int, micro: int, accumulation: int, max_grad_norm: float = 1e6, **kwargs) -> dict:
+    """One optimizer step of ``batch_size`` examples as ``accumulation`` passes of at most ``micro``."""
+    params = TrainingParams(learning_rate=1e-2, batch_size=batch_size, micro_batch_size=micro, max_steps=1,
                             max_grad_norm=max_grad_norm, logging_steps=1)
     capture = _Capture(model)
     history: list = []
     trainer = build_trainer(model, params, steps=1, seed=3, callbacks=[capture.callback], history=history, **kwargs)
+    assert trainer.augkit_split.accumulation == accumulation and trainer.args.gradient_accumulation_steps == accumulation
     trainer.train()
     weights = {n: p.detach().clone() for n, p in model.named_parameters()}
     return {"loss": history[0]["loss"], "grad_norm": history[0]["grad_norm"], "grads": capture.grads,
@@ -93,7 +96,7 @@ def tagging_data():
 def _plain_run(tagging_data, batch_size, grad_accum, max_grad_norm, hooks=()):
     tm, feats = tagging_data
     model = _no_dropout(load_task_model(resolve_model("augkit:tiny-xlmr"), "tagging", LABELS, seed=1).model)
-    return _one_step(model, batch_size, grad_accum, max_grad_norm, train_dataset=FeatureDataset(feats),
+    return _one_step(model, 8, batch_size, grad_accum, max_grad_norm, train_dataset=FeatureDataset(feats),
                      data_collator=feature_collator(tm.tokenizer.pad_token_id), hooks=hooks)
 
 
@@ -115,13 +118,13 @@ def test_the_balanced_sampler_gives_each_step_the_same_examples_however_it_is_sp
     feats = encode(_examples(6), tm.tokenizer, "tagging", 32, index) + \
         encode(_examples(10, offset=4), tm.tokenizer, "tagging", 32, index)
     def run(b, k, clip):
-        sampler = BalancedBatchSampler([6, 10], b, 0.7, 1 * k, seed=5, grad_accum=k)
-        step = [i for micro in sampler for i in micro]
-        assert len(step) == 8 and len(list(sampler)) == k
+        sampler = BalancedBatchSampler([6, 10], 8, 0.7, 1, seed=5)
         model = _no_dropout(load_task_model(resolve_model("augkit:tiny-xlmr"), "tagging", LABELS, seed=1).model)
-        out = _one_step(model, b, k, clip, train_dataset=FeatureDataset(feats),
+        out = _one_step(model, 8, b, k, clip, train_dataset=FeatureDataset(feats),
                         data_collator=feature_collator(tm.tokenizer.pad_token_id), batch_sampler=sampler)
-        return {**out, "step": sorted(step)}
+        micro_batches = list(sampler)
+        assert len(micro_batches) == k and all(len(m) == b for m in micro_batches)
+        return {**out, "step": sorted(i for m in micro_batches for i in m)}
 
     runs = _same_step(run)
     assert all(r["step"] == runs[0]["step"] for r in runs)  # the same examples, split differently
@@ -176,7 +179,47 @@ def test_x_mixups_loss_takes_the_same_step_however_the_batch_is_split():
                                   type_vocab_size=1, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
         xm = XMixupModel(XLMRobertaForSequenceClassification(config), mixup_layer=1)
         data = _PairItems(7, pad=1)
-        return _one_step(xm, b, k, clip, train_dataset=data, data_collator=data.collate, loss_fn=loss_fn)
+        return _one_step(xm, 7, b, k, clip, train_dataset=data, data_collator=data.collate, loss_fn=loss_fn)
 
     # 7 pairs: the micro-batches hold 2, 2, 2, 1 (or 4, 3), so a mean of micro-batch means would not do
     _same_step(run, splits=[(7, 1), (2, 4), (4, 2)])
+
+
+def test_a_batch_splits_into_the_fewest_passes_that_fit_the_micro_batch():
+    # (batch, micro, processes) -> (micro-batch used, accumulation passes), worked out by hand
+    cases = {(64, 64, 1): (64, 1), (64, 16, 1): (16, 4), (64, 16, 2): (16, 2), (64, 16, 8): (8, 1),
+             (64, 20, 1): (16, 4), (64, 48, 3): (22, 1), (64, 16, 3): (11, 2), (7, 2, 1): (2, 4), (5, 64, 2): (3, 1)}
+    for (batch, micro, procs), want in cases.items():
+        split = BatchSplit.of(batch, micro, procs)
+        assert (split.micro_batch, split.accumulation) == want, (batch, micro, procs)
+        assert split.pieces * split.micro_batch >= batch > split.pieces * (split.micro_batch - 1)
+    with pytest.raises(RunError, match="smaller than the 4 processes"):
+        BatchSplit.of(3, 1, 4)
+
+
+def test_the_memory_probe_tries_the_longest_items_first(tagging_data):
+    tm, feats = tagging_data  # 8 tagged sentences of 3 to 11 words
+    order = longest_items(FeatureDataset(feats))
+    lengths = [len(feats[i].input_ids) for i in order]
+    assert sorted(order) == list(range(8)) and lengths == sorted(lengths, reverse=True) and lengths[0] > lengths[-1]
+    pairs = _PairItems(7, pad=1)  # tuples of (source ids, target ids, label)
+    sizes = [len(pairs[i][0]) + len(pairs[i][1]) for i in longest_items(pairs)]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_auto_micro_batch_search_halves_until_the_probe_fits():
+    tried = []
+
+    def fits_under(limit):
+        def fits(m):
+            tried.append(m)
+            return m <= limit
+        return fits
+
+    assert largest_fitting(64, fits_under(64)) == 64 and tried == [64]
+    tried.clear()
+    assert largest_fitting(64, fits_under(20)) == 16 and tried == [64, 32, 16]
+    tried.clear()
+    assert largest_fitting(48, fits_under(7)) == 6 and tried == [48, 24, 12, 6]
+    tried.clear()
+    assert largest_fitting(5, fits_under(0)) == 0 and tried == [5, 3, 2, 1]

@@ -104,23 +104,30 @@ def test_mixture_probabilities_follow_f_to_the_alpha():
 
 
 def test_sampler_draws_one_dataset_per_batch_at_the_right_rates():
-    sampler = BalancedBatchSampler([40, 360, 0], batch_size=4, alpha=0.5, n_batches=4000, seed=1)
+    sampler = BalancedBatchSampler([40, 360, 0], batch_size=4, alpha=0.5, n_steps=4000, seed=1)
     from_first = 0
     for batch in sampler:
         sources = {0 if i < 40 else 1 for i in batch}
         assert len(sources) == 1 and len(batch) == 4
         from_first += sources == {0}
     assert abs(from_first / 4000 - mixture_probabilities([40, 360, 0], 0.5)[0]) < 0.03
-    small = list(BalancedBatchSampler([3], batch_size=8, alpha=0.7, n_batches=2, seed=0))
+    small = list(BalancedBatchSampler([3], batch_size=8, alpha=0.7, n_steps=2, seed=0))
     assert [sorted(b) for b in small] == [[0, 1, 2], [0, 1, 2]]  # fewer than one batch: a short batch
 
 
-def test_sampler_gives_each_process_its_own_batches_of_one_shared_sequence():
-    one = list(BalancedBatchSampler([5, 30], batch_size=4, alpha=0.7, n_batches=12, seed=3))
-    ranks = [list(BalancedBatchSampler([5, 30], batch_size=4, alpha=0.7, n_batches=6, seed=3, rank=r, world_size=2))
-             for r in (0, 1)]
-    assert len(ranks[0]) == len(ranks[1]) == 6
-    assert [b for pair in zip(*ranks) for b in pair] == one  # step k: rank 0 has batch 2k, rank 1 batch 2k+1
+def test_sampler_gives_each_process_its_share_of_every_steps_examples():
+    """The global batch of every step is the same on 1 or 2 processes and with or without accumulation:
+    the processes' micro-batches partition it."""
+    one = list(BalancedBatchSampler([5, 30], batch_size=8, alpha=0.7, n_steps=6, seed=3))
+    assert len(one) == 6 and all(len(b) in (5, 8) for b in one)  # the 5-example set gives a short step
+    split = [BalancedBatchSampler([5, 30], batch_size=8, alpha=0.7, n_steps=6, seed=3, rank=r, world_size=2,
+                                  grad_accum=2) for r in (0, 1)]
+    ranks = [list(s) for s in split]
+    assert len(ranks[0]) == len(ranks[1]) == 12 == len(split[0])
+    for step, whole in enumerate(one):
+        parts = ranks[0][2 * step:2 * step + 2] + ranks[1][2 * step:2 * step + 2]
+        assert sorted(i for p in parts for i in p) == sorted(whole)  # the same examples, split four ways
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
     assert ranks[0] != ranks[1]
 
 

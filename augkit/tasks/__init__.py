@@ -12,7 +12,8 @@ Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names a
 * evaluation — ``evaluate_models`` (each model, mean ± std, ensemble), ``by_language``,
   ``check_labels``, ``require_labelled``;
 * training — ``TrainingParams``, ``train_model``, ``build_trainer``, ``run_training``, ``DevSelection``,
-  ``BalancedBatchSampler``, ``mixture_probabilities``, ``training_steps``, ``FeatureDataset``,
+  ``BalancedBatchSampler``, ``BatchSplit``, ``fit_micro_batch``, ``largest_fitting``,
+  ``mixture_probabilities``, ``training_steps``, ``FeatureDataset``,
   ``feature_collator``, ``precision_flags``, ``check_replicas``, ``finished_report``;
 * model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
 * tags — ``repair_iob``.
@@ -25,9 +26,9 @@ from .metrics import score, span_f1, squad_f1_em
 from .models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_task, task_of
 from .qa import QAFeature, best_spans, encode_qa
 from .tags import repair_iob
-from .training import (BalancedBatchSampler, DevSelection, FeatureDataset, TrainingParams, build_trainer,
-                       check_replicas, feature_collator, finished_report, mixture_probabilities, precision_flags,
-                       run_training, train_model, training_steps)
+from .training import (BalancedBatchSampler, BatchSplit, DevSelection, FeatureDataset, TrainingParams, build_trainer,
+                       check_replicas, feature_collator, finished_report, fit_micro_batch, largest_fitting,
+                       mixture_probabilities, precision_flags, run_training, train_model, training_steps)
 
 __all__ = [
     "TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of",
@@ -37,6 +38,7 @@ __all__ = [
     "score", "span_f1", "squad_f1_em",
     "evaluate_models", "by_language", "check_labels", "require_labelled",
     "TrainingParams", "train_model", "build_trainer", "run_training", "DevSelection", "BalancedBatchSampler",
+    "BatchSplit", "fit_micro_batch", "largest_fitting",
     "mixture_probabilities", "training_steps", "FeatureDataset", "feature_collator", "precision_flags",
     "check_replicas", "finished_report",
     "ModelSet", "ModelEntry",

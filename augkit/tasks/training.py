@@ -20,7 +20,7 @@ import math
 import random
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 import numpy as np
 import torch
@@ -37,8 +37,12 @@ class TrainingParams(Params):
     """Training settings shared by every trainer stage (a trainer's own ``Params`` subclass this)."""
 
     learning_rate: float = param(3e-5, help="peak learning rate (linear schedule)", gt=0)
-    batch_size: int = param(4, help="per-device batch size", ge=1, le=1 << 20)
-    grad_accum: int = param(1, help="gradient accumulation steps", ge=1, le=1 << 20)
+    batch_size: int = param(4, help="examples per optimizer step over all processes (the papers' batch size); "
+                            "the same on 1 or N GPUs", ge=1, le=1 << 20)
+    micro_batch_size: int | Literal["auto"] = param(
+        "auto", help="examples per forward pass on one device; accumulation makes up the rest of batch_size. "
+        '"auto": the whole per-device share on CPU; on a GPU the largest that fits its memory (tried on the '
+        "longest examples before training)", ge=1, le=1 << 20)
     max_steps: int = param(0, help="optimizer steps per training (0: from train_epochs)", ge=0, le=10**9)
     train_epochs: float = param(1.0, help="passes over the training data when max_steps is 0", gt=0, le=10**4)
     warmup_steps: int = param(0, help="learning-rate warm-up steps", ge=0)
@@ -52,6 +56,11 @@ class TrainingParams(Params):
     keep_checkpoints: Literal["all", "last"] = param(
         "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs')
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
+
+    retired: ClassVar[dict[str, str]] = {
+        "grad_accum": "batch_size is now the global batch (examples per optimizer step over all processes) and "
+                      "augkit works out the accumulation itself: write batch_size = your batch_size × grad_accum, "
+                      "and micro_batch_size = your batch_size to keep the per-device size (or leave it \"auto\")"}
 
     def check(self):
         if not self.report_to:
@@ -70,9 +79,52 @@ def _reporting_integrations() -> list[str]:
 
 
 def training_steps(params: TrainingParams, n_examples: int) -> int:
-    """Optimizer steps of one training: ``max_steps``, or ``train_epochs`` passes over ``n_examples``."""
-    per_step = params.batch_size * params.grad_accum
-    return params.max_steps or max(1, math.ceil(params.train_epochs * n_examples / per_step))
+    """Optimizer steps of one training: ``max_steps``, or ``train_epochs`` passes over ``n_examples`` at
+    ``batch_size`` examples per step (the global batch: the same count on any number of processes)."""
+    return params.max_steps or max(1, math.ceil(params.train_epochs * n_examples / params.batch_size))
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSplit:
+    """How one optimizer step's ``batch_size`` examples are spread: over ``processes`` processes, each
+    running ``accumulation`` forward/backward passes of at most ``micro_batch`` examples. The step batch is
+    cut into ``processes × accumulation`` near-equal pieces (sizes differ by at most one); the loss weights
+    each piece by its share of the step's items, so the split never changes what a step computes."""
+
+    batch_size: int
+    processes: int
+    micro_batch: int
+    accumulation: int
+
+    @classmethod
+    def of(cls, batch_size: int, micro_batch: int, processes: int) -> "BatchSplit":
+        """The fewest accumulation passes that keep every piece within ``micro_batch`` examples."""
+        if batch_size < processes:
+            raise RunError(f"batch_size = {batch_size} is smaller than the {processes} processes training "
+                           "together; every process needs at least one example per optimizer step")
+        share = -(-batch_size // processes)
+        accumulation = -(-share // max(1, min(micro_batch, share)))
+        return cls(batch_size, processes, -(-share // accumulation), accumulation)
+
+    @property
+    def pieces(self) -> int:
+        return self.processes * self.accumulation
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def largest_fitting(limit: int, fits: Callable[[int], bool]) -> int:
+    """The largest micro-batch among ``limit``, ⌈limit/2⌉, ⌈limit/4⌉ … 1 for which ``fits(m)`` holds (each
+    halving doubles the accumulation), or 0 if not even one example fits."""
+    accumulation = 1
+    while True:
+        m = -(-limit // accumulation)
+        if fits(m):
+            return m
+        if m == 1:
+            return 0
+        accumulation *= 2
 
 
 def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
@@ -86,46 +138,46 @@ def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
 
 
 class BalancedBatchSampler(torch.utils.data.Sampler):
-    """Yields ``n_batches`` lists of indices into the concatenation of ``sizes``-long datasets.
+    """This process's micro-batches (lists of indices into the concatenation of ``sizes``-long datasets)
+    for ``n_steps`` optimizer steps.
 
-    A batch is what one optimizer step sees: ``batch_size * grad_accum`` examples drawn from one dataset
-    (chosen by the balanced multinomial), handed out as ``grad_accum`` micro-batches, so the same
-    examples train one step however the batch is split into micro-batches. ``n_batches`` counts
-    micro-batches (steps × ``grad_accum``). With ``world_size`` processes, one sequence of steps'
-    batches is drawn (the same on every process) and process ``rank`` takes every ``world_size``-th from
-    ``rank`` on: each optimizer step sees ``world_size`` different batches, as data-parallel training
-    expects."""
+    Each step draws ``batch_size`` examples (the global batch) from one dataset, chosen by the balanced
+    multinomial, and cuts them into ``world_size × grad_accum`` near-equal pieces; process ``rank`` takes
+    pieces ``rank·grad_accum`` … ``rank·grad_accum + grad_accum − 1`` as its micro-batches. The draws depend
+    on the seed only, so every step trains on the same examples however many processes share it and
+    however each splits its share (see ``BatchSplit``). ``split()`` sets the process layout after
+    construction (``build_trainer`` does, once it knows the micro-batch size)."""
 
-    def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_batches: int, seed: int,
+    def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_steps: int, seed: int,
                  rank: int = 0, world_size: int = 1, grad_accum: int = 1):
-        self.sizes, self.batch_size, self.n_batches, self.seed = list(sizes), batch_size, n_batches, seed
-        self.rank, self.world_size, self.grad_accum = rank, world_size, grad_accum
+        self.sizes, self.batch_size, self.n_steps, self.seed = list(sizes), batch_size, n_steps, seed
+        self.split(rank, world_size, grad_accum)
         self.p = mixture_probabilities(self.sizes, alpha)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(int)
 
+    def split(self, rank: int, world_size: int, grad_accum: int) -> None:
+        self.rank, self.world_size, self.grad_accum = rank, world_size, grad_accum
+
     def __len__(self):
-        return self.n_batches
+        return self.n_steps * self.grad_accum
 
     def __iter__(self):
-        n_steps = -(-self.n_batches // self.grad_accum)
-        yielded = 0
-        for k, batch in enumerate(self._step_batches(n_steps * self.world_size)):
-            if k % self.world_size != self.rank:
-                continue
-            for micro in np.array_split(np.asarray(batch), self.grad_accum):
-                if yielded == self.n_batches:
-                    return
-                yielded += 1
+        first = self.rank * self.grad_accum
+        for batch in self.step_batches():
+            pieces = np.array_split(np.asarray(batch), self.world_size * self.grad_accum)
+            for micro in pieces[first:first + self.grad_accum]:
                 yield micro.tolist()
 
-    def _step_batches(self, n: int):
+    def step_batches(self):
+        """Every optimizer step's whole batch (all processes' examples), in order."""
         rng = random.Random(self.seed)
         nprng = np.random.default_rng(self.seed)
         pools = [[] for _ in self.sizes]
-        for _ in range(n):
+        pieces = self.world_size * self.grad_accum
+        for _ in range(self.n_steps):
             d = int(nprng.choice(len(self.sizes), p=self.p))
-            # no example twice in a batch, unless the dataset is smaller than the micro-batches
-            want = max(min(self.batch_size * self.grad_accum, self.sizes[d]), self.grad_accum)
+            # no example twice in a step, unless the dataset is smaller than the step's pieces
+            want = max(min(self.batch_size, self.sizes[d]), pieces)
             batch = []
             while len(batch) < want:
                 if not pools[d]:
@@ -203,7 +255,7 @@ def _trainer_class():
             return batches, n_items
 
         def get_train_dataloader(self):
-            if self.augkit_batch_sampler is None:
+            if self.augkit_batch_sampler is None:  # a Trainer built by hand, not by build_trainer
                 return super().get_train_dataloader()
             # the sampler shards its batches across processes itself (accelerate's re-sharding would
             # assume equal-size batches); the Trainer moves each batch to the device
@@ -294,10 +346,15 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
     progress display (without it: CPU or the model's device, "auto" precision, no display). ``hooks``
     are the stage's TrainerHooks: their ``extra_loss`` is added to the loss and logged under their name,
     their ``callbacks()`` are attached. ``loss_fn(model, inputs) -> (loss, outputs, terms)`` replaces
-    the model's own loss (``terms``: named floats logged beside it). ``batch_sampler`` replaces the
-    Trainer's sampling (it must shard across processes itself). Logged losses go to ``history``.
+    the model's own loss (``terms``: named floats logged beside it). Logged losses go to ``history``.
     ``output_dir``: where ``report_to`` targets write (TensorBoard event files); nothing else is saved
-    there. Returns the Trainer; train it with ``run_training``."""
+    there. Returns the Trainer; train it with ``run_training``.
+
+    Batches: ``params.batch_size`` examples per optimizer step over all processes, split by ``BatchSplit``
+    into this process's micro-batches of at most ``params.micro_batch_size`` ("auto": see
+    ``fit_micro_batch``). ``batch_sampler`` (a ``BalancedBatchSampler``, or anything with its ``split``)
+    chooses each step's examples; without one, every step takes the next ``batch_size`` examples of a
+    seeded shuffle of ``train_dataset``. ``trainer.augkit_split`` is the split used."""
     from transformers import TrainingArguments
     from transformers.trainer_callback import PrinterCallback
 
@@ -312,28 +369,107 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
     if cuda and ":" in str(device) and distributed.world_size() == 1:
         torch.cuda.set_device(torch.device(device))  # the Trainer trains on the current CUDA device
     log = ctx.log if ctx is not None else logging.getLogger("augkit.train")
-    bar = ctx.progress.bar(f"train {name}", steps, "steps") if ctx is not None and ctx.progress is not None \
-        and distributed.is_main() else None
+    world = distributed.world_size()
+    auto = params.micro_batch_size == "auto"
+    split = BatchSplit.of(params.batch_size, params.batch_size if auto else int(params.micro_batch_size), world)
+    if batch_sampler is None:
+        batch_sampler = BalancedBatchSampler([len(train_dataset)], params.batch_size, 1.0, steps, seed)
+    batch_sampler.split(distributed.rank(), world, split.accumulation)
     report_to = [r for r in params.report_to if r != "none"]
     scratch = None if output_dir is not None else tempfile.TemporaryDirectory(prefix="augkit-train-")
     args = TrainingArguments(
         output_dir=str(output_dir or scratch.name), max_steps=steps,
-        learning_rate=params.learning_rate, per_device_train_batch_size=params.batch_size,
-        gradient_accumulation_steps=params.grad_accum,
+        learning_rate=params.learning_rate, per_device_train_batch_size=split.micro_batch,
+        gradient_accumulation_steps=split.accumulation,
         warmup_steps=params.warmup_steps or int(params.warmup_ratio * steps), weight_decay=params.weight_decay,
         max_grad_norm=params.max_grad_norm, lr_scheduler_type="linear", seed=seed % (2**31),
         data_seed=seed % (2**31), report_to=report_to, run_name=name, save_strategy="no", eval_strategy="no",
         logging_strategy="steps", logging_steps=params.logging_steps or max(1, steps // 20),
         disable_tqdm=True, use_cpu=not cuda, dataloader_num_workers=0, **precision_flags(precision, device))
+    history = history if history is not None else []
+    bar = ctx.progress.bar(f"train {name}", steps, "steps") if ctx is not None and ctx.progress is not None \
+        and distributed.is_main() else None
     trainer = _trainer_class()(
         model=model, args=args, train_dataset=train_dataset, data_collator=data_collator,
-        callbacks=[_training_log_callback(name, log, bar, history if history is not None else []), *callbacks,
+        callbacks=[_training_log_callback(name, log, bar, history), *callbacks,
                    *(cb for hook in hooks for cb in hook.callbacks())],
         augkit_hooks=hooks, batch_sampler=batch_sampler, loss_fn=loss_fn)
     trainer.remove_callback(PrinterCallback)  # losses go to run.log through augkit's own callback
-    trainer.augkit_progress_bar = bar
     trainer.augkit_scratch = scratch  # removed by run_training
+    if auto and cuda:
+        micro = fit_micro_batch(trainer, split.micro_batch)
+        split = BatchSplit.of(params.batch_size, micro, world)
+        batch_sampler.split(distributed.rank(), world, split.accumulation)
+        args.per_device_train_batch_size, args.gradient_accumulation_steps = split.micro_batch, split.accumulation
+    trainer.augkit_split = split
+    if split.accumulation > 1 or world > 1:
+        log.info("train %s: batch %d = %d process(es) × %d pass(es) of ≤ %d examples", name, split.batch_size,
+                 split.processes, split.accumulation, split.micro_batch)
+    trainer.augkit_progress_bar = bar
     return trainer
+
+
+def _feature_size(feature: Any) -> int:
+    """How big one training item is (summed lengths of the sequences it holds): what the memory probe
+    sorts by to find the longest items."""
+    if torch.is_tensor(feature) or isinstance(feature, np.ndarray):
+        return int(feature.shape[0]) if feature.ndim else 0
+    if isinstance(feature, dict):
+        return sum(_feature_size(v) for v in feature.values())
+    if dataclasses.is_dataclass(feature):
+        return sum(_feature_size(getattr(feature, f.name)) for f in dataclasses.fields(feature))
+    if isinstance(feature, (list, tuple)):
+        if feature and all(isinstance(v, (int, float)) for v in feature[:8]):
+            return len(feature)
+        return sum(_feature_size(v) for v in feature)
+    return 0
+
+
+def longest_items(dataset, sample: int = 4096) -> list[int]:
+    """Indices of ``dataset``'s items, longest first (of a random ``sample`` of them in a large dataset)."""
+    indices = range(len(dataset)) if len(dataset) <= sample else random.Random(0).sample(range(len(dataset)), sample)
+    return sorted(indices, key=lambda i: (-_feature_size(dataset[i]), i))
+
+
+def fit_micro_batch(trainer, share: int, *, headroom: float = 0.92) -> int:
+    """``micro_batch_size = "auto"`` on a GPU: the largest micro-batch (``share``, then halves) whose
+    forward and backward pass over the longest training items, with room kept for AdamW's two moments,
+    peaks under ``headroom`` of the device's memory. Tried on every process; all use the smallest answer.
+    RunError if not even one item fits."""
+    from .. import distributed
+
+    model, device = trainer.model, trainer.args.device
+    dataset = trainer.train_dataset
+    longest = longest_items(dataset)
+    total = torch.cuda.get_device_properties(device).total_memory
+    moments = sum(p.numel() for p in model.parameters() if p.requires_grad) * 8  # fp32 exp_avg, exp_avg_sq
+
+    def fits(m: int) -> bool:
+        reserve = loss = None
+        try:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+            reserve = torch.empty(moments, dtype=torch.uint8, device=device)
+            inputs = trainer._prepare_inputs(trainer.data_collator([dataset[i] for i in longest[:m]]))
+            model.train()
+            with trainer.accelerator.autocast():
+                loss = trainer.compute_loss(model, inputs)
+            loss.backward()
+            return torch.cuda.max_memory_allocated(device) <= headroom * total
+        except torch.cuda.OutOfMemoryError:
+            return False
+        finally:
+            del reserve, loss
+            model.zero_grad(set_to_none=True)
+            trainer._terms = {}
+            torch.cuda.empty_cache()
+
+    micro = min(distributed.all_gather(largest_fitting(min(share, len(longest)), fits)))
+    if micro == 0:
+        raise RunError(f"one training example of the longest length does not fit on {device} "
+                       f"({total / 2**30:.0f} GiB) with the model and its optimizer state; lower max_length, "
+                       "use a GPU with more memory, or a smaller model")
+    return micro
 
 
 class DevSelection:
@@ -401,6 +537,9 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
             scratch.cleanup()
     model = trainer.model
     report: dict[str, Any] = {"steps": trainer.state.global_step, "processes": distributed.world_size()}
+    split = getattr(trainer, "augkit_split", None)
+    if split is not None:
+        report["batch"] = split.to_dict()
     if distributed.world_size() > 1:
         check_replicas(model)
     if selection is not None:
@@ -445,7 +584,8 @@ def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[A
     ``dev``, the weights with the best dev score are restored at the end (``dev_features``: its
     encoding, if kept; ``start_score``: the starting model's dev score, if known). Under ``torchrun``/
     ``accelerate launch`` every process calls this with the same arguments: the Trainer trains
-    data-parallel (``batch_size`` per process), dev scores come from rank 0."""
+    data-parallel (``batch_size`` examples per optimizer step over all processes, the same steps over the
+    same examples as one process), dev scores come from rank 0."""
     from .. import distributed
     from .inference import evaluate
 
@@ -470,9 +610,7 @@ def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[A
                        "best_dev": selection.best if selection else None})
         return report
     steps = training_steps(params, sum(sizes))
-    sampler = BalancedBatchSampler(sizes, params.batch_size, alpha, steps * params.grad_accum, seed,
-                                   rank=distributed.rank(), world_size=distributed.world_size(),
-                                   grad_accum=params.grad_accum)
+    sampler = BalancedBatchSampler(sizes, params.batch_size, alpha, steps, seed)
     output_dir = Path(ctx.out_dir) / "logs" / name if ctx is not None and params.report_to else None
     trainer = build_trainer(tm.model, params, train_dataset=FeatureDataset([f for fs in feats for f in fs]),
                             data_collator=feature_collator(tm.tokenizer.pad_token_id), steps=steps, seed=seed,

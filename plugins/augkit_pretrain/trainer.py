@@ -32,7 +32,7 @@ class PretrainParams(TrainingParams):
     mlm_probability: float = param(0.15, gt=0, lt=1, help="share of the subwords masked (80/10/10 as in BERT)")
     held_out: float = param(0.05, ge=0, lt=0.5, help="share of the sentences kept aside for the masked-word accuracy")
     learning_rate: float = param(1e-3, gt=0, help="peak learning rate (linear schedule)")
-    batch_size: int = param(32, ge=1, help="per-device batch size")
+    batch_size: int = param(32, ge=1, le=1 << 20, help="sentences per optimizer step over all processes")
     max_length: int = param(64, ge=8, help="subwords per sentence (longer ones are cut)")
     warmup_ratio: float = param(0.05, ge=0, le=1, help="learning-rate warm-up as a share of the steps")
 

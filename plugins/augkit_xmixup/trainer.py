@@ -217,6 +217,8 @@ class XMixupTrainer(Trainer):
                                    seed=derive_seed(seed, "scheduled-sampling", distributed.rank()))
 
         def loss_fn(model, inputs):
+            if "trainer" not in holder:  # build_trainer's memory probe (micro_batch_size = "auto" on a GPU)
+                return compute_loss(model, inputs, settings, inputs["has_back"])
             step = holder["trainer"].state.global_step
             use_real = sampler.draw(step, inputs["has_back"].shape[0]).to(inputs["has_back"].device)
             loss, out, terms = compute_loss(model, inputs, settings, use_real)

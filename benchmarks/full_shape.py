@@ -17,7 +17,8 @@ copy in which
   dropped where the recipe drops them);
 * every training takes ``--steps`` optimizer steps (``max_steps``), with the recipe's batch size, lengths,
   learning rates, mixup layer, heads and every other setting unchanged; ``--n-models`` (default: the
-  recipe's) sets how many seeds each trainer trains;
+  recipe's) sets how many seeds each X-Mixup trainer trains (MultiMix's warm-up keeps its three:
+  co-teaching needs them) and ``--batch-size`` (default: the recipe's) every training's global batch;
 
 and runs it with ``augkit run`` in a child process, recording per stage: wall seconds, the seconds of each
 optimizer step (forward, backward and update of the whole global batch, timed by a Trainer callback),
@@ -123,7 +124,7 @@ def write_entry(name: str, spec: dict, task: str, n: int, folder: Path, seed: in
     """A local file of ``n`` examples for the data entry ``name``; the entry rewritten to read it."""
     w = Words(seed)
     role = role_of(name)
-    keep = {k: v for k, v in spec.items() if k in ("lang", "side", "source_lang", "drop_labels", "type")}
+    keep = {k: v for k, v in spec.items() if k in ("lang", "side", "source_lang", "drop_labels")}
     labels = NLI if "xnli" in folder.name else ["0", "1"]
     if spec["format"] == "parallel":
         path = folder / f"{name}.jsonl"
@@ -157,7 +158,8 @@ def write_entry(name: str, spec: dict, task: str, n: int, folder: Path, seed: in
 
 
 def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps: int, n_models: int | None,
-                      device: str = "cpu", precision: str = "auto", tiny: bool = False) -> Path:
+                      device: str = "cpu", precision: str = "auto", tiny: bool = False,
+                      batch_size: int | None = None) -> Path:
     from augkit.recipe import dump_toml
 
     raw = tomllib.loads((ROOT / "recipes" / f"{name}.toml").read_text())
@@ -176,8 +178,10 @@ def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps
             params["max_length"] = 128
         if stage["kind"] == "train":
             params["max_steps"] = steps
-            if n_models and "n_models" in params:
-                params["n_models"] = n_models
+            if batch_size:
+                params["batch_size"] = batch_size
+            if n_models and "n_models" in params and stage["component"] != "multimix-warmup":
+                params["n_models"] = n_models  # (MultiMix's warm-up keeps its models: co-teaching needs them)
     raw["run"] = {**raw.get("run", {}), "device": device, "precision": precision, "output_dir": str(folder / "run")}
     path = folder / f"{name}.toml"
     path.write_text(dump_toml(raw))
@@ -249,7 +253,7 @@ def run_recipe(name: str, args, model: Path, work: Path) -> dict:
     if folder.exists():
         shutil.rmtree(folder)
     recipe = full_shape_recipe(name, model, folder, args.examples, args.steps, args.n_models, args.device,
-                               args.precision, args.tiny)
+                               args.precision, args.tiny, args.batch_size)
     out = folder / "record.json"
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(recipe), str(folder / "run"), str(out)],
@@ -270,7 +274,8 @@ def table(records: list[dict], args, model_params: int) -> str:
 
     shape = "the tiny model" if args.tiny else "XLM-R large's shape"
     lines = [f"The stage chain at {shape} ({model_params / 1e6:.1f} M parameters, random weights), "
-             f"{args.examples} examples per data entry, {args.steps} optimizer steps per training, n_models = "
+             f"{args.examples} examples per data entry, {args.steps} optimizer steps per training, batch size "
+             f"{args.batch_size or 'as in the recipe'}, n_models = "
              f"{args.n_models or 'as in the recipe'}, device {args.device} ({os.cpu_count()} CPU cores), precision "
              f"{args.precision}. Written by `python benchmarks/full_shape.py`.", "",
              "| recipe | stage | component | wall s | trainings | s / optimizer step (median) | micro × accum | "
@@ -299,7 +304,9 @@ def main() -> None:
     ap.add_argument("--recipes", default=",".join(FULL))
     ap.add_argument("--examples", type=int, default=8, help="examples per data entry")
     ap.add_argument("--steps", type=int, default=2, help="optimizer steps per training")
-    ap.add_argument("--n-models", type=int, default=None, help="seeds per trainer (default: the recipe's)")
+    ap.add_argument("--n-models", type=int, default=None, help="seeds per X-Mixup trainer (default: the recipe's)")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="every training's global batch (default: the recipe's; a smaller one keeps a CPU run short)")
     ap.add_argument("--device", default="cpu", help="run.device of every run (cuda: GPU memory is recorded too)")
     ap.add_argument("--precision", default="auto", help="run.precision of every run")
     ap.add_argument("--tiny", action="store_true", help="the tiny model instead of XLM-R large's shape "

@@ -181,3 +181,15 @@ inputs = {{ corpus = "cka" }}
                                                                              ("cka", "analyze", "analyzer")]
     assert "kind: expected one of 'generate', 'label', 'filter', 'train', 'analyze'" in error(
         recipe(tmp_path, data_dir, good.replace('kind = "analyze"', 'kind = "analyse"')))
+
+
+def test_a_recipe_with_the_retired_grad_accum_is_told_how_to_rewrite_it(tmp_path, data_dir):
+    text = BASE.replace('kind = "filter"\ncomponent = "length"', 'kind = "train"\ncomponent = "multimix-warmup"') \
+        .replace("{{ max_words = 12 }}", '{{ model = "augkit:tiny-xlmr", batch_size = 4, grad_accum = 5 }}') \
+        .replace('{{ corpus = "en" }}', '{{ train = "en", dev = "en" }}')
+    msg = error(recipe(tmp_path, data_dir, text))
+    assert "stages.short.params.grad_accum: no longer a parameter" in msg
+    assert "batch_size = your batch_size × grad_accum" in msg and "micro_batch_size" in msg
+    fixed = text.replace("batch_size = 4, grad_accum = 5", "batch_size = 20, micro_batch_size = 4")
+    plan = load_recipe(recipe(tmp_path, data_dir, fixed), [])
+    assert plan.stages[0].params.batch_size == 20 and plan.stages[0].params.micro_batch_size == 4

@@ -206,3 +206,33 @@ def test_encoding_ignores_padding_and_truncation_left_on_the_tokenizer_backend()
     assert [f.input_ids.tolist() for f in stale] == [f.input_ids.tolist() for f in clean]
     assert len(clean[0].input_ids) < len(clean[1].input_ids)
     np.testing.assert_allclose(batched[:3], alone, atol=1e-5)
+
+
+def test_training_frees_its_optimizer_state_when_it_ends_though_the_trainer_lives_on():
+    """A stage trains its models one after another: the optimizer state (AdamW: twice the weights) of one
+    must be gone before the next starts, not left to the garbage collector's next pass."""
+    import weakref
+
+    from transformers import TrainerCallback
+
+    from augkit.tasks import FeatureDataset, build_trainer, encode, feature_collator, run_training
+
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0)
+    feats = encode(sentences(8), tm.tokenizer, "tagging", 32, {l: i for i, l in enumerate(LABELS)})
+    seen = {}
+
+    class Watch(TrainerCallback):
+        def on_train_begin(self, args, state, control, optimizer=None, **kw):
+            seen["optimizer"] = weakref.ref(optimizer)
+            seen["moment"] = None
+
+        def on_step_end(self, args, state, control, optimizer=None, **kw):
+            moments = [s["exp_avg"] for s in optimizer.state.values()]
+            seen["moment"] = weakref.ref(moments[0])
+
+    params = TrainingParams(learning_rate=1e-3, batch_size=4, max_steps=2, max_length=32)
+    trainer = build_trainer(tm.model, params, train_dataset=FeatureDataset(feats), steps=2, seed=0,
+                            data_collator=feature_collator(tm.tokenizer.pad_token_id), callbacks=[Watch()])
+    report = run_training(trainer)
+    assert report["steps"] == 2 and trainer.model is tm.model
+    assert seen["optimizer"]() is None and seen["moment"]() is None  # freed, with the trainer still held here

@@ -433,8 +433,8 @@ def longest_items(dataset, sample: int = 4096) -> list[int]:
 
 def fit_micro_batch(trainer, share: int, *, headroom: float = 0.92) -> int:
     """``micro_batch_size = "auto"`` on a GPU: the largest micro-batch (``share``, then halves) whose
-    forward and backward pass over the longest training items, with room kept for AdamW's two moments,
-    peaks under ``headroom`` of the device's memory. Tried on every process; all use the smallest answer.
+    forward and backward pass over the longest training items, with room kept for AdamW's two moments
+    (and DDP's gradient buckets), peaks under ``headroom`` of the device's memory. Tried on every process; all use the smallest answer.
     RunError if not even one item fits."""
     from .. import distributed
 
@@ -442,14 +442,16 @@ def fit_micro_batch(trainer, share: int, *, headroom: float = 0.92) -> int:
     dataset = trainer.train_dataset
     longest = longest_items(dataset)
     total = torch.cuda.get_device_properties(device).total_memory
-    moments = sum(p.numel() for p in model.parameters() if p.requires_grad) * 8  # fp32 exp_avg, exp_avg_sq
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    # AdamW's exp_avg and exp_avg_sq in fp32, and with several processes DDP's gradient buckets (fp32)
+    reserved = trained * (8 + (4 if distributed.world_size() > 1 else 0))
 
     def fits(m: int) -> bool:
         reserve = loss = None
         try:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
-            reserve = torch.empty(moments, dtype=torch.uint8, device=device)
+            reserve = torch.empty(reserved, dtype=torch.uint8, device=device)
             inputs = trainer._prepare_inputs(trainer.data_collator([dataset[i] for i in longest[:m]]))
             model.train()
             with trainer.accelerator.autocast():
@@ -529,6 +531,7 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
         trainer.train()
     finally:
         gc.unfreeze()
+        _release_training_state(trainer)
         bar = getattr(trainer, "augkit_progress_bar", None)
         if bar is not None:
             bar.close()
@@ -547,6 +550,20 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
         report.update({"best_dev": selection.best, "best_step": selection.best_step,
                        "kept_start_model": selection.best_step == 0, "history": selection.history})
     return report
+
+
+def _release_training_state(trainer) -> None:
+    """Free what only training needed — the optimizer's state (twice the weights for AdamW), the scheduler,
+    the data-parallel wrapper and its gradient buckets, accelerate's references — when training ends, not
+    whenever the garbage collector reaches the trainer's reference cycles: a stage's next model trains in
+    that memory (on a GPU, the difference between fitting and not). The model itself is kept."""
+    trainer.accelerator.free_memory()
+    trainer.optimizer = trainer.lr_scheduler = None
+    trainer.callback_handler.optimizer = trainer.callback_handler.lr_scheduler = None
+    trainer.model_wrapped = trainer.model
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def finished_report(path: str | Path) -> dict | None:

@@ -178,12 +178,23 @@ def cmd_report(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .recipe import load_recipe
+    from .recipe import data_sources, load_recipe
 
     for path in args.recipe:
         plan = load_recipe(path, args.set)
         print(f"{path}: ok ({len(plan.data)} data entries, {len(plan.stages)} stages: "
               f"{', '.join(s.name for s in plan.stages)})")
+        missing, fetched = data_sources(plan)
+        if missing:
+            print(f"  {len(missing)} data file{'s are' if len(missing) > 1 else ' is'} not here yet "
+                  "(`augkit run` stops until they are):")
+            for name, file in missing:
+                print(f"    data.{name}: {file}")
+        if fetched:
+            print(f"  {len(fetched)} data entr{'ies come' if len(fetched) > 1 else 'y comes'} from a hub "
+                  "(downloaded, then cached, when the run reads them):")
+            for name, what in fetched:
+                print(f"    data.{name}: {what}")
     return 0
 
 

@@ -90,6 +90,24 @@ class Plan:
     overrides: list[str]
 
 
+def data_sources(plan: Plan, pm=None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Where a plan's data comes from, for ``validate`` and the runner: the local files that are not there
+    (``[(entry, path)]``; readers that check a file when the run reads it let a recipe validate without
+    them) and the entries a reader fetches itself, e.g. from the Hugging Face hub (``[(entry, what)]``)."""
+    from .plugins import get_plugin_manager
+
+    pm = pm or get_plugin_manager()
+    missing, fetched = [], []
+    for name, spec in plan.data.items():
+        reader = pm.resolve("reader", spec.format, f"data.{name}.format")
+        if not getattr(reader, "reads_files", True):
+            extra = ", ".join(str(spec.reader_params[k]) for k in ("config", "split") if spec.reader_params.get(k))
+            fetched.append((name, f"{spec.path}" + (f" ({extra})" if extra else "")))
+        elif not Path(spec.path).exists():
+            missing.append((name, spec.path))
+    return missing, fetched
+
+
 # parsing -------------------------------------------------------------------------------------
 def load_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)

@@ -186,6 +186,7 @@ class Runner:
                     self.plan.run.seed, self.pm, device=self.device, precision=self.plan.run.precision))
             self.log.info("run %s: %d data entries, %d stages, device %s, output %s", self.plan.run.name,
                           len(self.plan.data), len(self.plan.stages), self.device, self.out)
+            self._check_data_present()
             for spec in self.plan.data.values():
                 self.current = f"data {spec.name}"
                 self._read_data(spec)
@@ -257,6 +258,17 @@ class Runner:
                                "while the run ran (run again with --resume)")
 
     # data ----------------------------------------------------------------------------------------
+    def _check_data_present(self) -> None:
+        """Every missing data file named at once, before any is read (not the first one, then the next)."""
+        from .recipe import data_sources
+
+        missing, _ = data_sources(self.plan, self.pm)
+        if missing:
+            self.current = "data"
+            lines = "".join(f"\n  data.{name}: {path}" for name, path in missing)
+            raise DataError(f"{len(missing)} data file{'s' if len(missing) > 1 else ''} not found "
+                            f"(`augkit validate {self.plan.source}` lists them):{lines}")
+
     def _read_data(self, spec: DataSpec) -> None:
         folder = self.out / "data" / spec.name
         fp = hash_obj({"format": spec.format, "params": spec.reader_params, "lang": spec.lang,

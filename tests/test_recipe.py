@@ -193,3 +193,23 @@ def test_a_recipe_with_the_retired_grad_accum_is_told_how_to_rewrite_it(tmp_path
     fixed = text.replace("batch_size = 4, grad_accum = 5", "batch_size = 20, micro_batch_size = 4")
     plan = load_recipe(recipe(tmp_path, data_dir, fixed), [])
     assert plan.stages[0].params.batch_size == 20 and plan.stages[0].params.micro_batch_size == 4
+
+
+def test_validate_names_every_missing_data_file_and_the_run_stops_naming_them_all(tmp_path, cli):
+    recipe_path = ROOT / "recipes" / "xmixup_xnli_tiny.toml"
+    sets = []
+    for name in ("train", "de_dev", "de_test"):
+        sets += ["--set", f"data.{name}.path={tmp_path / ('gone-' + name + '.jsonl')}"]
+    out = cli("validate", recipe_path, *sets, check=0).stdout
+    assert "ok (3 data entries" in out and "3 data files are not here yet" in out
+    for name in ("train", "de_dev", "de_test"):
+        assert f"data.{name}: {tmp_path / ('gone-' + name + '.jsonl')}" in out
+    assert "from a hub" not in out
+    run = cli("run", recipe_path, "-o", tmp_path / "run", *sets, check=2)
+    assert "3 data files not found" in run.stderr and all(f"gone-{n}.jsonl" in run.stderr for n in ("train", "de_dev", "de_test"))
+    import json
+
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["status"] == "failed" and results["failed_stage"] == "data" and "gone-de_test" in results["error"]
+    hub = cli("validate", ROOT / "recipes" / "multimix_xnli.toml", check=0).stdout
+    assert "20 data entries come from a hub" in hub and "data.en_train: facebook/xnli (en, train)" in hub

@@ -45,6 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, help="screenshot only the top HEIGHT pixels (default: the whole page)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("plan", help="what a recipe will cost before it starts: steps, FLOPs, memory, time, disk",
+                       description="Per stage: examples, optimizer steps, tokens, FLOPs, peak memory per device, "
+                                   "time at the stated utilisation and disk written, with totals; a stage that does "
+                                   "not fit the GPU named says what would. Without --gpu: this machine's CPU.")
+    p.add_argument("recipe")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")
+    from .costs import GPUS
+
+    p.add_argument("--gpu", help="GPU kind: " + ", ".join(sorted(GPUS)))
+    p.add_argument("--gpus", type=int, default=1, help="GPUs per node (default 1)")
+    p.add_argument("--nodes", type=int, default=1, help="nodes (default 1)")
+    p.add_argument("--utilisation", type=float, default=0.40, help="share of the GPU's bf16 peak reached (default 0.40)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plan)
+
     p = sub.add_parser("validate", help="check a recipe without running anything")
     p.add_argument("recipe", nargs="+")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -174,6 +189,36 @@ def cmd_report(args) -> int:
             _console().print(f"browser: {problem}", markup=False, style="yellow")
         atomic_write_bytes(args.screenshot, page.screenshot)
         _console().print(f"wrote {args.screenshot}", markup=False)
+    return 0
+
+
+def _hardware(args, precision: str):
+    from .costs import GPUS, Hardware, measured_cpu_flops
+
+    if args.gpu is None:
+        return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops())
+    name = args.gpu.lower()
+    if name not in GPUS:
+        raise AugkitError(f"--gpu {args.gpu}: unknown GPU; known: {', '.join(sorted(GPUS))}")
+    if args.gpus < 1 or args.nodes < 1 or not 0 < args.utilisation <= 1:
+        raise AugkitError("--gpus and --nodes need at least 1, --utilisation a share in (0, 1]")
+    return Hardware(GPUS[name], args.gpus, args.nodes, precision, args.utilisation)
+
+
+def cmd_plan(args) -> int:
+    from .planning import plan_recipe, render
+    from .recipe import load_recipe
+
+    plan = load_recipe(args.recipe, args.set)
+    result = plan_recipe(plan, _hardware(args, plan.run.precision))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        from rich.console import Console
+
+        console = _console()
+        render(result, console if console.is_terminal and console.width >= 120 else
+               Console(highlight=False, width=max(console.width, 150)))
     return 0
 
 

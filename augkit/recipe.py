@@ -26,7 +26,7 @@ STAGE_KINDS = {"generate": "generator", "label": "labeler", "filter": "filter", 
 STAGE_OUTPUTS = {"generate": "corpus", "label": "corpus", "filter": "corpus", "train": "model", "analyze": "analysis"}
 TOP_KEYS = {"schema_version", "run", "data", "stages"}
 STAGE_KEYS = {"name", "kind", "component", "inputs", "params", "options", "hooks"}
-DATA_KEYS = {"format", "path", "lang", "fraction", "fraction_seed", "limit"}
+DATA_KEYS = {"format", "path", "lang", "fraction", "fraction_seed", "limit", "size", "mean_words"}
 
 
 @dataclasses.dataclass
@@ -324,6 +324,14 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
                 common[key] = _coerce(entry[key], tp, f"{where}.{key}")
             except ParamError as e:
                 raise RecipeError(f"{source}: {e}") from None
+    for key, tp, low in (("size", int, 0), ("mean_words", float, 1e-9)):
+        if key in entry:  # documented sizes, for `augkit plan` when the data is not here
+            try:
+                value = _coerce(entry[key], tp, f"{where}.{key}")
+            except ParamError as e:
+                raise RecipeError(f"{source}: {e}") from None
+            if value < low:
+                raise _err(source, f"{where}.{key}", f"expected a value >= {low:g}, got {value}")
     if common.get("limit", 0) < 0:
         raise _err(source, f"{where}.limit", f"expected a number of examples >= 0 (0: all), got {common['limit']}")
     if not 0 < common.get("fraction", 1.0) <= 1:

@@ -252,6 +252,57 @@ class CoTeachingTrainer(Trainer):
         return data
 
     # the algorithm -------------------------------------------------------------------------------------
+    def estimate(self, est):
+        """``augkit plan``: per target language and epoch, the peers label the mixture's unlabelled sets and
+        each student trains on the mixture — the distilled sets counted at η of their size (agreement
+        between peers keeps fewer: an upper bound) — and is evaluated on target dev; tests at the end."""
+        from augkit.costs import DataSize, StageCost, checkpoint_bytes, inference_work, training_advice, training_work
+
+        p = self.params
+        models = est.inputs.get("models")
+        shape = getattr(models, "shape", None)
+        if shape is None:
+            return None
+        n = models.count
+        source, source_aug = est.size("source"), est.size("source_aug")
+        targets = est.inputs.get("target") or []
+        targets = targets if isinstance(targets, list) else [targets]
+
+        def per_language(key: str, i: int) -> DataSize:
+            values = est.inputs.get(key) or []
+            values = values if isinstance(values, list) else [values]
+            return values[i] if i < len(values) and isinstance(values[i], DataSize) else DataSize(0, 0.0)
+
+        cost = StageCost(examples=source.examples + sum(getattr(t, "examples", 0) for t in targets))
+        students = len(self._schedule(n))
+        for i, target in enumerate(targets):
+            sets = {"source": source, "target": target, "source_aug": source_aug,
+                    "target_aug": per_language("target_aug", i)}
+            dev, test = per_language("target_dev", i), per_language("target_test", i)
+            for e, mix in enumerate(p.mixtures):
+                eta = p.eta[e]
+                pseudo = [name for name in mix if name != "source"]
+                for name in pseudo:
+                    cost.work.append(inference_work(f"lang {i} epoch {e + 1} label {name}", shape, est.hw, sets[name],
+                                                    p.max_length, passes=n))
+                kept = [DataSize(int(sets[name].examples * (1.0 if name == "source" else eta)), sets[name].words)
+                        for name in mix]
+                total = sum(d.examples for d in kept)
+                mixture = DataSize(total, sum(d.examples * d.words for d in kept) / total if total else 0.0)
+                for s in range(students):
+                    work = training_work(f"lang {i} epoch {e + 1} student {s}", shape, est.hw, p, mixture)
+                    evaluations = (work.steps // p.eval_steps if p.eval_steps else 0) + 1
+                    cost.work += [work, inference_work(f"lang {i} epoch {e + 1} student {s} dev", shape, est.hw, dev,
+                                                       p.max_length, passes=evaluations)]
+            cost.work.append(inference_work(f"lang {i} test", shape, est.hw, test, p.max_length, passes=n))
+            kept_models = n * (p.epochs if p.keep_checkpoints == "all" else 1)
+            cost.disk_bytes += kept_models * checkpoint_bytes(shape)
+        cost.notes.append(f"distilled sets counted at η of their size ({', '.join(map(str, p.eta))}); "
+                          "agreement between peers keeps fewer")
+        if cost.work:
+            cost.advice = training_advice(next(w for w in cost.work if w.steps or w is cost.work[-1]), est.hw)
+        return cost
+
     def run_stage(self, ctx) -> dict:
         distributed.ensure_process_group(ctx.device)
         data = self._prepare(ctx)

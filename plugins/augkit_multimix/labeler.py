@@ -115,6 +115,24 @@ class TaskModelLabeler(Labeler):
             tags[i] = repair_iob(t) if self.params.repair_iob else t
         return pa.array(tags, pa.list_(pa.string()))
 
+    def estimate(self, est):
+        """``augkit plan``: one forward per example (windows for long ones) through the stage's model."""
+        from augkit.costs import StageCost, Work, inference_memory
+
+        models = est.inputs.get("model")
+        shape = getattr(models, "shape", None) or (est.model(models) if isinstance(models, str) else None)
+        if shape is None:
+            return None
+        size = est.size("corpus")
+        tokens = min(self.params.max_length, size.tokens())
+        batch = max(1, int(self.params.max_tokens // max(tokens, 1)))
+        memory = inference_memory(shape, batch, int(tokens), half=est.hw.half)
+        return StageCost(examples=size.examples, outputs=size.examples,
+                         work=[Work("label", shape.forward_flops(size.examples * tokens, tokens),
+                                    size.examples * tokens, memory, batches=size.examples / batch,
+                                    layers=shape.layers)],
+                         disk_bytes=size.examples * (8 * size.words + 40 * size.words + 200))
+
     def run_stage(self, ctx):
         model_set = ModelSet.of(ctx.inputs["model"])
         chosen = model_set.best

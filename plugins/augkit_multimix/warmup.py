@@ -54,6 +54,25 @@ class WarmupTrainer(Trainer):
             if c is not None:
                 require_labelled(f"test[{','.join(c.languages)}]", list(c))
 
+    def estimate(self, est):
+        """``augkit plan``: n trainings on the source data, dev evaluation every ``eval_steps``, zero-shot tests."""
+        from augkit.costs import Models, StageCost, checkpoint_bytes, inference_work, training_advice, training_work
+
+        p = self.params
+        shape = est.model(p.model)
+        if shape is None:
+            return None
+        train, dev, test = est.size("train"), est.size("dev"), est.size("test")
+        cost = StageCost(examples=train.examples, models=Models(shape, p.n_models),
+                         disk_bytes=p.n_models * checkpoint_bytes(shape))
+        for k in range(p.n_models):
+            work = training_work(f"model-{k}", shape, est.hw, p, train)
+            evaluations = (work.steps // p.eval_steps if p.eval_steps else 0) + 1
+            cost.work += [work, inference_work(f"model-{k} dev", shape, est.hw, dev, p.max_length, passes=evaluations),
+                          inference_work(f"model-{k} test", shape, est.hw, test, p.max_length)]
+        cost.advice = training_advice(cost.work[0], est.hw)
+        return cost
+
     def run_stage(self, ctx) -> dict:
         p = self.params
         distributed.ensure_process_group(ctx.device)

@@ -80,6 +80,41 @@ class VicinityGenerator(Generator):
         self.lm = MaskedLM.load(self.params.model, device=device, precision=precision,
                                 trust_remote_code=self.params.trust_remote_code)
 
+    def estimate(self, est):
+        """``augkit plan``: every replaced word is one forward of its text through the masked LM (m =
+        max(1, ⌊P·L⌋) per sample, δ samples per text, or δ1/δ2 in successive cross), plus the output layer
+        at the masked position; samples written: δ (or δ1·δ2) per input."""
+        from augkit.costs import DataSize, StageCost, Work, inference_memory
+
+        p = self.params
+        shape = est.model(p.model)
+        if shape is None:
+            return None
+        size = est.size("corpus")
+        pair = size.kind == "pair"
+        texts = 2 if pair else 1
+        length = size.words / texts
+        deltas = p.cross_samples if p.mode == "successive_cross" else [p.samples_per_input] * texts
+        if p.mode == "successive_cross" and texts == 1:
+            length /= 2  # one text: its two halves
+            texts = 2
+        forwards_per_example = sum(deltas[min(t, len(deltas) - 1)] * max(1.0, p.mask_ratio * length)
+                                   for t in range(texts))
+        tokens = DataSize(1, length).tokens()
+        forwards = size.examples * forwards_per_example
+        flops = shape.forward_flops(forwards * tokens, tokens) + forwards * 2 * shape.hidden * (shape.hidden + shape.vocab)
+        budget = p.max_tokens_per_batch or (32768 if est.hw.gpu is not None else 4096)
+        batch = max(1, int(budget // max(tokens, 1)))
+        memory = inference_memory(shape, batch, int(tokens), half=est.hw.half, logits=batch * shape.vocab)
+        outputs = size.examples * (p.cross_samples[0] * p.cross_samples[1] if p.mode == "successive_cross"
+                                   else p.samples_per_input)
+        cost = StageCost(examples=size.examples, work=[Work("GEN-LM", flops, forwards * tokens, memory,
+                                                            batches=forwards / batch, layers=shape.layers)],
+                         outputs=int(outputs), disk_bytes=outputs * (8 * size.words + 200))
+        cost.notes.append(f"{forwards_per_example:.1f} masked-LM forwards per input ({'pairs' if pair else 'one text'}"
+                          f" of about {size.words:.0f} words)")
+        return cost
+
     def use_model(self, lm) -> "VicinityGenerator":
         """Use an already loaded ``MaskedLM`` (Python API; skips ``setup``)."""
         self.lm, self._ready = lm, True

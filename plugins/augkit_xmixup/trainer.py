@@ -137,6 +137,31 @@ class XMixupTrainer(Trainer):
             return {}
         return self._write_results(ctx, task, labels, seeds, reports, notes)
 
+    def estimate(self, est):
+        """``augkit plan``: each model (and baseline) trains on every training pair with two streams (source
+        and target) plus one cross-attention sub-layer, evaluated on dev with mixup inference (two streams)
+        every ``eval_steps`` and on the test sets at the end."""
+        from augkit.costs import StageCost, checkpoint_bytes, inference_work, training_advice, training_work
+
+        p = self.params
+        shape = est.model(p.model)
+        if shape is None:
+            return None
+        train, dev, test = est.size("train"), est.size("dev"), est.size("test")
+        runs = p.n_models * (2 if p.baseline else 1)
+        cost = StageCost(examples=train.examples, disk_bytes=runs * checkpoint_bytes(shape))
+        for k in range(runs):
+            work = training_work(f"run {k}", shape, est.hw, p, train, streams=2)
+            evaluations = (work.steps // p.eval_steps if p.eval_steps else 0) + 1
+            streams = 2 if p.mixup_inference else 1
+            cost.work += [work,
+                          inference_work(f"run {k} dev", shape, est.hw, dev, p.max_length, passes=evaluations,
+                                         batch=p.eval_batch_size, streams=streams),
+                          inference_work(f"run {k} test", shape, est.hw, test, p.max_length, batch=p.eval_batch_size,
+                                         streams=streams)]
+        cost.advice = training_advice(cost.work[0], est.hw)
+        return cost
+
     def settings(self, task: str, baseline: bool = False) -> Settings:
         """The method's switches for ``task``; ``baseline``: translate-train (no mixup, no consistency,
         no scheduled sampling)."""

@@ -156,6 +156,11 @@ def cmd_run(args) -> int:
         for st in plan.stages:
             out.print(f"#   {st.index + 1:2d}. {st.name}: {st.kind} with {st.component} <- "
                       f"{json.dumps(st.inputs)}", markup=False)
+        from .costs import local_hardware
+        from .planning import plan_recipe, render
+
+        render(plan_recipe(plan, local_hardware(plan.run.precision)), out)
+        out.print("# (`augkit plan` gives the same for another GPU: --gpu, --gpus, --nodes)", markup=False)
         return 0
     from .report import terminal_tables
 
@@ -214,11 +219,7 @@ def cmd_plan(args) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        from rich.console import Console
-
-        console = _console()
-        render(result, console if console.is_terminal and console.width >= 120 else
-               Console(highlight=False, width=max(console.width, 150)))
+        render(result, _console())
     return 0
 
 

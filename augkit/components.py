@@ -101,6 +101,11 @@ class Component:
         """Run as a recipe stage: read ``ctx.inputs``, write artefacts to ``ctx.out_dir``, return stats."""
         raise NotImplementedError(f"{self.display_name()} cannot run as a stage")
 
+    def estimate(self, est: Any) -> Any:
+        """What running this stage will cost, for ``augkit plan``: an ``augkit.costs.StageCost`` from the
+        sizes of the stage's inputs (``est``: an ``augkit.planning.Estimate``), or None (no estimate)."""
+        return None
+
     def preflight(self, inputs: dict[str, Any]) -> None:
         """Check a stage's data before any stage runs; raise DataError on bad input.
 

@@ -208,6 +208,21 @@ class Hardware:
                 f"{'bf16' if self.gpu.bf16 else 'fp16'} peak at {self.utilisation:.0%})")
 
 
+def local_hardware(precision: str = "auto") -> Hardware:
+    """This machine: its first GPU when torch sees one the table knows (else the CPU)."""
+    import torch
+
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0).lower()
+        props = torch.cuda.get_device_properties(0)
+        for key in sorted(GPUS, key=len, reverse=True):
+            base = key.split("-")[0]
+            if base in name and ("pcie" in name) == ("pcie" in key) and \
+                    (key != "a100-40gb" or props.total_memory < 50 * 2**30):
+                return Hardware(GPUS[key], torch.cuda.device_count(), 1, precision)
+    return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops())
+
+
 def measured_cpu_flops(size: int = 1024, repeats: int = 3) -> float:
     """This machine's fp32 matrix-multiply rate (FLOP/s), best of ``repeats``."""
     import time

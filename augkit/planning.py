@@ -174,7 +174,7 @@ def _num(x: float, unit: str = "") -> str:
 
 
 def _gib(x: float) -> str:
-    return f"{x / 2**30:.1f} GiB"
+    return f"{x / 2**30:.1f} GiB" if x >= 2**30 else f"{x / 2**20:.0f} MiB"
 
 
 def _duration(s: float) -> str:
@@ -191,6 +191,8 @@ def render(rp: RecipePlan, console=None) -> None:
     from rich.table import Table
 
     console = console or Console()
+    if not (console.is_terminal and console.width >= 120):  # a file or a pipe: never fold the columns
+        console = Console(highlight=False, width=150, file=console.file)
     unknown = [k for k, v in rp.data.items() if v.source == "unknown"]
     table = Table(title=f"plan: {rp.source} on {rp.hw.describe()}", title_justify="left")
     for col, just in (("stage", "left"), ("component", "left"), ("examples", "right"), ("steps", "right"),

@@ -28,6 +28,7 @@ These are the figures a cost estimate (``augkit plan``) is checked against.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -130,7 +131,7 @@ def write_entry(name: str, spec: dict, task: str, n: int, folder: Path, seed: in
         path = folder / f"{name}.jsonl"
         lines = []
         for i in range(n):
-            label = w.rng.choice(labels) if task == "pair" else None
+            label = labels[i % len(labels)] if task == "pair" else None  # every label in every set
             if role == "train":  # source labelled, target its translation (tagging: no tags; QA: answers)
                 rec = {"source": side(task, w, True), "target": side(task, w, task == "qa")}
             else:  # target text with gold labels, its translation into the source language
@@ -150,16 +151,23 @@ def write_entry(name: str, spec: dict, task: str, n: int, folder: Path, seed: in
         return {"format": "conll", "path": str(path), **keep}
     path = folder / f"{name}.tsv"
     rows = ["premise\thypothesis\tlabel"]
-    for _ in range(n):
+    for i in range(n):
         s = side("pair", w, True)
-        rows.append(f"{s['text_a']}\t{s['text_b']}\t{w.rng.choice(NLI)}")
+        rows.append(f"{s['text_a']}\t{s['text_b']}\t{NLI[i % len(NLI)]}")
     path.write_text("\n".join(rows) + "\n")
     return {"format": "tsv", "path": str(path), **keep}
 
 
+def describe(component: str) -> set[str]:
+    """The parameter names of a registered trainer."""
+    from augkit import get_plugin_manager
+
+    return {p.name for p in dataclasses.fields(get_plugin_manager().resolve("trainer", component).Params)}
+
+
 def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps: int, n_models: int | None,
                       device: str = "cpu", precision: str = "auto", tiny: bool = False,
-                      batch_size: int | None = None) -> Path:
+                      batch_size: int | None = None, keep_last: bool = False) -> Path:
     from augkit.recipe import dump_toml
 
     raw = tomllib.loads((ROOT / "recipes" / f"{name}.toml").read_text())
@@ -180,6 +188,8 @@ def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps
             params["max_steps"] = steps
             if batch_size:
                 params["batch_size"] = batch_size
+            if keep_last and "keep_checkpoints" in describe(stage["component"]):
+                params["keep_checkpoints"] = "last"
             if n_models and "n_models" in params and stage["component"] != "multimix-warmup":
                 params["n_models"] = n_models  # (MultiMix's warm-up keeps its models: co-teaching needs them)
     raw["run"] = {**raw.get("run", {}), "device": device, "precision": precision, "output_dir": str(folder / "run")}
@@ -253,7 +263,7 @@ def run_recipe(name: str, args, model: Path, work: Path) -> dict:
     if folder.exists():
         shutil.rmtree(folder)
     recipe = full_shape_recipe(name, model, folder, args.examples, args.steps, args.n_models, args.device,
-                               args.precision, args.tiny, args.batch_size)
+                               args.precision, args.tiny, args.batch_size, args.keep_last)
     out = folder / "record.json"
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(recipe), str(folder / "run"), str(out)],
@@ -275,7 +285,7 @@ def table(records: list[dict], args, model_params: int) -> str:
     shape = "the tiny model" if args.tiny else "XLM-R large's shape"
     lines = [f"The stage chain at {shape} ({model_params / 1e6:.1f} M parameters, random weights), "
              f"{args.examples} examples per data entry, {args.steps} optimizer steps per training, batch size "
-             f"{args.batch_size or 'as in the recipe'}, n_models = "
+             f"{args.batch_size or 'as in the recipe'}{', keep_checkpoints = last' if args.keep_last else ''}, n_models = "
              f"{args.n_models or 'as in the recipe'}, device {args.device} ({os.cpu_count()} CPU cores), precision "
              f"{args.precision}. Written by `python benchmarks/full_shape.py`.", "",
              "| recipe | stage | component | wall s | trainings | s / optimizer step (median) | micro × accum | "
@@ -307,6 +317,8 @@ def main() -> None:
     ap.add_argument("--n-models", type=int, default=None, help="seeds per X-Mixup trainer (default: the recipe's)")
     ap.add_argument("--batch-size", type=int, default=None,
                     help="every training's global batch (default: the recipe's; a smaller one keeps a CPU run short)")
+    ap.add_argument("--keep-last", action="store_true", help='keep_checkpoints = "last" in every trainer (MultiMix '
+                    "keeps every co-teaching epoch's models otherwise: about 100 GB at full shape)")
     ap.add_argument("--device", default="cpu", help="run.device of every run (cuda: GPU memory is recorded too)")
     ap.add_argument("--precision", default="auto", help="run.precision of every run")
     ap.add_argument("--tiny", action="store_true", help="the tiny model instead of XLM-R large's shape "

@@ -94,6 +94,23 @@ class PretrainTrainer(Trainer):
     example_types = ("tagging", "pair", "qa")
     inputs = {"corpus": InputSpec("corpus", many=True, help="text of every language to pretrain on (any example type)")}
 
+    def estimate(self, est):
+        """``augkit plan``: masked-LM training on every sentence of the inputs (a new model of the size the
+        parameters give, or ``model``), ``held_out`` kept aside."""
+        from augkit.costs import DataSize, Models, ModelShape, StageCost, checkpoint_bytes, training_work
+
+        p = self.params
+        shape = est.model(p.model) if p.model else ModelShape(p.num_layers, p.hidden_size, p.num_heads,
+                                                                  p.intermediate_size, p.vocab_size, p.max_length + 2)
+        if shape is None:
+            return None
+        size = est.size("corpus")
+        texts = 2 if size.kind in ("pair", "qa") else 1
+        sentences = DataSize(int(size.examples * texts * (1 - p.held_out)), size.words / texts)
+        work = training_work("mlm", shape, est.hw, p, sentences)
+        return StageCost(examples=sentences.examples, work=[work], models=Models(shape, 1),
+                         disk_bytes=checkpoint_bytes(shape))
+
     def run_stage(self, ctx):
         from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
         from transformers.utils import logging as hf_logging

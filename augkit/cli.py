@@ -198,10 +198,10 @@ def cmd_report(args) -> int:
 
 
 def _hardware(args, precision: str):
-    from .costs import GPUS, Hardware, measured_cpu_flops
+    from .costs import GPUS, Hardware, cpu_hardware
 
     if args.gpu is None:
-        return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops())
+        return cpu_hardware(precision)
     name = args.gpu.lower()
     if name not in GPUS:
         raise AugkitError(f"--gpu {args.gpu}: unknown GPU; known: {', '.join(sorted(GPUS))}")

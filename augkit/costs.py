@@ -48,6 +48,9 @@ DEFAULT_UTILISATION = 0.40
 #: 1 ms per layer and micro-batch (measured with the tiny recipes), at about 10 GB/s of memory traffic
 OPTIMIZER_BYTES_PER_PARAM = 36
 GPU_LAYER_SECONDS, CPU_LAYER_SECONDS, CPU_STEP_SECONDS, CPU_BANDWIDTH = 3e-4, 1e-3, 2e-2, 10e9
+#: a training's forward and backward reach this share of the CPU's plain matrix-multiply rate (measured: an
+#: X-Mixup step of XLM-R large's shape at batch 8 on 2 cores, benchmarks/full_shape.py)
+CPU_EFFICIENCY = 0.4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,6 +169,7 @@ class Hardware:
     precision: str = "auto"
     utilisation: float = DEFAULT_UTILISATION
     cpu_flops: float = 0.0          # measured rate of this machine, for a CPU plan
+    cpu_memory: float = math.inf    # this machine's RAM, for a CPU plan
 
     @property
     def processes(self) -> int:
@@ -185,7 +189,7 @@ class Hardware:
 
     @property
     def memory_bytes(self) -> float:
-        return self.gpu.memory_gib * 2**30 if self.gpu is not None else math.inf
+        return self.gpu.memory_gib * 2**30 if self.gpu is not None else self.cpu_memory
 
     def seconds(self, work: "Work") -> float:
         """Wall seconds of ``work``: its FLOPs spread over every device at the stated utilisation (on a CPU at
@@ -196,13 +200,14 @@ class Hardware:
             compute = work.flops / (self.processes * self.gpu.bf16_tflops * 1e12 * self.utilisation)
             update = work.steps * work.params * OPTIMIZER_BYTES_PER_PARAM / (self.gpu.bandwidth_tbs * 1e12)
             return compute + update + micro * work.layers * GPU_LAYER_SECONDS
-        compute = work.flops / max(self.cpu_flops, 1.0)
+        compute = work.flops / max(self.cpu_flops * CPU_EFFICIENCY, 1.0)
         update = work.steps * (work.params * OPTIMIZER_BYTES_PER_PARAM / CPU_BANDWIDTH + CPU_STEP_SECONDS)
         return compute + update + micro * work.layers * CPU_LAYER_SECONDS
 
     def describe(self) -> str:
         if self.gpu is None:
-            return f"this machine's CPU ({self.cpu_flops / 1e9:.0f} GFLOP/s measured)"
+            memory = f", {self.cpu_memory / 2**30:.0f} GiB" if math.isfinite(self.cpu_memory) else ""
+            return f"this machine's CPU ({self.cpu_flops / 1e9:.0f} GFLOP/s measured{memory})"
         where = f"{self.gpus} × {self.gpu.name}" + (f" on {self.nodes} nodes" if self.nodes > 1 else "")
         return (f"{where} ({self.gpu.memory_gib:g} GiB, {self.gpu.bf16_tflops:g} TFLOP/s "
                 f"{'bf16' if self.gpu.bf16 else 'fp16'} peak at {self.utilisation:.0%})")
@@ -220,10 +225,18 @@ def local_hardware(precision: str = "auto") -> Hardware:
             if base in name and ("pcie" in name) == ("pcie" in key) and \
                     (key != "a100-40gb" or props.total_memory < 50 * 2**30):
                 return Hardware(GPUS[key], torch.cuda.device_count(), 1, precision)
-    return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops())
+    return cpu_hardware(precision)
 
 
-def measured_cpu_flops(size: int = 1024, repeats: int = 3) -> float:
+def cpu_hardware(precision: str = "auto") -> Hardware:
+    """This machine's CPU: its measured matrix-multiply rate and its memory."""
+    import psutil
+
+    return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops(),
+                    cpu_memory=float(psutil.virtual_memory().total))
+
+
+def measured_cpu_flops(size: int = 1024, repeats: int = 5) -> float:
     """This machine's fp32 matrix-multiply rate (FLOP/s), best of ``repeats``."""
     import time
 
@@ -255,6 +268,7 @@ class Work:
     accumulation: int = 0
     checkpointing: bool = False
     checkpointing_memory: Memory | None = None   # the same training with gradient checkpointing
+    fitting_micro: int = 0         # when it does not fit: the largest micro-batch that would
 
 
 @dataclasses.dataclass
@@ -308,7 +322,7 @@ class DataSize:
 
 
 def fit_training(shape: ModelShape, hw: Hardware, batch_size: int, micro: int | str, seq_len: int,
-                 streams: int = 1) -> tuple[Any, Memory, bool]:
+                 streams: int = 1, examples: int = 0) -> tuple[Any, Memory, bool]:
     """The split (``BatchSplit``) a training would use on ``hw`` — ``micro_batch_size = "auto"`` halves the
     per-device share until it fits, as ``fit_micro_batch`` does — its memory per device, and whether it fits
     (92 % of the device, as the probe allows)."""
@@ -316,12 +330,16 @@ def fit_training(shape: ModelShape, hw: Hardware, batch_size: int, micro: int | 
 
     processes = hw.processes
     limit = 0.92 * hw.memory_bytes
+    if examples:  # a step never holds more examples than the data has
+        batch_size = max(min(batch_size, examples), processes)
 
     def memory(m: int, checkpointing: bool = False) -> Memory:
         return training_memory(shape, m, seq_len, half=hw.half, fused_attention=hw.fused_attention,
                                processes=processes, checkpointing=checkpointing, streams=streams)
 
-    if micro == "auto":
+    if micro == "auto" and hw.gpu is None:  # on a CPU "auto" is the whole share (no probe)
+        split = BatchSplit.of(batch_size, batch_size, processes)
+    elif micro == "auto":
         share = -(-batch_size // processes)
         m = largest_fitting(share, lambda k: memory(BatchSplit.of(batch_size, k, processes).micro_batch).total <= limit)
         split = BatchSplit.of(batch_size, max(m, 1), processes)
@@ -363,14 +381,21 @@ def training_work(what: str, shape: ModelShape, hw: Hardware, params: Any, size:
     padded = min(params.max_length, mean * PADDING)
     examples = steps * params.batch_size
     split, memory, fits = fit_training(shape, hw, params.batch_size, params.micro_batch_size, params.max_length,
-                                       streams)
+                                       streams, size.examples)
     work = Work(what, flops=3 * streams * shape.forward_flops(examples * padded, padded),
                 tokens=streams * examples * mean, memory=memory, steps=steps,
                 batches=steps * split.accumulation * split.processes, layers=shape.layers, params=shape.params,
                 micro_batch=split.micro_batch, accumulation=split.accumulation)
     if not fits:
-        ck = checkpointed(shape, hw, split.micro_batch, params.max_length, streams)
-        work.checkpointing_memory = ck
+        work.checkpointing_memory = checkpointed(shape, hw, split.micro_batch, params.max_length, streams)
+        from .tasks.training import BatchSplit, largest_fitting
+
+        def fits_with(m: int) -> bool:
+            small = BatchSplit.of(split.batch_size, m, split.processes).micro_batch
+            return training_memory(shape, small, params.max_length, half=hw.half, fused_attention=hw.fused_attention,
+                                   processes=split.processes, streams=streams).total <= 0.92 * hw.memory_bytes
+
+        work.fitting_micro = largest_fitting(split.micro_batch, fits_with)
     return work
 
 
@@ -388,7 +413,10 @@ def inference_work(what: str, shape: ModelShape, hw: Hardware, size: DataSize, m
 
 def training_advice(work: Work, hw: Hardware) -> str:
     """What would make a training that does not fit ``hw`` fit."""
-    ck = getattr(work, "checkpointing_memory", None)
+    ck = work.checkpointing_memory
+    if work.fitting_micro:
+        return (f"micro-batch {work.micro_batch} needs {work.memory.total / 2**30:.0f} GiB; "
+                f"micro_batch_size = {work.fitting_micro} fits (the global batch kept by accumulation)")
     if ck is not None and ck.total <= 0.92 * hw.memory_bytes:
         return (f"micro-batch {work.micro_batch} still needs {work.memory.total / 2**30:.0f} GiB; gradient "
                 f"checkpointing needs {ck.total / 2**30:.0f} GiB")

@@ -131,13 +131,26 @@ class RecipePlan:
                                if s.cost is not None else {"estimate": None})} for s in self.stages]}
 
 
-def plan_recipe(plan, hw: Hardware, pm=None) -> RecipePlan:
-    """Estimate every stage of a validated recipe (``augkit.recipe.Plan``) on ``hw``."""
+def corpus_size(corpus) -> DataSize:
+    """The size of a corpus already read (the runner's data)."""
+    n = words = 0
+    kind = ""
+    for ex in corpus:
+        n += 1
+        words += example_words(ex)
+        kind = ex.type
+    return DataSize(n, words / n if n else 0.0, "counted", kind)
+
+
+def plan_recipe(plan, hw: Hardware, pm=None, sizes: dict[str, DataSize] | None = None) -> RecipePlan:
+    """Estimate every stage of a validated recipe (``augkit.recipe.Plan``) on ``hw`` (``sizes``: the data
+    entries' sizes when they are known already; the others are measured or read from the recipe)."""
     from .plugins import get_plugin_manager
 
     pm = pm or get_plugin_manager()
-    sizes: dict[str, DataSize] = {name: measure_data(spec, pm, plan.raw.get("data", {}).get(name))
-                                  for name, spec in plan.data.items()}
+    known = sizes or {}
+    sizes = {name: known[name] if name in known else measure_data(spec, pm, plan.raw.get("data", {}).get(name))
+             for name, spec in plan.data.items()}
     data = dict(sizes)
     models: dict[str, Models] = {}
     stages = []

@@ -192,6 +192,7 @@ class Runner:
                 self._read_data(spec)
             self.current = "preflight"
             self._preflight()
+            self._check_fit()
             for stage in self.plan.stages:
                 self.current = stage.name
                 self._run_stage(stage)
@@ -321,6 +322,26 @@ class Runner:
                 component.preflight(inputs)
             except AugkitError as e:
                 raise type(e)(f"stage {stage.name!r}: {e}") from None
+
+    def _check_fit(self) -> None:
+        """Before anything trains: the plan of this run on this machine (``augkit plan``); a stage it says
+        will not fit is named in a warning with what would make it fit (an estimate, so not a refusal)."""
+        if self.rank != 0:
+            return
+        from .costs import local_hardware
+        from .planning import corpus_size, plan_recipe
+
+        try:
+            hw = local_hardware(self.plan.run.precision)
+            sizes = {name: corpus_size(Corpus.load(self.out / "data" / name)) for name in self.plan.data}
+            result = plan_recipe(self.plan, hw, self.pm, sizes=sizes)
+        except Exception as e:  # the estimate must never stop a run
+            self.log.info("no cost estimate for this run (%s: %s)", type(e).__name__, e)
+            return
+        for s in result.stages:
+            if not s.fits:
+                self.log.warning("stage %s may not fit %s: %s (estimated by `augkit plan`)", s.name,
+                                 hw.describe(), s.advice)
 
     # stages --------------------------------------------------------------------------------------
     def _resolve_input(self, ref: str, type_: str):

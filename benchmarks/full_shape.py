@@ -167,7 +167,8 @@ def describe(component: str) -> set[str]:
 
 def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps: int, n_models: int | None,
                       device: str = "cpu", precision: str = "auto", tiny: bool = False,
-                      batch_size: int | None = None, keep_last: bool = False) -> Path:
+                      batch_size: int | None = None, keep_last: bool = False,
+                      micro_batch_size: int | None = None) -> Path:
     from augkit.recipe import dump_toml
 
     raw = tomllib.loads((ROOT / "recipes" / f"{name}.toml").read_text())
@@ -188,6 +189,8 @@ def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps
             params["max_steps"] = steps
             if batch_size:
                 params["batch_size"] = batch_size
+            if micro_batch_size:
+                params["micro_batch_size"] = micro_batch_size
             if keep_last and "keep_checkpoints" in describe(stage["component"]):
                 params["keep_checkpoints"] = "last"
             if n_models and "n_models" in params and stage["component"] != "multimix-warmup":
@@ -258,12 +261,27 @@ sys.exit(code)
 """
 
 
+def add_plan(record: dict, recipe: Path) -> None:
+    """What `augkit plan` says of the same recipe on this machine, beside what the run measured."""
+    planned = subprocess.run([sys.executable, "-m", "augkit", "plan", str(recipe), "--json"], capture_output=True,
+                             text=True)
+    if planned.returncode != 0:
+        return
+    stages = {s["stage"]: s for s in json.loads(planned.stdout)["stages"]}
+    for s in record["stages"]:
+        p = stages.get(s["stage"], {})
+        trainings = [w for w in p.get("work", []) if w["steps"]]
+        s["plan_step_seconds"] = (sorted(w["seconds"] / w["steps"] for w in trainings)[len(trainings) // 2]
+                                  if trainings else None)
+        s["plan_peak"] = (p.get("peak") or {}).get("total")
+
+
 def run_recipe(name: str, args, model: Path, work: Path) -> dict:
     folder = work / name
     if folder.exists():
         shutil.rmtree(folder)
     recipe = full_shape_recipe(name, model, folder, args.examples, args.steps, args.n_models, args.device,
-                               args.precision, args.tiny, args.batch_size, args.keep_last)
+                               args.precision, args.tiny, args.batch_size, args.keep_last, args.micro_batch_size)
     out = folder / "record.json"
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(recipe), str(folder / "run"), str(out)],
@@ -273,6 +291,7 @@ def run_recipe(name: str, args, model: Path, work: Path) -> dict:
         raise SystemExit(f"{name}: augkit run failed (exit {proc.returncode}) after {time.time() - t0:.0f} s")
     record = json.loads(out.read_text())
     record["recipe"] = name
+    add_plan(record, recipe)
     if not args.keep:
         shutil.rmtree(folder / "run", ignore_errors=True)
     return record
@@ -288,17 +307,21 @@ def table(records: list[dict], args, model_params: int) -> str:
              f"{args.batch_size or 'as in the recipe'}{', keep_checkpoints = last' if args.keep_last else ''}, n_models = "
              f"{args.n_models or 'as in the recipe'}, device {args.device} ({os.cpu_count()} CPU cores), precision "
              f"{args.precision}. Written by `python benchmarks/full_shape.py`.", "",
-             "| recipe | stage | component | wall s | trainings | s / optimizer step (median) | micro × accum | "
-             "peak RSS GiB | peak GPU GiB | written GiB |", "|---|---|---|---:|---:|---:|---|---:|---:|---:|"]
+             "| recipe | stage | component | wall s | trainings | s / optimizer step (median) | plan s / step | "
+             "micro × accum | peak RSS GiB | plan peak GiB | peak GPU GiB | written GiB |",
+             "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for rec in records:
         for s in rec["stages"]:
             steps = sorted(s["step_seconds"])
             median = f"{steps[len(steps) // 2]:.1f}" if steps else "–"
             batches = sorted({f"{b['micro']} × {b['accumulation']}" for b in s["batches"]}) or ["–"]
+            plan_step = f"{s['plan_step_seconds']:.1f}" if s.get("plan_step_seconds") else "–"
+            plan_peak = gib(s["plan_peak"]) if s.get("plan_peak") else "–"
             lines.append(f"| {rec['recipe']} | {s['stage']} | {s['component']} | {s['seconds']:.0f} | "
-                         f"{len(s['batches'])} | {median} | {', '.join(batches)} | {gib(s['peak_rss'])} | "
-                         f"{gib(s['peak_gpu']) if s.get('peak_gpu') is not None else '–'} | {gib(s['disk'])} |")
-        lines.append(f"| {rec['recipe']} | **total** | | {rec['seconds']:.0f} | | | | | | {gib(rec['disk'])} |")
+                         f"{len(s['batches'])} | {median} | {plan_step} | {', '.join(batches)} | {gib(s['peak_rss'])} | "
+                         f"{plan_peak} | {gib(s['peak_gpu']) if s.get('peak_gpu') is not None else '–'} | "
+                         f"{gib(s['disk'])} |")
+        lines.append(f"| {rec['recipe']} | **total** | | {rec['seconds']:.0f} | | | | | | | | {gib(rec['disk'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -317,6 +340,8 @@ def main() -> None:
     ap.add_argument("--n-models", type=int, default=None, help="seeds per X-Mixup trainer (default: the recipe's)")
     ap.add_argument("--batch-size", type=int, default=None,
                     help="every training's global batch (default: the recipe's; a smaller one keeps a CPU run short)")
+    ap.add_argument("--micro-batch-size", type=int, default=None,
+                    help="every training's micro-batch (default: the recipe's, i.e. auto)")
     ap.add_argument("--keep-last", action="store_true", help='keep_checkpoints = "last" in every trainer (MultiMix '
                     "keeps every co-teaching epoch's models otherwise: about 100 GB at full shape)")
     ap.add_argument("--device", default="cpu", help="run.device of every run (cuda: GPU memory is recorded too)")
@@ -327,7 +352,22 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep each run folder")
     ap.add_argument("--json", default=None, help="write the records here")
     ap.add_argument("--markdown", default=None, help="write the table here")
+    ap.add_argument("--table-from", nargs="+", default=None, metavar="JSON",
+                    help="write the table from earlier runs' --json records (their recipes under --work), run nothing")
     args = ap.parse_args()
+    if args.table_from:
+        records = [r for f in args.table_from for r in json.loads(Path(f).read_text())]
+        for rec in records:
+            add_plan(rec, Path(args.work) / rec["recipe"] / f"{rec['recipe']}.toml")
+        from safetensors import safe_open
+
+        with safe_open(str(Path(args.work) / "xlmr-large-random" / "model.safetensors"), "pt") as f:
+            n_params = sum(_prod(f.get_slice(k).get_shape()) for k in f.keys())
+        text = table(records, args, n_params)
+        if args.markdown:
+            Path(args.markdown).write_text(text)
+        print(text)
+        return
     names = [n.strip() for n in args.recipes.split(",") if n.strip()]
     unknown = [n for n in names if n not in FULL]
     if unknown:

@@ -151,3 +151,15 @@ def test_every_full_recipe_fits_the_hardware_its_header_names():
         assert plan["totals"]["steps"] > 0 and plan["totals"]["device_hours"] > 0
     tiny = _plan(ROOT / "recipes" / "demo.toml", [])
     assert tiny["fits"] and tiny["totals"]["steps"] > 0
+
+
+def test_a_stage_that_does_not_fit_says_what_would():
+    recipe = ROOT / "recipes" / "xmixup_mlqa.toml"
+    fixed = _plan(recipe, ["stages.xmixup.params.micro_batch_size=64"], "--gpu", "a100-40gb")
+    stage = fixed["stages"][0]
+    assert not fixed["fits"] and not stage["fits"]
+    assert "micro-batch 64 needs" in stage["advice"] and "micro_batch_size = " in stage["advice"]
+    auto = _plan(recipe, [], "--gpu", "a100-40gb")  # "auto" halves until it fits, accumulation keeps 64
+    work = next(w for w in auto["stages"][0]["work"] if w["steps"])
+    assert auto["fits"] and work["micro_batch"] < 64 and work["micro_batch"] * work["accumulation"] >= 64
+    assert work["peak"] <= 0.92 * 40 * 2**30 < fixed["stages"][0]["peak"]["total"]

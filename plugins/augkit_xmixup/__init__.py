@@ -23,3 +23,10 @@ def register_trainers(register):
 @hookimpl
 def register_readers(register):
     register(ParallelReader)
+
+
+@hookimpl
+def register_commands(subparsers):
+    from .prepare import register_command
+
+    register_command(subparsers)

@@ -168,7 +168,7 @@ def describe(component: str) -> set[str]:
 def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps: int, n_models: int | None,
                       device: str = "cpu", precision: str = "auto", tiny: bool = False,
                       batch_size: int | None = None, keep_last: bool = False,
-                      micro_batch_size: int | None = None) -> Path:
+                      micro_batch_size: int | None = None, languages: int = 0) -> Path:
     from augkit.recipe import dump_toml
 
     raw = tomllib.loads((ROOT / "recipes" / f"{name}.toml").read_text())
@@ -178,6 +178,9 @@ def full_shape_recipe(name: str, model: Path, folder: Path, examples: int, steps
     raw["data"] = {k: write_entry(k, v, task, examples, data, seed=i)
                    for i, (k, v) in enumerate(raw["data"].items())}
     for stage in raw["stages"]:
+        if languages and name.startswith("multimix") and stage["name"] != "warmup":
+            # the first target languages only: the others repeat the same work
+            stage["inputs"] = {k: v[:languages] if isinstance(v, list) else v for k, v in stage["inputs"].items()}
         params = stage.setdefault("params", {})
         if params.get("model") == "xlm-roberta-large":
             params["model"] = str(model)
@@ -281,7 +284,8 @@ def run_recipe(name: str, args, model: Path, work: Path) -> dict:
     if folder.exists():
         shutil.rmtree(folder)
     recipe = full_shape_recipe(name, model, folder, args.examples, args.steps, args.n_models, args.device,
-                               args.precision, args.tiny, args.batch_size, args.keep_last, args.micro_batch_size)
+                               args.precision, args.tiny, args.batch_size, args.keep_last, args.micro_batch_size,
+                               args.languages)
     out = folder / "record.json"
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(recipe), str(folder / "run"), str(out)],
@@ -304,7 +308,8 @@ def table(records: list[dict], args, model_params: int) -> str:
     shape = "the tiny model" if args.tiny else "XLM-R large's shape"
     lines = [f"The stage chain at {shape} ({model_params / 1e6:.1f} M parameters, random weights), "
              f"{args.examples} examples per data entry, {args.steps} optimizer steps per training, batch size "
-             f"{args.batch_size or 'as in the recipe'}{', keep_checkpoints = last' if args.keep_last else ''}, n_models = "
+             f"{args.batch_size or 'as in the recipe'}{', keep_checkpoints = last' if args.keep_last else ''}"
+             f"{f', MultiMix on its first {args.languages} target language(s)' if args.languages else ''}, n_models = "
              f"{args.n_models or 'as in the recipe'}, device {args.device} ({os.cpu_count()} CPU cores), precision "
              f"{args.precision}. Written by `python benchmarks/full_shape.py`.", "",
              "| recipe | stage | component | wall s | trainings | s / optimizer step (median) | plan s / step | "
@@ -342,6 +347,9 @@ def main() -> None:
                     help="every training's global batch (default: the recipe's; a smaller one keeps a CPU run short)")
     ap.add_argument("--micro-batch-size", type=int, default=None,
                     help="every training's micro-batch (default: the recipe's, i.e. auto)")
+    ap.add_argument("--languages", type=int, default=0,
+                    help="MultiMix: generate and co-teach for the first N target languages only (the others repeat "
+                    "the same work; default: all)")
     ap.add_argument("--keep-last", action="store_true", help='keep_checkpoints = "last" in every trainer (MultiMix '
                     "keeps every co-teaching epoch's models otherwise: about 100 GB at full shape)")
     ap.add_argument("--device", default="cpu", help="run.device of every run (cuda: GPU memory is recorded too)")

@@ -206,15 +206,17 @@ class Hardware:
 
     def describe(self) -> str:
         if self.gpu is None:
-            memory = f", {self.cpu_memory / 2**30:.0f} GiB" if math.isfinite(self.cpu_memory) else ""
-            return f"this machine's CPU ({self.cpu_flops / 1e9:.0f} GFLOP/s measured{memory})"
+            parts = ([f"{self.cpu_flops / 1e9:.0f} GFLOP/s measured"] if self.cpu_flops else []) + \
+                ([f"{self.cpu_memory / 2**30:.0f} GiB"] if math.isfinite(self.cpu_memory) else [])
+            return "this machine's CPU" + (f" ({', '.join(parts)})" if parts else "")
         where = f"{self.gpus} × {self.gpu.name}" + (f" on {self.nodes} nodes" if self.nodes > 1 else "")
         return (f"{where} ({self.gpu.memory_gib:g} GiB, {self.gpu.bf16_tflops:g} TFLOP/s "
                 f"{'bf16' if self.gpu.bf16 else 'fp16'} peak at {self.utilisation:.0%})")
 
 
-def local_hardware(precision: str = "auto") -> Hardware:
-    """This machine: its first GPU when torch sees one the table knows (else the CPU)."""
+def local_hardware(precision: str = "auto", measure: bool = True) -> Hardware:
+    """This machine: its first GPU when torch sees one the table knows (else the CPU; ``measure``: time
+    the CPU's matrix-multiply rate, which only the time estimates need)."""
     import torch
 
     if torch.cuda.is_available():
@@ -225,14 +227,14 @@ def local_hardware(precision: str = "auto") -> Hardware:
             if base in name and ("pcie" in name) == ("pcie" in key) and \
                     (key != "a100-40gb" or props.total_memory < 50 * 2**30):
                 return Hardware(GPUS[key], torch.cuda.device_count(), 1, precision)
-    return cpu_hardware(precision)
+    return cpu_hardware(precision, measure)
 
 
-def cpu_hardware(precision: str = "auto") -> Hardware:
+def cpu_hardware(precision: str = "auto", measure: bool = True) -> Hardware:
     """This machine's CPU: its measured matrix-multiply rate and its memory."""
     import psutil
 
-    return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops(),
+    return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops() if measure else 0.0,
                     cpu_memory=float(psutil.virtual_memory().total))
 
 

@@ -332,7 +332,7 @@ class Runner:
         from .planning import corpus_size, plan_recipe
 
         try:
-            hw = local_hardware(self.plan.run.precision)
+            hw = local_hardware(self.plan.run.precision, measure=False)  # memory only: no time estimate
             sizes = {name: corpus_size(Corpus.load(self.out / "data" / name)) for name in self.plan.data}
             result = plan_recipe(self.plan, hw, self.pm, sizes=sizes)
         except Exception as e:  # the estimate must never stop a run

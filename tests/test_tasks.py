@@ -215,7 +215,7 @@ def test_training_frees_its_optimizer_state_when_it_ends_though_the_trainer_live
 
     from transformers import TrainerCallback
 
-    from augkit.tasks import FeatureDataset, build_trainer, encode, feature_collator, run_training
+    from augkit.tasks import DevSelection, FeatureDataset, build_trainer, encode, feature_collator, run_training
 
     tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0)
     feats = encode(sentences(8), tm.tokenizer, "tagging", 32, {l: i for i, l in enumerate(LABELS)})
@@ -233,6 +233,8 @@ def test_training_frees_its_optimizer_state_when_it_ends_though_the_trainer_live
     params = TrainingParams(learning_rate=1e-3, batch_size=4, max_steps=2, max_length=32)
     trainer = build_trainer(tm.model, params, train_dataset=FeatureDataset(feats), steps=2, seed=0,
                             data_collator=feature_collator(tm.tokenizer.pad_token_id), callbacks=[Watch()])
-    report = run_training(trainer)
-    assert report["steps"] == 2 and trainer.model is tm.model
+    selection = DevSelection(lambda m: 0.5)
+    report = run_training(trainer, selection)
+    assert report["steps"] == 2 and report["best_dev"] == 0.5
     assert seen["optimizer"]() is None and seen["moment"]() is None  # freed, with the trainer still held here
+    assert trainer.model is None and selection.weights is None  # nor the model, nor dev selection's copy of it

@@ -524,6 +524,7 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
 
     if selection is not None:
         trainer.add_callback(selection.callback())
+    gc.collect()  # an earlier training's leftovers (reference cycles through its Trainer) go before this one starts
     # the Trainer calls gc.collect(); freezing what exists now keeps that from scanning every encoded
     # feature on each call
     gc.freeze()
@@ -547,8 +548,10 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
         check_replicas(model)
     if selection is not None:
         selection.restore(model)
+        selection.weights = None  # the kept copy (a model's size, in host memory) is in the model now
         report.update({"best_dev": selection.best, "best_step": selection.best_step,
                        "kept_start_model": selection.best_step == 0, "history": selection.history})
+    trainer.model = trainer.model_wrapped = None  # whatever still holds the Trainer no longer holds the model
     return report
 
 

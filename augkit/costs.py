@@ -268,7 +268,6 @@ class Work:
     params: int = 0                # parameters the optimizer updates (training)
     micro_batch: int = 0
     accumulation: int = 0
-    checkpointing: bool = False
     checkpointing_memory: Memory | None = None   # the same training with gradient checkpointing
     fitting_micro: int = 0         # when it does not fit: the largest micro-batch that would
 
@@ -289,7 +288,7 @@ class StageCost:
     work: list[Work] = dataclasses.field(default_factory=list)
     disk_bytes: float = 0.0
     outputs: int | None = None     # examples the stage writes (for later stages' estimates)
-    models: "Models | None" = None  # the models the stage trains (for later stages' estimates)
+    models: Models | None = None   # the models the stage trains (for later stages' estimates)
     notes: list[str] = dataclasses.field(default_factory=list)
     advice: str = ""               # what would make it fit, when it does not
 

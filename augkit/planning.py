@@ -217,8 +217,7 @@ def render(rp: RecipePlan, console=None) -> None:
             table.add_row(s.name, s.component, "", "", "", "", "", "", "", "no estimate")
             continue
         c = s.cost
-        micro = next((f" ({w.micro_batch}×{w.accumulation}{', ckpt' if w.checkpointing else ''})"
-                      for w in c.work if w.steps), "")
+        micro = next((f" ({w.micro_batch}×{w.accumulation})" for w in c.work if w.steps), "")
         table.add_row(s.name, s.component, f"{c.examples:,}", f"{c.steps:,}" if c.steps else "",
                       _num(c.tokens), _num(c.flops), _gib(c.peak.total) + micro, _duration(rp.stage_seconds(c)),
                       _gib(c.disk_bytes), "yes" if s.fits else f"NO: {s.advice}")

@@ -44,10 +44,10 @@ DEFAULT_UTILISATION = 0.40
 #: what a step costs besides its FLOPs (not yet measured on a GPU; benchmarks/gpu_check.sh will): AdamW
 #: reads and writes about 36 bytes per parameter per optimizer step (weights, gradient, two moments, the
 #: norm for clipping, zeroing), and a forward+backward of a small micro-batch is bound by kernel launches,
-#: about 0.3 ms per layer on a GPU; on a CPU the Trainer's own work adds about 20 ms per optimizer step and
-#: 1 ms per layer and micro-batch (measured with the tiny recipes), at about 10 GB/s of memory traffic
+#: about 0.3 ms per layer on a GPU; on a CPU the Trainer's own work adds about 15 ms per optimizer step and
+#: 5 ms per layer and pass (a micro-batch's forward and backward, per stream; measured with the tiny recipes), at about 10 GB/s of memory traffic
 OPTIMIZER_BYTES_PER_PARAM = 36
-GPU_LAYER_SECONDS, CPU_LAYER_SECONDS, CPU_STEP_SECONDS, CPU_BANDWIDTH = 3e-4, 1e-3, 2e-2, 10e9
+GPU_LAYER_SECONDS, CPU_LAYER_SECONDS, CPU_STEP_SECONDS, CPU_BANDWIDTH = 3e-4, 5e-3, 1.5e-2, 10e9
 #: a training's forward and backward reach this share of the CPU's plain matrix-multiply rate (measured: an
 #: X-Mixup step of XLM-R large's shape at batch 8 on 2 cores, benchmarks/full_shape.py)
 CPU_EFFICIENCY = 0.4
@@ -385,7 +385,8 @@ def training_work(what: str, shape: ModelShape, hw: Hardware, params: Any, size:
                                        streams, size.examples)
     work = Work(what, flops=3 * streams * shape.forward_flops(examples * padded, padded),
                 tokens=streams * examples * mean, memory=memory, steps=steps,
-                batches=steps * split.accumulation * split.processes, layers=shape.layers, params=shape.params,
+                batches=steps * split.accumulation * split.processes * streams, layers=shape.layers,
+                params=shape.params,
                 micro_batch=split.micro_batch, accumulation=split.accumulation)
     if not fits:
         work.checkpointing_memory = checkpointed(shape, hw, split.micro_batch, params.max_length, streams)

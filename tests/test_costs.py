@@ -106,12 +106,15 @@ def tiny_runs(tmp_path_factory):
     return out
 
 
-def _plan(recipe, sets, *extra) -> dict:
-    args = [a for s in sets for a in ("--set", s)]
-    proc = subprocess.run([sys.executable, "-m", "augkit", "plan", str(recipe), *args, *extra, "--json"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+def _plan(recipe, sets, gpu: str | None = None, gpus: int = 1) -> dict:
+    """What `augkit plan RECIPE --set … [--gpu G --gpus N] --json` prints (in this process: the same code)."""
+    from augkit.costs import GPUS, Hardware, cpu_hardware
+    from augkit.planning import plan_recipe
+    from augkit.recipe import load_recipe
+
+    plan = load_recipe(recipe, list(sets))
+    hw = cpu_hardware(plan.run.precision) if gpu is None else Hardware(GPUS[gpu], gpus, 1, plan.run.precision)
+    return json.loads(json.dumps(plan_recipe(plan, hw).to_dict(), default=str))
 
 
 def _trained_steps(run_dir, stage: str) -> list[int]:
@@ -152,7 +155,7 @@ def test_every_full_recipe_fits_the_hardware_its_header_names():
         text = (ROOT / "recipes" / f"{name}.toml").read_text()
         m = re.search(r"^# Hardware: (\d+) × ([\w-]+)", text, re.M)
         assert m, f"{name}.toml: no '# Hardware: N × GPU' line in its header"
-        plan = _plan(ROOT / "recipes" / f"{name}.toml", [], "--gpu", m.group(2), "--gpus", m.group(1))
+        plan = _plan(ROOT / "recipes" / f"{name}.toml", [], m.group(2), int(m.group(1)))
         assert plan["fits"], f"{name}: " + "; ".join(f"{s['stage']}: {s['advice']}" for s in plan["stages"] if not s["fits"])
         assert plan["totals"]["steps"] > 0 and plan["totals"]["device_hours"] > 0
     tiny = _plan(ROOT / "recipes" / "demo.toml", [])
@@ -161,11 +164,11 @@ def test_every_full_recipe_fits_the_hardware_its_header_names():
 
 def test_a_stage_that_does_not_fit_says_what_would():
     recipe = ROOT / "recipes" / "xmixup_mlqa.toml"
-    fixed = _plan(recipe, ["stages.xmixup.params.micro_batch_size=64"], "--gpu", "a100-40gb")
+    fixed = _plan(recipe, ["stages.xmixup.params.micro_batch_size=64"], "a100-40gb")
     stage = fixed["stages"][0]
     assert not fixed["fits"] and not stage["fits"]
     assert "micro-batch 64 needs" in stage["advice"] and "micro_batch_size = " in stage["advice"]
-    auto = _plan(recipe, [], "--gpu", "a100-40gb")  # "auto" halves until it fits, accumulation keeps 64
+    auto = _plan(recipe, [], "a100-40gb")  # "auto" halves until it fits, accumulation keeps 64
     work = next(w for w in auto["stages"][0]["work"] if w["steps"])
     assert auto["fits"] and work["micro_batch"] < 64 and work["micro_batch"] * work["accumulation"] >= 64
     assert work["peak"] <= 0.92 * 40 * 2**30 < fixed["stages"][0]["peak"]["total"]

@@ -14,22 +14,11 @@ from pathlib import Path
 
 import torch
 
-from augkit import Example, resolve_model
+from augkit import resolve_model
 from augkit.distributed import rank
 from augkit.tasks import TrainingParams, load_task_model, train_model
 
-LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-WORDS = "anna lives in berlin and paul works at the station near vienna with maria".split()
-
-
-def examples(n: int, offset: int) -> list[Example]:
-    out = []
-    for i in range(n):
-        length = 3 + (i * 5 + offset) % 9
-        words = [WORDS[(i + offset + j) % len(WORDS)] for j in range(length)]
-        tags = [LABELS[(i + j) % len(LABELS)] if j % 3 == 0 else "O" for j in range(length)]
-        out.append(Example(f"s{offset}-{i}", tokens=words, tags=tags))
-    return out
+from test_accumulation import LABELS, _examples as examples  # the same tagged sentences
 
 
 class Record:

@@ -70,6 +70,16 @@ def _aligned(name: str, path: Path, rows: list, other: Path, other_rows: list) -
                         path=str(path))
 
 
+def _train_files(path: Path, en_path: Path, en: list, back_path: Path, columns: int) -> tuple[list, list | None]:
+    """A language's training rows, aligned with the English ones, and its back-translations if given."""
+    rows = _rows(path, header=True, min_columns=columns)
+    _aligned("train", path, rows, en_path, en)
+    back = _rows(back_path, header=True, min_columns=columns - 1) if back_path.is_file() else None
+    if back is not None:
+        _aligned("back", back_path, back, path, rows)
+    return rows, back
+
+
 def xnli(src: Path, languages: list[str]) -> Iterator[tuple[str, list[dict]]]:
     en_path = src / "XNLI-MT-1.0" / "multinli" / "multinli.train.en.tsv"
     en = _rows(en_path, header=True, min_columns=3)
@@ -80,12 +90,7 @@ def xnli(src: Path, languages: list[str]) -> Iterator[tuple[str, list[dict]]]:
     test = _rows(src / "XNLI-1.0" / "xnli.test.tsv", header=True, min_columns=8)
     for lang in languages:
         path = src / "XNLI-MT-1.0" / "multinli" / f"multinli.train.{lang}.tsv"
-        rows = _rows(path, header=True, min_columns=3)
-        _aligned("train", path, rows, en_path, en)
-        back_path = src / "translate-train-en" / f"multinli.train.{lang}-en.tsv"
-        back = _rows(back_path, header=True, min_columns=2) if back_path.is_file() else None
-        if back is not None:
-            _aligned("back", back_path, back, path, rows)
+        rows, back = _train_files(path, en_path, en, src / "translate-train-en" / f"multinli.train.{lang}-en.tsv", 3)
         train = []
         for i, (row, src_row) in enumerate(zip(rows, en)):
             label = _nli_label(row[2])
@@ -114,12 +119,7 @@ def pawsx(src: Path, languages: list[str]) -> Iterator[tuple[str, list[dict]]]:
     en = _rows(en_path, header=True, min_columns=4)
     for lang in languages:
         path = src / lang / "train.tsv"
-        rows = _rows(path, header=True, min_columns=4)
-        _aligned("train", path, rows, en_path, en)
-        back_path = src / "translate-train-en" / f"translated_train.{lang}-en.tsv"
-        back = _rows(back_path, header=True, min_columns=3) if back_path.is_file() else None
-        if back is not None:
-            _aligned("back", back_path, back, path, rows)
+        rows, back = _train_files(path, en_path, en, src / "translate-train-en" / f"translated_train.{lang}-en.tsv", 4)
         train = []
         for i, (row, src_row) in enumerate(zip(rows, en)):
             item = {"id": f"pawsx-train-{row[0]}", "label": row[3], "source": _pair(src_row[1], src_row[2]),

@@ -1,17 +1,18 @@
 """X-Mixup (Yang et al., ICLR 2022) as augkit components: the ``xmixup`` trainer (cross-lingual
-manifold mixup for classification, tagging and QA) and the ``parallel`` data format it reads.
+manifold mixup for classification, tagging and QA) and the ``parallel`` data format it reads (``hf-parallel``
+for translate-train pairs on the Hugging Face hub).
 
 The mixup encoder (``XMixupModel``) is usable on its own: wrap any BERT-style Hugging Face task model
 and call it with a source and a target batch."""
 from augkit import hookimpl
 
-from .data import ParallelReader
+from .data import HubParallelReader, ParallelReader
 from .method import load_model, predict, save_model
 from .mixup import XMixupModel, attention_entropies
 from .report import report_sections  # noqa: F401  (the report_sections hook)
 from .trainer import XMixupTrainer
 
-__all__ = ["XMixupModel", "attention_entropies", "XMixupTrainer", "ParallelReader", "load_model", "save_model",
+__all__ = ["XMixupModel", "attention_entropies", "XMixupTrainer", "ParallelReader", "HubParallelReader", "load_model", "save_model",
            "predict"]
 
 
@@ -23,6 +24,7 @@ def register_trainers(register):
 @hookimpl
 def register_readers(register):
     register(ParallelReader)
+    register(HubParallelReader)
 
 
 @hookimpl

@@ -4,7 +4,10 @@ counterpart, and optionally a back-translation of the target into the source lan
 * translate-train: source text with its gold label, its translation (the target), back-translation;
 * translate-test: the target test text (gold label) and its translation into the source language.
 
-One format covers both (``format = "parallel"`` in a recipe), as JSON Lines or TSV.
+One format covers both (``format = "parallel"`` in a recipe), as JSON Lines or TSV. Where a Hugging Face
+dataset holds each language as a configuration of the same rows (XNLI's machine-translated training sets,
+PAWS-X's translated training sets), ``format = "hf-parallel"`` reads translate-train pairs from it directly
+(see ``HubParallelReader``).
 
 JSON Lines, one object per line (``id`` optional; ``label`` for classification is shared by both
 sides)::
@@ -31,10 +34,12 @@ empty side, mismatched ids or sides of different kinds is an error naming the fi
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from augkit import DataError, Example, Reader, TextReaderParams, param, read_json_objects, read_lines
+from augkit import (DataError, Example, Params, Reader, TextReaderParams, dataset_examples, param, read_json_objects,
+                    read_lines)
 
 _SIDE_FIELDS = {"pair": ("text_a", "text_b"), "tagging": ("tokens", "tags"), "qa": ("question", "context", "answers")}
 _TSV_PAIR = {"label", "source_a", "source_b", "target_a", "target_b", "back_a", "back_b"}
@@ -230,3 +235,88 @@ def _tsv_rows(path: str, encoding: str, columns: list[str] | None = None,
             if cell.get(f"{side}_id"):
                 row.setdefault(side, {})["id"] = cell[f"{side}_id"]
         yield n, row
+
+
+@dataclasses.dataclass
+class HubParallelParams(Params):
+    config: str = param(help='the target language\'s configuration, e.g. "de"')
+    source_config: str = param("en", help="the source language's configuration")
+    split: str = param("train", help="split to read from both configurations")
+    join: Literal["row", "id"] = param(
+        "row", help='"row": row i of one configuration is the translation of row i of the other (XNLI); "id": '
+                    'rows are matched by their id column (PAWS-X)')
+    id_field: str = param("id", help='the id column for join = "id"')
+    source_lang: str = param("en", help="language of the source side")
+
+
+class HubParallelReader(Reader):
+    """Translate-train pairs from a Hugging Face dataset that has one configuration per language over
+    the same examples: ``path = "facebook/xnli"``, ``config = "de"`` (the target), ``source_config =
+    "en"``. Rows are paired by position (``join = "row"``) or by an id column (``join = "id"``); when both
+    sides carry a class label, a row whose labels differ is an error (the configurations are not aligned).
+    Target rows without a source row (``join = "id"``) are left out and counted in the log. Yields the
+    target side with its source in ``meta["parallel"]``, as the ``parallel`` format does."""
+
+    name = "hf-parallel"
+    Params = HubParallelParams
+    reads_files = False  # `path` is a dataset id (or a local dataset folder)
+
+    def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:
+        p = self.params
+        prefix = name or Path(source).name
+        where = f"{source} ({p.source_config} and {p.config}, split {p.split})"
+        src_ds, tgt_ds = self._load(source, p.source_config), self._load(source, p.config)
+        sources = list(dataset_examples(src_ds, lang=p.source_lang, name=f"{prefix}-{p.source_config}"))
+        targets = list(dataset_examples(tgt_ds, lang=lang, name=f"{prefix}-{p.config}"))
+        if p.join == "row":
+            if len(sources) != len(targets):
+                raise DataError(f"{len(targets)} rows in {p.config} but {len(sources)} in {p.source_config}: "
+                                'not aligned row by row (join = "id" matches rows by an id column)', path=where)
+            pairs = list(zip(targets, sources))
+        else:
+            if p.id_field not in src_ds.column_names or p.id_field not in tgt_ds.column_names:
+                raise DataError(f"join = \"id\" needs an id column {p.id_field!r} in both configurations "
+                                f"(columns: {', '.join(tgt_ds.column_names)}); set id_field", path=where)
+            by_id = {str(row): ex for row, ex in zip(src_ds[p.id_field], sources)}
+            pairs = [(t, by_id.get(str(row))) for row, t in zip(tgt_ds[p.id_field], targets)]
+            lost = sum(s is None for _, s in pairs)
+            if lost:
+                logging.getLogger("augkit.data").warning("%s: %d of %d %s rows have no %s row with the same %s; left "
+                                                         "out", where, lost, len(pairs), p.config, p.source_config,
+                                                         p.id_field)
+            pairs = [(t, s) for t, s in pairs if s is not None]
+        count = 0
+        for i, (target, src) in enumerate(pairs):
+            if target.type != src.type:
+                raise DataError(f"row {i}: a {target.type} example in {p.config} but a {src.type} example in "
+                                f"{p.source_config}", path=where)
+            if target.type == "pair" and target.label is not None and src.label is not None and target.label != src.label:
+                raise DataError(f"row {i} ({target.id}): label {target.label!r} in {p.config} but {src.label!r} in "
+                                f"{p.source_config}: the configurations are not aligned"
+                                + (' row by row (join = "id" matches rows by an id column)' if p.join == "row" else ""),
+                                path=where)
+            ex_id = f"{prefix}-{i}" if p.join == "row" else target.id
+            meta = {"parallel": {"source": _side_row(src)}}
+            count += 1
+            yield target.replace(id=ex_id, meta=meta)
+        if count == 0:
+            raise DataError("no parallel examples", path=where)
+
+    def _load(self, source: str, config: str):
+        import datasets
+
+        folder = Path(source).expanduser()
+        try:
+            if folder.is_dir() and (folder / config).is_dir() and _saved(folder / config):
+                ds = datasets.load_from_disk(str(folder / config))  # a folder of save_to_disk'ed configurations
+                return ds[self.params.split] if isinstance(ds, datasets.DatasetDict) else ds
+            return datasets.load_dataset(source, config, split=self.params.split)
+        except Exception as e:  # offline, unknown id, missing config or split
+            first = str(e).splitlines()[0] if str(e) else ""
+            raise DataError(f"could not load configuration {config!r}, split {self.params.split!r}: "
+                            f"{type(e).__name__}: {first}. Without hub access, prepare local files with "
+                            "`augkit xmixup-data` and use format = \"parallel\"", path=source) from None
+
+
+def _saved(folder: Path) -> bool:
+    return any((folder / f).is_file() for f in ("dataset_info.json", "dataset_dict.json", "state.json"))

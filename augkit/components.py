@@ -153,6 +153,12 @@ class Generator(Component):
             self.setup(device=pick_device(device), precision=precision)
             self._ready = True
 
+    def fit(self, examples: Iterable[Example]) -> None:
+        """See the whole input once before the first batch: in a stage every process gets all of it (not
+        only its shard), and ``augment`` passes what it was given. For generators that draw on the
+        corpus's own statistics (Dai & Adel's tag-conditioned word distribution, a mention pool); what
+        they build must not depend on the order of the examples. Default does nothing."""
+
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
 
@@ -213,6 +219,7 @@ class Generator(Component):
                             f"{self.display_name()} does not know the tags of the words it puts in: pass label_with="
                             "a task model, or replaced_tags='keep' (the source word's tag), 'unknown' or 'drop'")
         self.ensure_setup(device=device, precision=precision)
+        self.fit(items)
         out: list[Example] = []
         for start in range(0, len(items), batch_size):
             out.extend(self.augment_batch(items[start:start + batch_size], seed=seed))

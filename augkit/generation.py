@@ -55,6 +55,7 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
     resumed = len(mine) - len(todo)
     if todo:
         gen.ensure_setup(device=ctx.device if ctx else "cpu", precision=ctx.precision if ctx else "auto")
+        gen.fit(corpus)
     progress_iter = ctx.track if ctx is not None and ctx.progress is not None else (lambda it, **kw: it)
     started, done_inputs = time.perf_counter(), 0
 

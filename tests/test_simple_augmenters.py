@@ -203,3 +203,37 @@ def test_augment_command_runs_each_augmenter_on_txt_conll_and_csv(cli, tmp_path,
     assert len(made) > len(source)  # four operations, about one output each
     tags = {t for ex in source for t in ex.tags}
     assert all(len(ex.tags) == len(ex.tokens) and set(ex.tags) <= tags for ex in made)
+
+
+def test_a_recipe_stage_augments_with_dai_adel_and_matches_the_python_api(tmp_path, synonyms, data_dir):
+    """In a recipe the stage sees the whole training set (its word distribution and mentions), as
+    `augment` does: the stage's corpus (in shards of 5, batches of 3) equals the Python API's output."""
+    from augkit import Corpus
+    from augkit.seeding import derive_seed
+    from augkit.testing import run_recipe
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(f'''schema_version = 1
+[run]
+name = "simple"
+seed = 11
+[data.en_train]
+format = "conll"
+path = "{data_dir / 'ner.en.train.conll'}"
+lang = "en"
+[[stages]]
+name = "dai_adel"
+kind = "generate"
+component = "dai-adel"
+inputs = {{ corpus = "en_train" }}
+params = {{ synonyms_path = "{synonyms}", p = 0.5 }}
+options = {{ batch_size = 3, shard_size = 5 }}
+''')
+    results = run_recipe(recipe, tmp_path / "run")
+    assert results["status"] == "completed"
+    stage = next((tmp_path / "run" / "stages").glob("*dai_adel"))
+    made = list(Corpus.load(stage / "data"))
+    source = Corpus.load(next((tmp_path / "run" / "data").iterdir()))
+    expected = get_component("generator", "dai-adel", synonyms_path=str(synonyms), p=0.5).augment(
+        list(source), seed=derive_seed(11, "dai_adel"))  # a stage's seed: the run's and its name
+    assert [(e.tokens, e.tags) for e in made] == [(e.tokens, e.tags) for e in expected] and made

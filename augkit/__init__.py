@@ -15,8 +15,8 @@ from .generation import generate_shards
 from .hookspecs import hookimpl, hookspec
 from .labelling import REPLACED_TAG_POLICIES, label_examples, tag_replaced
 from .model_sets import ModelEntry, ModelSet
-from .environment import pick_device
-from .models import build_tiny_xlmr, load_pretrained, read_model_config, resolve_model
+from .environment import pick_device, resolved_precision
+from .models import build_tiny_marian, build_tiny_xlmr, load_pretrained, read_model_config, resolve_model
 from .recipe import parse_options
 from .report import (ReportFigure, ReportSection, ReportTable, RunInfo, StageInfo, figure_png, format_mean_std,
                      format_score, pyplot)
@@ -65,7 +65,7 @@ __all__ = [
     # plugins
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
-    "resolve_model", "build_tiny_xlmr", "load_pretrained", "read_model_config", "ModelSet", "ModelEntry", "pick_device", "StageScores", "metric_name",
+    "resolve_model", "build_tiny_xlmr", "build_tiny_marian", "load_pretrained", "read_model_config", "ModelSet", "ModelEntry", "pick_device", "resolved_precision", "StageScores", "metric_name",
     # reports
     "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot", "format_score",
     "format_mean_std",

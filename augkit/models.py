@@ -2,7 +2,9 @@
 
 A model reference is a Hugging Face id, a local folder, or ``augkit:tiny-xlmr`` — a tiny XLM-R
 (sentencepiece tokenizer + masked LM with random weights, or briefly trained with
-``augkit:tiny-xlmr-trained``) built in-process from text shipped with augkit. Tiny models are for
+``augkit:tiny-xlmr-trained``) built in-process from text shipped with augkit — or ``augkit:tiny-marian``,
+a tiny MarianMT sequence-to-sequence model (shared sentencepiece vocabulary, random weights) for
+exercising translation machinery. Tiny models are for
 tests, demos and benchmarks on machines without a model hub; they are built once into
 ``$AUGKIT_CACHE`` (default ``~/.cache/augkit``) and reused.
 """
@@ -22,6 +24,10 @@ TINY = {
     "augkit:tiny-xlmr": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=0),
     "augkit:tiny-xlmr-trained": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=300),
 }
+#: tiny sequence-to-sequence (translation) models, built like TINY
+TINY_MT = {
+    "augkit:tiny-marian": dict(d_model=32, layers=1, heads=2, ffn=64),
+}
 
 
 def cache_dir() -> Path:
@@ -30,19 +36,21 @@ def cache_dir() -> Path:
 
 def resolve_model(ref: str) -> str:
     """A loadable model id or folder for ``ref`` (building a tiny model when asked for one)."""
-    if ref in TINY:
+    if ref in TINY or ref in TINY_MT:
+        shape = TINY.get(ref) or TINY_MT[ref]
+        build = build_tiny_xlmr if ref in TINY else build_tiny_marian
         text = (RESOURCES / "tiny_corpus.txt").read_text(encoding="utf-8")
-        key = hashlib.sha256((f"{ref}|{BUILD_VERSION}|" + repr(sorted(TINY[ref].items())) + text).encode()).hexdigest()[:12]
+        key = hashlib.sha256((f"{ref}|{BUILD_VERSION}|" + repr(sorted(shape.items())) + text).encode()).hexdigest()[:12]
         folder = cache_dir() / f"{ref.split(':')[1]}-{key}"
         if not (folder / "config.json").exists():
             try:
-                build_tiny_xlmr(folder, text.splitlines(), **TINY[ref])
+                build(folder, text.splitlines(), **shape)
             except OSError:
                 if not (folder / "config.json").exists():  # not just another process finishing first
                     raise
         return str(folder)
     if ref.startswith("augkit:"):
-        raise AugkitError(f"unknown built-in model {ref!r}; known: {', '.join(TINY)}")
+        raise AugkitError(f"unknown built-in model {ref!r}; known: {', '.join([*TINY, *TINY_MT])}")
     return ref
 
 
@@ -83,6 +91,48 @@ def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, l
             _train_mlm(model, tok, lines, train_steps, seed)
         model.save_pretrained(str(tmp))
         tok.save_pretrained(str(tmp))
+    return folder
+
+
+def build_tiny_marian(folder: str | Path, lines: list[str], *, d_model: int = 32, layers: int = 1, heads: int = 2,
+                      ffn: int = 64, vocab_size: int = 300, max_positions: int = 128, seed: int = 0) -> Path:
+    """Build a tiny MarianMT model (random weights) with one sentencepiece vocabulary, trained on
+    ``lines``, for both sides (atomically; the global random state is left as it was)."""
+    import io
+    import json
+
+    import sentencepiece as spm
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from .seeding import isolated_rng
+
+    hf_logging.disable_progress_bar()
+    folder = Path(folder)
+    with atomic_dir(folder) as tmp, isolated_rng(seed):
+        model_bytes = io.BytesIO()
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model_bytes, vocab_size=vocab_size,
+                                       model_type="unigram", hard_vocab_limit=False, character_coverage=1.0,
+                                       num_threads=1, minloglevel=2, unk_id=0, eos_id=1, pad_id=2, bos_id=-1,
+                                       unk_piece="<unk>", eos_piece="</s>", pad_piece="<pad>")
+        spm_dir = tmp / ".spm"
+        spm_dir.mkdir()
+        for name in ("source.spm", "target.spm"):
+            (spm_dir / name).write_bytes(model_bytes.getvalue())
+        sp = spm.SentencePieceProcessor(model_proto=model_bytes.getvalue())
+        (spm_dir / "vocab.json").write_text(json.dumps({sp.id_to_piece(i): i for i in range(sp.get_piece_size())}))
+        tok = MarianTokenizer(vocab=str(spm_dir / "vocab.json"), source_spm=str(spm_dir / "source.spm"),
+                              target_spm=str(spm_dir / "target.spm"), model_max_length=max_positions)
+        config = MarianConfig(vocab_size=len(tok), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
+                              encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn,
+                              decoder_ffn_dim=ffn, max_position_embeddings=max_positions,
+                              pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                              decoder_start_token_id=tok.pad_token_id, forced_eos_token_id=tok.eos_token_id)
+        MarianMTModel(config).save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
+        for f in spm_dir.iterdir():
+            f.unlink()
+        spm_dir.rmdir()
     return folder
 
 

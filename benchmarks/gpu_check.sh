@@ -15,6 +15,7 @@
 #   auto_batch    X-Mixup MLQA's batch (64 pairs, up to 384 tokens) at XLM-R-large shape in bf16 with
 #                 micro_batch_size = "auto": the micro-batch the memory probe chose and the peak memory
 #                 (benchmarks/full_shape.py --device cuda on xmixup_mlqa)
+#   translate     the translate generator against a plain batched generate loop (bench_translate.py)
 # The JSON holds, per step: the command, exit code, seconds and the last lines it printed; plus the GPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,7 @@ if [ "$DRY" = 1 ]; then
     XM_SET="--set stages.xmixup.params.max_steps=2 --set stages.xmixup.params.n_models=1"
     BACKEND=gloo
     AUTO="--recipes xmixup_mlqa --examples 2 --steps 1 --n-models 1 --tiny --device cpu"
+    TRANSLATE="--sentences 40 --steps 20 --repeats 1 --max-new-tokens 16"
 else
     DEV=cuda; LARGE="--large"; LIMIT=150
     VIC="--sentences 2000 --reference-sentences 40"
@@ -52,8 +54,9 @@ else
     XM_SET=""
     BACKEND=nccl
     AUTO="--recipes xmixup_mlqa --examples 10 --steps 2 --n-models 1 --device cuda --precision bf16"
+    TRANSLATE="--sentences 5000"
 fi
-export PY WORK DEV LARGE VIC XMX XMX_QA MM_SET XM_SET BACKEND AUTO
+export PY WORK DEV LARGE VIC XMX XMX_QA MM_SET XM_SET BACKEND AUTO TRANSLATE
 
 gen_lm() { "$PY" benchmarks/bench_vicinity.py $LARGE --device $DEV $VIC; }
 xmixup_step() {
@@ -71,7 +74,8 @@ torchrun_nccl() {
         -o "$WORK/xm_torchrun" --set run.device=$DEV $XM_SET
 }
 auto_batch() { "$PY" benchmarks/full_shape.py $AUTO --work "$WORK/full" --json "$WORK/auto_batch.json"; }
-export -f gen_lm xmixup_step tiny tiny_bf16 tiny_fp16 torchrun_nccl auto_batch
+translate() { AUGKIT_CACHE="$WORK/cache" "$PY" benchmarks/bench_translate.py --device $DEV $TRANSLATE; }
+export -f gen_lm xmixup_step tiny tiny_bf16 tiny_fp16 torchrun_nccl auto_batch translate
 
 step() {  # step NAME LIMIT_S: run the function NAME under a time limit, note its exit code and time
     local name=$1 limit=$2 start=$SECONDS
@@ -89,6 +93,7 @@ step tiny_bf16 $LIMIT
 [ "$DRY" = 1 ] || step tiny_fp16 $LIMIT   # fp16 needs CUDA
 step torchrun_nccl $LIMIT
 step auto_batch $((LIMIT * 2))
+step translate $LIMIT
 
 "$PY" - "$WORK" "$OUT" "$DRY" <<'EOF'
 import json, platform, sys
@@ -104,7 +109,7 @@ for line in (work / "steps").read_text().splitlines():
     name, rc, secs = line.split()
     log = (work / f"{name}.log").read_text(errors="replace").splitlines()
     keys = ("RESULT", "ratio", "ms (median", "sentences/s", "GFLOP/s", "memory (", "collectives ok", "model:",
-            "setup:", "error", "Error", "precision", "output:")
+            "setup:", "error", "Error", "precision", "output:", "speed-up", "sent/s", "same as")
     steps[name] = {"ok": rc == "0", "exit": int(rc), "seconds": int(secs),
                    "command": (work / f"{name}.cmd").read_text(),
                    "figures": [line for line in log if any(k in line for k in keys)][:60], "output": log[-25:]}

@@ -20,11 +20,13 @@ def test_gpu_check_dry_run_runs_every_step_and_writes_its_json(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     result = json.loads(out.read_text())
     assert result["dry_run"] is True and result["ok"] is True and result["device"] == "cpu"
-    assert set(result["steps"]) == {"gen_lm", "xmixup_step", "tiny_bf16", "torchrun_nccl", "auto_batch"}
+    assert set(result["steps"]) == {"gen_lm", "xmixup_step", "tiny_bf16", "torchrun_nccl", "auto_batch",
+                                     "translate"}
     for name, step in result["steps"].items():
         assert step["ok"] and step["exit"] == 0 and step["command"], name
     assert any("RESULT speedup" in line for line in result["steps"]["gen_lm"]["figures"])
     assert any("time ratio" in line for line in result["steps"]["xmixup_step"]["figures"])
+    assert any("speed-up of (a) over (b)" in line for line in result["steps"]["translate"]["figures"])
     assert any("collectives ok: backend gloo" in line for line in result["steps"]["torchrun_nccl"]["figures"])
     records = result["steps"]["auto_batch"]["records"]
     assert records[0]["recipe"] == "xmixup_mlqa" and records[0]["code"] == 0

@@ -60,3 +60,21 @@ def test_comparisons_refuse_mixed_metrics_one_arm_twice_and_gains_of_absent_arms
         compare({"a": a}, ["X-Mixup - zero-shot"])
     with pytest.raises(Exception, match='is not "METHOD - BASELINE"'):
         get_component("analyzer", "compare", gains=["X-Mixup"])
+
+
+def test_two_stages_with_the_same_arm_are_compared_once_one_is_renamed():
+    """Two co-teaching stages (GEN-LM and Dai & Adel augmentation) both report "MultiMix": naming one
+    arm by its stage makes them two rows, and a gain between them is the difference of their averages."""
+    gen = StageScores("F1", {"MultiMix": {"xa": [0.6, 0.7], "xb": [0.5, 0.4]}})
+    simple = StageScores("F1", {"MultiMix": {"xa": [0.5, 0.5], "xb": [0.4, 0.4]}})
+    with pytest.raises(DataError, match="name one with params.arm_names"):
+        compare({"gen": gen, "simple": simple})
+    out = compare({"gen": gen, "simple": simple}, ["MultiMix - MultiMix, simple"],
+                  {"simple": "MultiMix, simple"})
+    assert list(out["arms"]) == ["MultiMix", "MultiMix, simple"]
+    # per-model averages over languages: gen (0.55, 0.55), simple (0.45, 0.45)
+    assert out["gains"][0]["gap"] == pytest.approx(0.10) and out["gains"][0]["clear"]
+    same = compare({"gen": gen, "simple": simple}, None, {"simple:MultiMix": "MultiMix, simple"})
+    assert list(same["arms"]) == ["MultiMix", "MultiMix, simple"]
+    with pytest.raises(DataError, match="'other' names no compared stage"):
+        compare({"gen": gen}, None, {"other": "x"})

@@ -23,6 +23,9 @@ class CompareParams(Params):
     title: str = param("", help="what is compared (a task name: the report section's title)")
     gains: list[str] | None = param(None, help='method/baseline pairs written "METHOD - BASELINE" (default: '
                                                + ", ".join(f'"{g}"' for g in DEFAULT_GAINS) + " where present)")
+    arm_names: dict[str, str] = param({}, help='new names for arms, by stage ("STAGE" for a stage with one arm, '
+                                               '"STAGE:ARM" otherwise), e.g. two co-teaching stages that both '
+                                               'report "MultiMix": { ner_multimix_simple = "MultiMix, Dai & Adel" }')
 
     def check(self):
         for g in self.gains or []:
@@ -35,9 +38,15 @@ def _mean_std(values: list[float]) -> dict:
             "n": len(values)}
 
 
-def compare(scores: dict[str, StageScores], gains: list[str] | None = None) -> dict:
+def compare(scores: dict[str, StageScores], gains: list[str] | None = None,
+            arm_names: dict[str, str] | None = None) -> dict:
     """The comparison of stages' scores (``{stage name: StageScores}``): arms with per-language and average
-    mean ± std, and the gains of the named method/baseline pairs."""
+    mean ± std, and the gains of the named method/baseline pairs. ``arm_names`` renames arms: by
+    ``"STAGE:ARM"``, or by ``"STAGE"`` for a stage that reports one arm."""
+    arm_names = arm_names or {}
+    unknown = [k for k in arm_names if k.split(":", 1)[0] not in scores]
+    if unknown:
+        raise DataError(f"params.arm_names: {unknown[0]!r} names no compared stage (stages: {', '.join(scores)})")
     metrics = sorted({s.metric for s in scores.values()})
     if len(metrics) > 1:
         raise DataError("inputs.stages: the stages report different metrics (" + ", ".join(
@@ -45,9 +54,10 @@ def compare(scores: dict[str, StageScores], gains: list[str] | None = None) -> d
     arms: dict[str, dict] = {}
     for stage, s in scores.items():
         for arm, langs in s.arms.items():
+            arm = arm_names.get(f"{stage}:{arm}") or (arm_names.get(stage) if len(s.arms) == 1 else None) or arm
             if arm in arms:
                 raise DataError(f"inputs.stages: arm {arm!r} is reported by both {arms[arm]['stage']!r} and "
-                                f"{stage!r}")
+                                f"{stage!r}; name one with params.arm_names")
             sizes = {len(v) for v in langs.values()}
             per_model = ([statistics.mean(v[k] for v in langs.values()) for k in range(sizes.pop())]
                          if len(sizes) == 1 else [statistics.mean(v) for v in langs.values()])
@@ -92,7 +102,7 @@ class CompareAnalyzer(Analyzer):
                 raise DataError(f"inputs.stages: stage {ms.folder.name!r} wrote no {StageScores.FILE} (its trainer "
                                 "reports no target-language test scores: give it test data)")
             scores[ms.folder.name.split("-", 1)[-1]] = s
-        result = {"title": self.params.title, **compare(scores, self.params.gains)}
+        result = {"title": self.params.title, **compare(scores, self.params.gains, self.params.arm_names)}
         atomic_write_json(ctx.out_dir / "comparison.json", result)
         stats = {f"{arm}_average": round(a["average"]["mean"], 4) for arm, a in result["arms"].items()}
         stats.update({f"gain_{g['method']}": round(g["gap"], 4) for g in result["gains"]})

@@ -117,6 +117,34 @@ def test_augment_command_backtranslates_text_conll_and_csv(cli, tmp_path, data_d
     assert len(augkit.read(str(tmp_path / "tr.conll"))) == len(augkit.read(str(conll)))
 
 
+def test_augment_writes_translations_as_xmixups_parallel_data(tmp_path, data_dir):
+    """`augkit augment --generator translate --output-format parallel` writes what X-Mixup's `parallel`
+    reader reads back: each translation with its source (and back-translation), labels kept; an example
+    without a source side is refused naming it, and nothing is written."""
+    from augkit.augment import augment_file
+
+    table = tmp_path / "in.csv"
+    with table.open("w", newline="") as f:
+        csv.writer(f).writerows([["text", "label"], ["Anna lives in Berlin .", "pos"], ["It rains .", "neg"]])
+    out = tmp_path / "de.jsonl"
+    augment_file(str(table), str(out), generator="translate", output_format="parallel",
+                 params={"target_lang": "de", "back_translate": True, **SHORT})
+    back = augkit.read(str(out), "parallel", lang="de")
+    assert [ex.label for ex in back] == ["pos", "neg"]
+    assert [ex.meta["parallel"]["source"]["text_a"] for ex in back] == ["Anna lives in Berlin .", "It rains ."]
+    assert all(ex.meta["parallel"]["back"]["text_a"] and ex.lang == "de" for ex in back)
+    conll = data_dir / "ner.en.dev.conll"
+    augment_file(str(conll), str(tmp_path / "ner.jsonl"), generator="translate", output_format="parallel",
+                 params={"target_lang": "de", **SHORT}, replaced_tags="none")
+    tagged = augkit.read(str(tmp_path / "ner.jsonl"), "parallel", lang="de")
+    gold = augkit.read(str(conll))
+    assert [ex.meta["parallel"]["source"]["tags"] for ex in tagged] == [ex.tags for ex in gold]
+    assert all(ex.tokens and not ex.tags for ex in tagged)
+    with pytest.raises(augkit.DataError, match=r"example 1 \('p0'\) has no source side"):
+        get_component("writer", "parallel").write(_examples()[:1], tmp_path / "plain.jsonl")
+    assert not (tmp_path / "plain.jsonl").exists()
+
+
 def test_a_recipe_makes_xmixups_parallel_data_with_back_translations_in_run(tmp_path, data_dir):
     """English NLI data → `translate` (en → de, with back-translations) → X-Mixup trains on it with
     scheduled sampling on: the translated corpus carries both sides in X-Mixup's parallel form."""

@@ -6,13 +6,13 @@ The mixup encoder (``XMixupModel``) is usable on its own: wrap any BERT-style Hu
 and call it with a source and a target batch."""
 from augkit import hookimpl
 
-from .data import HubParallelReader, ParallelReader
+from .data import HubParallelReader, ParallelReader, ParallelWriter
 from .method import load_model, predict, save_model
 from .mixup import XMixupModel, attention_entropies
 from .report import report_sections  # noqa: F401  (the report_sections hook)
 from .trainer import XMixupTrainer
 
-__all__ = ["XMixupModel", "attention_entropies", "XMixupTrainer", "ParallelReader", "HubParallelReader", "load_model", "save_model",
+__all__ = ["XMixupModel", "attention_entropies", "XMixupTrainer", "ParallelReader", "ParallelWriter", "HubParallelReader", "load_model", "save_model",
            "predict"]
 
 
@@ -25,6 +25,11 @@ def register_trainers(register):
 def register_readers(register):
     register(ParallelReader)
     register(HubParallelReader)
+
+
+@hookimpl
+def register_writers(register):
+    register(ParallelWriter)
 
 
 @hookimpl

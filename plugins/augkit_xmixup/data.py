@@ -34,11 +34,13 @@ empty side, mismatched ids or sides of different kinds is an error naming the fi
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from augkit import (DataError, Example, Params, Reader, TextReaderParams, dataset_examples, param, read_json_objects,
+from augkit import (DataError, Example, Params, Reader, TextReaderParams, Writer, atomic_write_text, dataset_examples, param,
+                    read_json_objects,
                     read_lines)
 
 _SIDE_FIELDS = {"pair": ("text_a", "text_b"), "tagging": ("tokens", "tags"), "qa": ("question", "context", "answers")}
@@ -189,6 +191,38 @@ def side_example(ex: Example, side: str, lang: str | None = None) -> Example | N
 
 def has_parallel(ex: Example) -> bool:
     return "source" in (ex.meta.get("parallel") or {})
+
+
+class ParallelWriter(Writer):
+    """Writes translations with their source (and back-translation) as the ``parallel`` format's JSON
+    Lines, so that what ``translate`` makes (``augkit augment --generator translate --output-format
+    parallel``) is X-Mixup's translate-train data as it stands. Every example must carry its source side
+    in ``meta["parallel"]``, as the ``translate`` generator and the ``parallel`` reader give them; a
+    classification label goes on the line (both sides share it)."""
+
+    name = "parallel"
+    suffixes = ()  # named, never guessed: a .jsonl output is the plain jsonl format
+
+    def write(self, examples, path) -> int:
+        lines = []
+        for n, ex in enumerate(examples, 1):
+            parallel = ex.meta.get("parallel") or {}
+            if not parallel.get("source"):
+                raise DataError(f"example {n} ({ex.id!r}) has no source side (meta['parallel']['source']): the "
+                                "parallel format stores a translation with its source; write it as jsonl, or make "
+                                "it with a translate generator", path=str(path))
+            target = _side_row(ex)
+            label = target.pop("label", None) if ex.type == "pair" else None
+            if ex.type == "pair" and label is None:
+                label = parallel["source"].get("label")
+            row: dict[str, Any] = {"id": ex.id, **({"label": label} if label is not None else {}),
+                                   "source": {k: v for k, v in parallel["source"].items() if k != "label"},
+                                   "target": target}
+            if parallel.get("back"):
+                row["back"] = {k: v for k, v in parallel["back"].items() if k != "label"}
+            lines.append(json.dumps(row, ensure_ascii=False))
+        atomic_write_text(path, "".join(line + "\n" for line in lines))
+        return len(lines)
 
 
 def _tsv_rows(path: str, encoding: str, columns: list[str] | None = None,

@@ -260,3 +260,45 @@ def test_a_briefly_trained_tiny_model_translates_held_out_sentences(tmp_path):
         assert len(made) == len(held)
         scores[steps] = sacrebleu.corpus_chrf([ex.text_a for ex in made], [[b for _, b in held]]).score
     assert scores[400] > 35 and scores[400] > 3 * scores[0], scores  # here: 46.4 against 9.6
+
+
+def _mo_bytes(messages: dict[str, str], order: str = "<") -> bytes:
+    """A compiled gettext catalog built by hand from the format's description (magic, count, the two
+    tables of (length, offset), then the strings), in the header's charset."""
+    import re
+    import struct
+
+    charset = re.search(r"charset=(\S+)", messages.get("", "")) or None
+    enc = charset.group(1) if charset else "utf-8"
+    keys = sorted(messages)
+    ids, strs = [k.encode(enc) for k in keys], [messages[k].encode(enc) for k in keys]
+    start = 20 + 16 * len(keys)
+    blob, table_o, table_t = b"", [], []
+    for group, table in ((ids, table_o), (strs, table_t)):
+        for b in group:
+            table.append((len(b), start + len(blob)))
+            blob += b + b"\0"
+    head = struct.pack(order + "5I", 0x950412DE, 0, len(keys), 20, 20 + 8 * len(keys))
+    return head + b"".join(struct.pack(order + "2I", *e) for e in table_o + table_t) + blob
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_gettext_catalogs_are_read_in_their_own_charset(tmp_path, order):
+    from augkit_translate.tiny import gettext_pairs, read_mo
+
+    messages = {"": "Content-Type: text/plain; charset=ISO-8859-1\n", "Checksum failed": "Prüfsumme fehlerhaft",
+                "menu\x04Open file": "Datei öffnen", "one file\x00%d files": "eine Datei\x00%d Dateien",
+                "Saved %s": "%s gespeichert", "_Quit": "_Beenden", "Same words": "Same words", "Untranslated": ""}
+    mo = tmp_path / "de" / "LC_MESSAGES" / "app.mo"
+    mo.parent.mkdir(parents=True)
+    mo.write_bytes(_mo_bytes(messages, order))
+    pairs = dict(read_mo(mo))
+    assert pairs["Checksum failed"] == "Prüfsumme fehlerhaft" and pairs["Open file"] == "Datei öffnen"
+    assert pairs["one file"] == "eine Datei" and "" not in pairs
+    # only plain, translated, multi-word strings are kept as sentence pairs
+    assert gettext_pairs("de", tmp_path) == [("Checksum failed", "Prüfsumme fehlerhaft"), ("Open file", "Datei öffnen"),
+                                             ("one file", "eine Datei")]
+    assert gettext_pairs("fr", tmp_path) == []
+    (tmp_path / "bad.mo").write_bytes(b"not a catalog at all")
+    with pytest.raises(ValueError, match="not a gettext catalog"):
+        read_mo(tmp_path / "bad.mo")

@@ -254,6 +254,7 @@ def cmd_plugins(args) -> int:
         return _show(pm, args.name, args.json)
     info = pm.describe()
     if args.json:
+        info += [{"name": name, "failed": why} for name, why in sorted(pm.failed.items())]
         print(json.dumps(info, indent=2, default=str))
         return 0
     from rich.table import Table
@@ -264,6 +265,8 @@ def cmd_plugins(args) -> int:
     for p in info:
         comps = "\n".join(f"{kind}: {', '.join(c['name'] for c in cs)}" for kind, cs in p["components"].items())
         table.add_row(p["name"], p["version"] or "-", "\n".join(p["hooks"]), comps)
+    for name, why in sorted(pm.failed.items()):
+        table.add_row(name, "-", "", f"failed to import, skipped: {why}\n(--disable-plugin {name} silences it)")
     _console().print(table)
     _console().print("`augkit plugins show NAME` prints a component's parameters.", markup=False)
     return 0

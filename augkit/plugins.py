@@ -8,6 +8,7 @@ it is unique, and an ambiguous one is an error listing the candidates.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from .components import COMPONENT_KINDS, Component
 from .errors import PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "augkit"
+log = logging.getLogger("augkit.plugins")
 
 _HOOK_FOR_KIND = {
     "generator": "register_generators", "labeler": "register_labelers", "filter": "register_filters",
@@ -49,6 +51,7 @@ class PluginManager(pluggy.PluginManager):
         self._registry: dict[str, dict[str, list[Registration]]] | None = None
         self.blocked: set[str] = set()
         self._versions: dict[str, tuple[str, str]] = {}
+        self.failed: dict[str, str] = {}  # entry point -> why it failed to import (skipped)
 
     # pluggy keeps the registry in sync with (un)registration
     def register(self, plugin, name=None):
@@ -73,8 +76,12 @@ class PluginManager(pluggy.PluginManager):
                 continue
             try:
                 module = ep.load()
-            except Exception as e:  # a broken third-party plugin must say which one
-                raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {e}") from e
+            except Exception as e:  # a broken plugin is skipped, named, and the way to silence it given
+                self.failed[ep.name] = f"{type(e).__name__}: {e}"
+                log.warning("plugin %r (%s) failed to import and is skipped: %s: %s; its components are "
+                            "unavailable (silence this with --disable-plugin %s or AUGKIT_DISABLE_PLUGINS=%s)",
+                            ep.name, ep.value, type(e).__name__, e, ep.name, ep.name)
+                continue
             self.register(module, name=ep.name)
             dist = getattr(ep, "dist", None)
             if dist is not None:
@@ -127,7 +134,8 @@ class PluginManager(pluggy.PluginManager):
             installed = sorted({r.qualified for regs in table.values() for r in regs})
             hint = did_you_mean(bare, table)
             listing = ", ".join(installed) if installed else "none"
-            raise PluginError(f"{where}: unknown {kind} {name!r}{hint}; installed {kind}s: {listing}")
+            broken = "".join(f"; plugin {p!r} failed to import ({why})" for p, why in sorted(self.failed.items()))
+            raise PluginError(f"{where}: unknown {kind} {name!r}{hint}; installed {kind}s: {listing}{broken}")
         if len(candidates) > 1:
             listing = ", ".join(r.qualified for r in candidates)
             raise PluginError(f"{where}: {kind} name {name!r} is ambiguous; use one of: {listing}")

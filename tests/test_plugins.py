@@ -67,6 +67,30 @@ def test_load_only_and_disable_controls(cli):
     assert "formats" not in [p["name"] for p in env_off]
 
 
+def test_a_plugin_that_fails_to_import_is_skipped_naming_it_and_how_to_silence_it(cli, tmp_path):
+    """An installed third-party plugin whose import fails does not break augkit: the other plugins work,
+    a warning names it and --disable-plugin, `augkit plugins` lists it as failed, and --disable-plugin
+    silences it."""
+    dist = tmp_path / "augkit_broken-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: augkit-broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[augkit]\nbroken = augkit_broken_plugin\n")
+    (tmp_path / "augkit_broken_plugin.py").write_text("import a_module_nobody_has\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    proc = cli("plugins", "--json", env=env, check=0)
+    info = {p["name"]: p for p in json.loads(proc.stdout)}
+    assert "formats" in info and "No module named 'a_module_nobody_has'" in info["broken"]["failed"]
+    assert "plugin 'broken'" in proc.stderr and "--disable-plugin broken" in proc.stderr
+    txt = tmp_path / "in.txt"
+    txt.write_text("one two three four\n")
+    cli("augment", txt, "-o", tmp_path / "out.txt", "--generator", "eda", "--set", 'operations=["rs","rd"]', env=env,
+        check=0)
+    quiet = cli("--disable-plugin", "broken", "plugins", "--json", env=env, check=0)
+    assert "broken" not in quiet.stderr and "broken" not in {p["name"] for p in json.loads(quiet.stdout)}
+    missing = cli("augment", txt, "-o", tmp_path / "out2.txt", "--generator", "nothing-like-it", env=env)
+    assert missing.returncode == 2 and "plugin 'broken' failed to import" in missing.stderr
+
+
 def test_plugins_json_lists_versions_hooks_components_and_param_schemas(cli):
     info = {p["name"]: p for p in json.loads(cli("plugins", "--json", check=0).stdout)}
     length = info["basic"]["components"]["filter"][0]

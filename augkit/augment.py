@@ -156,7 +156,9 @@ def _has_extra(corpus: Corpus) -> bool:
     import pyarrow.compute as pc
 
     meta = corpus.table().column("meta")
-    return any(pc.any(pc.match_substring(meta, f'"{key}":')).as_py() for key in ("extra", "columns"))
+    from .labelling import INHERITED_META
+
+    return any(pc.any(pc.match_substring(meta, f'"{key}":')).as_py() for key in INHERITED_META)
 
 
 def _interleave(originals: Iterable[Example], new: list[Example]) -> Iterator[Example]:

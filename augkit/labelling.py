@@ -99,9 +99,9 @@ def label_examples(examples: Iterable[Example] | Corpus, model: Any, *, labeler:
 
 
 #: what a reader records about the file an example came from, which new examples take from their source:
-#: ``extra`` (columns augkit has no field for, e.g. a CSV's other columns) and ``columns`` (the names the
-#: fields were read from, so a writer can use them again)
-INHERITED_META = ("extra", "columns")
+#: ``extra`` (columns augkit has no field for, e.g. a CSV's other columns), ``columns`` (the names the
+#: fields were read from) and ``header`` (the file's columns in order), so a writer can use them again
+INHERITED_META = ("extra", "columns", "header")
 
 
 def inherit_extra(examples: Iterable[Example], sources: dict[str, Example]) -> Iterator[Example]:

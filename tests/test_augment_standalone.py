@@ -257,11 +257,18 @@ def test_csv_with_its_own_column_names_keeps_them_and_the_other_columns(cli, tmp
     cli("augment", src, "-o", out, "--generator", "vicinity", "--set", "model=augkit:tiny-xlmr",
         "--read-opt", "text_column=review", "--read-opt", "label_column=stars", "--include-original", check=0)
     rows = list(csv.DictReader(open(out, newline="")))
-    assert list(rows[0]) == ["id", "review", "stars", "shop"]
+    assert list(rows[0]) == ["review", "stars", "shop"]  # the input's columns, in its order, none added
     assert [r["stars"] for r in rows] == ["5"] * 4 + ["1"] * 4  # labels kept (label preservation)
     assert [r["shop"] for r in rows] == ["Berlin, Mitte"] * 4 + ["Köln"] * 4  # other columns come along
     back = _written(out, text_column="review", label_column="stars")
     assert len(back) == 8 and back[0].text_a == "Das Essen war sehr gut und warm"
+    tagged = tmp_path / "tagged.csv"  # columns in another order, a language column, no label column
+    tagged.write_text("language,id,sentence\nde,r1,Das Essen war sehr gut und warm\nde,r2,Der Kellner war langsam\n")
+    cli("augment", tagged, "-o", tmp_path / "tagged_aug.csv", "--generator", "vicinity", "--set",
+        "model=augkit:tiny-xlmr", check=0)
+    rows = list(csv.DictReader(open(tmp_path / "tagged_aug.csv", newline="")))
+    assert list(rows[0]) == ["language", "id", "sentence"] and {r["language"] for r in rows} == {"de"}
+    assert len(rows) == 6 and all(r["id"].startswith(("r1~", "r2~")) for r in rows)
 
 
 def test_datasets_and_strings_come_back_as_they_went_in(data_dir):

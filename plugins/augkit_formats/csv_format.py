@@ -81,7 +81,7 @@ class CsvReader(Reader):
                 text_b = cells[fields["text_b"]] if "text_b" in fields else None
                 extra = {c: v for c, v in cells.items() if c not in fields.values()}
                 renamed = {f: c for f, c in fields.items() if c != _DEFAULT_NAME.get(f)}
-                meta = {"columns": renamed} if renamed else {}
+                meta = {"columns": renamed, "header": header} if renamed else {"header": header}
                 if extra:
                     meta["extra"] = extra
                 yield Example(id=(cells[fields["id"]] if "id" in fields and cells[fields["id"]] else f"{prefix}-{count}"),
@@ -128,9 +128,10 @@ class CsvWriterParams(Params):
 
 
 class CsvWriter(Writer):
-    """CSV with a header: id, text, (second text), label, then any other columns the examples were read
-    with (``meta["extra"]``). Column names default to those the examples were read from, so a file
-    read with ``text_column=review`` is written with a ``review`` column."""
+    """CSV with a header. Examples read from CSV are written with the input's columns in its order (its
+    names, other columns from ``meta["extra"]``; a label or second text column is added only when the
+    examples have one and the input did not); other examples get id, text, (second text), label. The
+    ``*_column`` options rename columns."""
 
     name = "csv"
     Params = CsvWriterParams
@@ -145,19 +146,32 @@ class CsvWriter(Writer):
             raise DataError(f"example {bad.id!r} is a {bad.type} example; CSV holds sentences and sentence pairs "
                             "(write tagging examples to .conll or .jsonl)", path=str(path))
         read_as = next((ex.meta["columns"] for ex in examples if isinstance(ex.meta.get("columns"), dict)), {})
-        names = {f: getattr(p, _OPTION[f]) or read_as.get(f) or _DEFAULT_NAME[f] for f in ("id", "text_a", "text_b", "label")}
-        fields = ["id", "text_a"] + (["text_b"] if any(ex.text_b is not None for ex in examples) else []) + ["label"]
-        extra: list[str] = []
+        header = next((ex.meta["header"] for ex in examples if isinstance(ex.meta.get("header"), list)), None)
+        names = {f: getattr(p, _OPTION.get(f, ""), None) or read_as.get(f) or _DEFAULT_NAME[f] for f in _DEFAULT_NAME}
+        if header is None:  # not read from CSV: id, text, (text_b), label
+            columns = [(f, names[f]) for f in ("id", "text_a") +
+                       (("text_b",) if any(ex.text_b is not None for ex in examples) else ()) + ("label",)]
+        else:  # the input's columns in its order, renamed where the options say; none added unless needed
+            by_read_name = {read_as.get(f) or _DEFAULT_NAME[f]: f for f in _DEFAULT_NAME}
+            columns = [(by_read_name.get(c), names[by_read_name[c]] if c in by_read_name else c) for c in header]
+            present = {f for f, _ in columns if f}
+            for f, needed in (("text_b", any(ex.text_b is not None for ex in examples)),
+                              ("label", any(ex.label is not None for ex in examples))):
+                if needed and f not in present:
+                    columns.append((f, names[f]))
+        taken = {name for _, name in columns}
         for ex in examples:
             for col in (ex.meta.get("extra") or {}):
-                if col not in extra and col not in names.values():
-                    extra.append(col)
+                if col not in taken:
+                    columns.append((None, col))
+                    taken.add(col)
         buf = io.StringIO()
         w = csv.writer(buf, delimiter=p.delimiter, lineterminator="\n")
-        w.writerow([names[f] for f in fields] + extra)
+        w.writerow([name for _, name in columns])
         for ex in examples:
-            values = {"id": ex.id, "text_a": ex.text_a or "", "text_b": ex.text_b or "", "label": ex.label or ""}
+            values = {"id": ex.id, "text_a": ex.text_a or "", "text_b": ex.text_b or "", "label": ex.label or "",
+                      "lang": ex.lang}
             more = ex.meta.get("extra") or {}
-            w.writerow([values[f] for f in fields] + [more.get(c, "") for c in extra])
+            w.writerow([values[f] if f else more.get(name, "") for f, name in columns])
         write_text(path, buf.getvalue(), p.encoding)
         return len(examples)

@@ -64,9 +64,15 @@ class ConllReader(Reader):
             if n_cols is None:
                 n_cols, first_line = len(cols), n
             elif len(cols) != n_cols:
-                what = "the tag is missing" if len(cols) < n_cols else "extra columns"
-                raise DataError(f"expected {n_cols} columns (as on line {first_line}), found {len(cols)}: {what}",
-                                path=source, line=n)
+                if len(cols) == 1:
+                    what = "only the word, the tag is missing"
+                else:
+                    what = ("the column layout changes here (every line of a CoNLL file needs the same columns, "
+                            "e.g. all four of word, POS, chunk, tag or all two of word, tag); the file may join "
+                            "files of different layouts")
+                shown = line.strip() if len(line.strip()) <= 60 else line.strip()[:57] + "..."
+                raise DataError(f"expected {n_cols} columns (as on line {first_line}), found {len(cols)} in "
+                                f"{shown!r}: {what}", path=source, line=n)
             tokens.append(cols[0])
             line_nos.append(n)
             if n_cols > 1:

@@ -44,7 +44,7 @@ def test_conll_encoding_option(tmp_path):
 @pytest.mark.parametrize("text,line,needle", [
     ("a O\nb O\nc\n", 3, "tag is missing"),
     ("a O\nb X O\n", 2, "expected 2 columns"),
-    ("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter B-PER\n", 4,
+    ("EU NNP B-NP B-PER\nrejects VBZ B-VP O\n\nPeter B-PER\n", 4,
      "expected 4 columns (as on line 1), found 2 in 'Peter B-PER': the column layout changes here"),
     ("a O\nb B-FOO\n", 2, "not in the label set"),
 ])

@@ -165,6 +165,7 @@ class SwapGenerator(Generator):
     name = "swap"
     Params = SwapParams
     example_types = ("tagging",)
+    labels_outputs = True  # the tags move with their words
 
     def augment_batch(self, examples, *, seed):
         out = []
@@ -196,6 +197,24 @@ def test_contract_check_accepts_a_correct_generator(data_dir):
     examples = list(augkit.read(data_dir / "ner.en.train.conll"))[:10]
     out = check_generator_contract(SwapGenerator(n=2), examples)
     assert len(out) == 20
+
+
+class CopyTagsGenerator(Generator):
+    """Wrong on purpose: replaces the second word and copies the source's tags onto the result."""
+
+    name = "copy-tags"
+    example_types = ("tagging",)
+
+    def augment_batch(self, examples, *, seed):
+        return [Example(f"{ex.id}~0", tokens=[ex.tokens[0], "Zürich", *ex.tokens[2:]], tags=list(ex.tags),
+                        source_id=ex.id, component="copy-tags", replaced=[1], orig_tags=list(ex.tags))
+                for ex in examples if len(ex.tokens) > 1]
+
+
+def test_contract_check_catches_tags_copied_onto_replaced_words(data_dir):
+    examples = list(augkit.read(data_dir / "ner.en.train.conll"))[:10]
+    with pytest.raises(ContractError, match="copied onto words it replaced.*labels_outputs = True"):
+        check_generator_contract(CopyTagsGenerator(), examples)
 
 
 def test_contract_check_catches_batch_dependent_randomness(data_dir):

@@ -33,7 +33,8 @@ def check_generator_contract(generator: Generator, examples: Sequence[Example], 
     * outputs are ``Example`` objects of a type the generator declares, with ``source_id`` naming an
       input and ``component`` set, grouped by input in input order;
     * tagging outputs have one tag per token when labelled (``tags``) and ``replaced`` positions inside
-      the sentence; ``orig_tags`` match the source's tags;
+      the sentence; ``orig_tags`` match the source's tags; only a generator that declares
+      ``labels_outputs = True`` gives tags (never the source's copied onto replaced words);
     * the same seed gives the same output; the output is the same at every batch size and when the
       inputs come in reverse order (per-example randomness).
     Raises ContractError (an AssertionError) describing the first violation.
@@ -68,6 +69,12 @@ def check_generator_contract(generator: Generator, examples: Sequence[Example], 
                 raise ContractError(f"output {out.id!r}: replaced positions {out.replaced} outside the sentence")
             if src.tags and out.orig_tags and list(out.orig_tags) != list(src.tags):
                 raise ContractError(f"output {out.id!r}: orig_tags differ from the source's tags")
+            if out.tags and not generator.labels_outputs:
+                copied = " (the source's tags copied onto words it replaced)" if list(out.tags) == list(src.tags) \
+                    and out.replaced else ""
+                raise ContractError(f"output {out.id!r} carries tags{copied}, but the generator does not declare "
+                                    "labels_outputs = True: leave tags empty for a labeler or a replaced_tags policy, "
+                                    "or make them right by construction and declare it")
     ids = [o.id for o in first]
     if len(set(ids)) != len(ids):
         raise ContractError("output ids are not unique")

@@ -302,3 +302,14 @@ def test_gettext_catalogs_are_read_in_their_own_charset(tmp_path, order):
     (tmp_path / "bad.mo").write_bytes(b"not a catalog at all")
     with pytest.raises(ValueError, match="not a gettext catalog"):
         read_mo(tmp_path / "bad.mo")
+
+
+def test_building_a_built_in_model_says_so_once(tmp_path, monkeypatch, capfd):
+    """A first use builds the tiny model and says which, what and where (the first run is not silent);
+    the next use takes the cached build without a word."""
+    monkeypatch.setenv("AUGKIT_CACHE", str(tmp_path))
+    folder = augkit.resolve_model("augkit:tiny-marian")
+    err = capfd.readouterr().err
+    assert "building the built-in model augkit:tiny-marian on first use" in err and str(tmp_path) in err
+    assert "built augkit:tiny-marian in" in err
+    assert augkit.resolve_model("augkit:tiny-marian") == folder and capfd.readouterr().err == ""

@@ -214,10 +214,18 @@ class Generator(Component):
             raise DataError(f"{self.display_name()} augments {' and '.join(self.example_types)} examples; the input "
                             f"holds {wrong[0]} examples")
         if dataset is not None and spec.type == "tagging" and "tags" in spec.columns and not self.labels_outputs \
-                and label_with is None and replaced_tags in (None, "none"):
-            raise DataError(f"the dataset's {spec.columns['tags']!r} column needs a tag for every word, and "
-                            f"{self.display_name()} does not know the tags of the words it puts in: pass label_with="
-                            "a task model, or replaced_tags='keep' (the source word's tag), 'unknown' or 'drop'")
+                and label_with is None:
+            column, class_label = spec.columns["tags"], bool(spec.names.get("tags"))
+            policies = "'keep' (the source word's tag) or 'drop'" if class_label else \
+                "'keep' (the source word's tag), 'unknown' or 'drop'"
+            if replaced_tags in (None, "none"):
+                raise DataError(f"the dataset's {column!r} column needs a tag for every word, and "
+                                f"{self.display_name()} does not know the tags of the words it puts in: pass "
+                                f"label_with=a task model, or replaced_tags={policies}")
+            if replaced_tags == "unknown" and class_label:
+                raise DataError(f"replaced_tags='unknown': the dataset's {column!r} column is a ClassLabel "
+                                f"({', '.join(spec.names['tags'])}), which has no value for an unknown tag; pass "
+                                f"replaced_tags={policies}, or label_with=a task model")
         self.ensure_setup(device=device, precision=precision)
         self.fit(items)
         out: list[Example] = []

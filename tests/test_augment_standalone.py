@@ -284,8 +284,13 @@ def test_datasets_and_strings_come_back_as_they_went_in(data_dir):
                       "langs": List(Value("string"))})
     ds = Dataset.from_list([{"tokens": ex.tokens, "ner_tags": [names.index(t) for t in ex.tags],
                              "langs": ["en"] * len(ex.tokens)} for ex in src], features=feats)
-    with pytest.raises(DataError, match="'ner_tags' column needs a tag for every word"):
+    with pytest.raises(DataError, match="'ner_tags' column needs a tag for every word") as e:
         gen.augment(ds, seed=1)
+    assert "'unknown'" not in str(e.value)  # a ClassLabel column has no value for it
+    fresh = augkit.get_component("generator", "vicinity", **VICINITY)
+    with pytest.raises(DataError, match="'ner_tags' column is a ClassLabel .* no value for an unknown tag"):
+        fresh.augment(ds, seed=1, replaced_tags="unknown")
+    assert not fresh.stats  # refused before generating anything
     new = gen.augment(ds, seed=1, replaced_tags="keep")
     assert isinstance(new, Dataset) and new.features == ds.features and len(new) == 12
     assert new[0]["langs"] == ds[0]["langs"] and new[0]["ner_tags"] == ds[0]["ner_tags"]

@@ -36,14 +36,17 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
                  lang: str = "und", seed: int = 42, limit: int | None = None, label_with: Any = None,
                  labeler: str | None = None, replaced_tags: str | None = None, batch_size: int = 64,
                  shard_size: int = 2000, include_original: bool = False, device: str = "auto",
-                 precision: str = "auto", overwrite: bool = False, interactive: bool | None = None) -> dict[str, Any]:
+                 precision: str = "auto", overwrite: bool = False, interactive: bool | None = None,
+                 keep_identical: bool = False) -> dict[str, Any]:
     """Augment ``input_path`` with the named generator and write ``output_path``; return counters.
 
     ``read_options``/``write_options`` are the reader's and writer's parameters (e.g. ``encoding``);
     ``params`` the generator's. ``limit`` augments only the first ``limit`` inputs. ``label_with`` (a task
     model folder or id, or a trainer stage folder) labels the new examples with ``labeler``;
     ``replaced_tags`` tags replaced words by a policy instead (``augkit.labelling``). With
-    ``include_original`` each input is written before its new examples (inputs keep their labels).
+    ``include_original`` each input is written before its new examples (inputs keep their labels). A new
+    example whose text is its input's is dropped and counted (``identical_dropped``) unless
+    ``keep_identical``.
 
     Under ``torchrun``/``accelerate launch`` every process takes its share of the shards and rank 0
     writes the output once all shards exist; the file is the same as a one-process run's."""
@@ -126,6 +129,10 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
             from .labelling import finish_augmented, inherit_extra
 
             new = Corpus.load(work / "generated")
+            if not keep_identical:
+                from .generation import drop_identical
+
+                new = Corpus.from_examples(drop_identical(new, {ex.id: ex for ex in corpus}, stats))
             if model is not None:
                 stats["labelled"] = len(new)
             new = finish_augmented(new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name,

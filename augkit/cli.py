@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--shard-size", type=int, default=2000, help="inputs per resumable shard (and per process share)")
     p.add_argument("--include-original", action="store_true", help="write each input before its new examples")
+    p.add_argument("--keep-identical", action="store_true",
+                   help="keep new examples whose text is their input's (dropped and counted by default)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
@@ -339,7 +341,7 @@ def cmd_augment(args) -> int:
                          limit=args.limit, label_with=args.label_with, labeler=args.labeler,
                          replaced_tags=args.replaced_tags, batch_size=args.batch_size, shard_size=args.shard_size,
                          include_original=args.include_original, device=args.device, precision=args.precision,
-                         overwrite=args.overwrite, interactive=None)
+                         overwrite=args.overwrite, interactive=None, keep_identical=args.keep_identical)
     from .environment import topology
 
     if topology()[0] != 0:

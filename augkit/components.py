@@ -167,13 +167,15 @@ class Generator(Component):
 
     def augment(self, examples: Any, *, seed: int = 0, batch_size: int = 64, device: str = "cpu",
                 precision: str = "auto", label_with: Any = None, replaced_tags: str | None = None,
-                labeler: str | None = None, lang: str = "und", columns: dict[str, str] | None = None) -> Any:
+                labeler: str | None = None, lang: str = "und", columns: dict[str, str] | None = None,
+                keep_identical: bool = False, return_sources: bool = False) -> Any:
         """Python API: the new examples made from ``examples`` (originals not included), as the same kind
         of thing that came in:
 
         * ``augkit.Example`` objects (a list, any iterable, or a ``Corpus``) → ``list[Example]``, exactly
           as the generator made them (what a recipe stage stores);
-        * strings (a list, or one string) → ``list[str]``, one text per new example;
+        * strings (a list, or one string) → ``list[str]``, one text per new example (with
+          ``return_sources=True``, ``(input, new text)`` pairs, so each output names what it came from);
         * a ``datasets.Dataset`` → a ``Dataset`` with the same features (columns matched by name or by
           ``columns``, see ``augkit.convert``), the other columns copied from each example's source row.
 
@@ -181,7 +183,8 @@ class Generator(Component):
         new examples with the labeller ``labeler``; ``replaced_tags`` (``keep``/``unknown``/``drop``/``none``)
         tags replaced words without a model (``augkit.labelling``). A Dataset with a tag column needs one
         of them unless the generator ``labels_outputs``. ``lang`` is the language of strings and Dataset
-        rows.
+        rows. An output whose text is its input's is dropped and counted (``stats["identical_dropped"]``)
+        unless ``keep_identical`` (a recipe stage keeps them for its filters).
         """
         from .convert import dataset_examples, detect_columns, examples_from_strings, example_text
         from .errors import DataError
@@ -209,6 +212,9 @@ class Generator(Component):
         else:
             raise TypeError(f"{self.display_name()}.augment takes augkit.Example objects (a list or a Corpus), a "
                             f"list of strings or a datasets.Dataset; got {type(examples).__name__}")
+        if return_sources and not strings:
+            raise ValueError("return_sources=True is for strings; new Examples name their input in source_id, and "
+                             "Dataset rows keep their source row's other columns")
         wrong = sorted({ex.type for ex in items} - set(self.example_types))
         if wrong:
             raise DataError(f"{self.display_name()} augments {' and '.join(self.example_types)} examples; the input "
@@ -231,12 +237,20 @@ class Generator(Component):
         out: list[Example] = []
         for start in range(0, len(items), batch_size):
             out.extend(self.augment_batch(items[start:start + batch_size], seed=seed))
+        sources = {ex.id: ex for ex in items}
+        if not keep_identical:
+            from .generation import drop_identical
+
+            out = drop_identical(out, sources, self.stats)
         if label_with is not None or replaced_tags is not None:
             from .labelling import DEFAULT_LABELER, finish_augmented
 
             out = finish_augmented(out, label_with=label_with, replaced_tags=replaced_tags,
                                    labeler=labeler or DEFAULT_LABELER, device=device, stats=self.stats)
         if strings:
+            if return_sources:
+                return [(example_text(sources[ex.source_id]) if ex.source_id in sources else None, example_text(ex))
+                        for ex in out]
             return [example_text(ex) for ex in out]
         if dataset is not None:
             from .convert import examples_to_dataset

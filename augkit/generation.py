@@ -12,7 +12,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .data import Corpus, CorpusWriter, concat, write_corpus_meta
 from .errors import RunError
@@ -20,6 +20,27 @@ from .atomic import atomic_write_json, remove_stale_tmp
 
 if TYPE_CHECKING:
     from .components import Generator, StageContext
+    from .data import Example
+
+
+def same_text(a: "Example", b: "Example") -> bool:
+    """Whether two examples hold the same text (words, both texts of a pair, question and context)."""
+    return (a.type, list(a.tokens), a.text_a, a.text_b, a.question, a.context) == \
+        (b.type, list(b.tokens), b.text_a, b.text_b, b.question, b.context)
+
+
+def drop_identical(outputs: Iterable["Example"], sources: Mapping[str, "Example"], stats: dict[str, Any]) -> list["Example"]:
+    """``outputs`` without those whose text is their source's (counted in ``stats["identical_dropped"]``):
+    a copy of an input is not an augmentation."""
+    kept, dropped = [], 0
+    for ex in outputs:
+        src = sources.get(ex.source_id) if ex.source_id is not None else None
+        if src is not None and same_text(ex, src):
+            dropped += 1
+        else:
+            kept.append(ex)
+    stats["identical_dropped"] = stats.get("identical_dropped", 0) + dropped
+    return kept
 
 
 def _inputs_as_one_corpus(ctx: "StageContext") -> Corpus:

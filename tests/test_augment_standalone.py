@@ -442,3 +442,45 @@ def test_a_character_the_output_encoding_cannot_hold_is_a_message(tmp_path):
     with pytest.raises(DataError, match="latin.csv:2: cannot decode .* --read-opt encoding=latin-1"):
         list(augkit.read(src))
     assert list(augkit.read(src, encoding="latin-1"))[0].text_a == "Müller lacht"
+
+
+class EchoOrSwapGenerator(Generator):
+    """For each input: the input unchanged (a copy) and the input with its first two words swapped."""
+
+    name = "echo-or-swap"
+    example_types = ("pair",)
+
+    def augment_batch(self, examples, *, seed):
+        out = []
+        for ex in examples:
+            words = ex.text_a.split()
+            for k, text in enumerate((ex.text_a, " ".join([words[1], words[0], *words[2:]]))):
+                out.append(ex.replace(id=f"{ex.id}~e{k}", text_a=text, source_id=ex.id, component=self.name))
+        return out
+
+
+def test_copies_of_the_input_are_dropped_and_counted_and_strings_can_name_their_source(tmp_path, augkit_plugin):
+    texts = ["Der Hund schläft .", "Die Katze trinkt Milch ."]
+    gen = EchoOrSwapGenerator()
+    assert gen.augment(texts, seed=1) == ["Hund Der schläft .", "Katze Die trinkt Milch ."]
+    assert gen.stats["identical_dropped"] == 2
+    assert gen.augment(texts, seed=1, return_sources=True) == [("Der Hund schläft .", "Hund Der schläft ."),
+                                                               ("Die Katze trinkt Milch .", "Katze Die trinkt Milch .")]
+    assert len(EchoOrSwapGenerator().augment(texts, seed=1, keep_identical=True)) == 4
+    with pytest.raises(ValueError, match="return_sources=True is for strings"):
+        gen.augment([Example("a", text_a="Der Hund schläft .")], return_sources=True)
+
+    class P:
+        @hookimpl
+        def register_generators(self, register):
+            register(EchoOrSwapGenerator)
+
+    augkit_plugin(P(), name="echo")
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts) + "\n")
+    stats = augment_file(str(src), str(tmp_path / "out.txt"), generator="echo-or-swap", interactive=False)
+    assert stats["identical_dropped"] == 2 and (tmp_path / "out.txt").read_text().splitlines() == \
+        ["Hund Der schläft .", "Katze Die trinkt Milch ."]
+    stats = augment_file(str(src), str(tmp_path / "all.txt"), generator="echo-or-swap", interactive=False,
+                         keep_identical=True)
+    assert stats["outputs"] == 4 and "identical_dropped" not in stats

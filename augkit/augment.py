@@ -52,7 +52,7 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
     writes the output once all shards exist; the file is the same as a one-process run's."""
     from .components import StageContext
     from .environment import pick_device, topology
-    from .labelling import DEFAULT_LABELER, check_policy, load_labelling_model
+    from .labelling import check_policy, default_labeler, load_labelling_model
 
     rank, world, _ = topology()
     out = Path(output_path)
@@ -78,9 +78,10 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
     device = pick_device(device)
     types = _check_types(sorted(set(reader.example_types) & set(gen.example_types)), gen, reader, writer,
                          input_path, output_path)
-    labeler_name = labeler or DEFAULT_LABELER
+    labeler_name = labeler
     model = None
     if label_with is not None:
+        labeler_name = labeler or default_labeler()
         get_plugin_manager().resolve("labeler", labeler_name, "--labeler")
         model = load_labelling_model(label_with, types, device=device)
     gen.ensure_setup(device=device, precision=precision)  # a model that does not load fails before any work

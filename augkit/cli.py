@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-opt", action="append", default=[], metavar="KEY=VALUE", help="writer option (repeatable)")
     p.add_argument("--label-with", metavar="MODEL", help="label the new examples with this task model (a model "
                    "folder or id, or a trainer stage folder of a run)")
-    p.add_argument("--labeler", metavar="NAME", help="the labeller --label-with uses (default: multimix-labeler)")
+    p.add_argument("--labeler", metavar="NAME", help="the labeler --label-with uses (default: the installed labeler that declares itself the default)")
     p.add_argument("--replaced-tags", choices=["keep", "unknown", "drop", "none"],
                    help="without --label-with, the tags of replaced words: keep the source word's tag, "
                         "unknown (_; ignored in training), drop sentences where an entity word changed, or none "

@@ -243,10 +243,10 @@ class Generator(Component):
 
             out = drop_identical(out, sources, self.stats)
         if label_with is not None or replaced_tags is not None:
-            from .labelling import DEFAULT_LABELER, finish_augmented
+            from .labelling import finish_augmented
 
             out = finish_augmented(out, label_with=label_with, replaced_tags=replaced_tags,
-                                   labeler=labeler or DEFAULT_LABELER, device=device, stats=self.stats)
+                                   labeler=labeler, device=device, stats=self.stats)
         if strings:
             if return_sources:
                 return [(example_text(sources[ex.source_id]) if ex.source_id in sources else None, example_text(ex))
@@ -275,6 +275,9 @@ class Labeler(Component):
 
     kind = "labeler"
     inputs = {"corpus": InputSpec("corpus"), "model": InputSpec("model")}
+    #: True for the labeler ``label_with`` uses when none is named (one installed labeler may say so;
+    #: with several claiming it, the user names one)
+    default: ClassVar[bool] = False
 
     def label(self, corpus: Corpus, model: Any) -> Corpus:
         raise NotImplementedError

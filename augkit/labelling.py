@@ -25,8 +25,26 @@ from .data import UNKNOWN_TAG, Corpus, Example
 from .errors import DataError, ParamError
 
 REPLACED_TAG_POLICIES = ("keep", "unknown", "drop", "none")
-#: the labeller ``label_with`` uses unless another is named
-DEFAULT_LABELER = "multimix-labeler"
+
+
+def default_labeler() -> str:
+    """The labeler to use when none is named: the one installed labeler that declares itself the default
+    (``Labeler.default = True``), else the only labeler installed; a PluginError says what to name."""
+    from .errors import PluginError
+    from .plugins import get_plugin_manager
+
+    labelers = get_plugin_manager().components("labeler")
+    claims = [r for r in labelers if r.cls.default]
+    if len(claims) == 1:
+        return claims[0].qualified
+    if not claims and len(labelers) == 1:
+        return labelers[0].qualified
+    if not labelers:
+        raise PluginError("no labeler is installed (the multimix plugin brings one); install one or give tags "
+                          "another way (replaced_tags)")
+    among = claims or labelers
+    raise PluginError(f"{'several labelers claim to be the default' if claims else 'no labeler is the default'}: "
+                      f"name one ({', '.join(r.qualified for r in among)}), e.g. --labeler {among[0].qualified}")
 
 
 def check_policy(policy: str | None, where: str = "replaced_tags") -> None:
@@ -82,10 +100,11 @@ def load_labelling_model(ref: Any, types: Iterable[str], device: str = "cpu"):
     return tm
 
 
-def label_examples(examples: Iterable[Example] | Corpus, model: Any, *, labeler: str = DEFAULT_LABELER,
+def label_examples(examples: Iterable[Example] | Corpus, model: Any, *, labeler: str | None = None,
                    device: str = "cpu", **labeler_params) -> Corpus:
-    """Label ``examples`` with the labeller named ``labeler`` and ``model`` (a loaded task model, a model
-    folder or id, or a trainer stage folder); returns the labelled corpus (``probs`` included)."""
+    """Label ``examples`` with the labeler named ``labeler`` (default: ``default_labeler()``) and ``model``
+    (a loaded task model, a model folder or id, or a trainer stage folder); returns the labelled corpus
+    (``probs`` included)."""
     from .environment import pick_device
     from .plugins import resolve
 
@@ -95,7 +114,7 @@ def label_examples(examples: Iterable[Example] | Corpus, model: Any, *, labeler:
         return corpus
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         model = load_labelling_model(model, corpus.types, device=device)
-    return resolve("labeler", labeler, "labeler")(**labeler_params).label(corpus, model)
+    return resolve("labeler", labeler or default_labeler(), "labeler")(**labeler_params).label(corpus, model)
 
 
 #: what a reader records about the file an example came from, which new examples take from their source:
@@ -116,7 +135,7 @@ def inherit_extra(examples: Iterable[Example], sources: dict[str, Example]) -> I
 
 
 def finish_augmented(new: Iterable[Example] | Corpus, *, label_with: Any = None, replaced_tags: str | None = None,
-                     labeler: str = DEFAULT_LABELER, device: str = "cpu", labeler_params: dict | None = None,
+                     labeler: str | None = None, device: str = "cpu", labeler_params: dict | None = None,
                      stats: dict[str, int] | None = None) -> list[Example]:
     """New examples with their labels: from ``label_with`` (a task model, through ``labeler``) if given,
     else by the ``replaced_tags`` policy (examples that need no tags pass unchanged)."""

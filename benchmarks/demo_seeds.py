@@ -12,6 +12,8 @@ arm, and the gains the recipe names) and prints, for every gain:
 * its standard error over seeds (std / sqrt(seeds); the two arms of a seed share its pretrained model,
   so the gain is paired by seed), so a gain that is small against the spread of single models but steady
   can be told from one that is noise;
+* model pairs won: model k of the method against model k of the baseline in the same run (the demo's
+  arms give model k the same seed, and MultiMix's co-teaching starts from zero-shot model k);
 
 and, for every arm, where its spread comes from: the std between the models of one seed (pooled) against
 the std of the seed means.
@@ -51,9 +53,12 @@ def summarise(runs: list[dict]) -> tuple[list[dict], list[dict]]:
         method, baseline = g["method"], g["baseline"]
         per_seed = [next(x for x in r["gains"] if x["method"] == method and x["baseline"] == baseline) for r in runs]
         values = [100 * x["gap"] for x in per_seed]
+        pairs = [(a, b) for r in runs for a, b in zip(r["arms"][method]["average"]["models"],
+                                                      r["arms"][baseline]["average"]["models"])]
         gains.append({"gain": f"{method} over {baseline}", "per_seed": values,
                       "clear": [bool(x["clear"]) for x in per_seed], "mean": statistics.fmean(values),
-                      "std": _std(values), "se": _std(values) / math.sqrt(len(values))})
+                      "std": _std(values), "se": _std(values) / math.sqrt(len(values)),
+                      "pairs_won": sum(a > b for a, b in pairs), "pairs": len(pairs)})
     arms = []
     for arm in runs[0]["arms"]:
         seeds = [r["arms"][arm]["average"]["models"] for r in runs]
@@ -80,12 +85,12 @@ def main() -> None:
         print(f"\n{title} ({runs[0]['metric']} x 100, average over {', '.join(runs[0]['languages'])}; runs: "
               f"{', '.join(names)})")
         if args.markdown:
-            print("\n| gain of the average | " + " | ".join(names) + " | mean ± std | clear on | s.e. |")
-            print("|---" * (len(names) + 4) + "|")
+            print("\n| gain of the average | " + " | ".join(names) + " | mean ± std | clear on | s.e. | model pairs won |")
+            print("|---" * (len(names) + 5) + "|")
         for g in gains:
             cells = [f"{v:+.1f}{'' if c else ' (n)'}" for v, c in zip(g["per_seed"], g["clear"])]
             summary = [f"{g['mean']:+.1f} ± {g['std']:.1f}", f"{sum(g['clear'])} of {len(cells)}",
-                       f"s.e. {g['se']:.1f}"]
+                       f"s.e. {g['se']:.1f}", f"{g['pairs_won']}/{g['pairs']} pairs"]
             print(("| " + " | ".join([g["gain"], *cells, *summary]) + " |") if args.markdown else
                   f"  {g['gain']:40} " + " ".join(f"{c:>9}" for c in cells) + "   " + "   ".join(summary))
         if args.markdown:

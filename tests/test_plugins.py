@@ -250,6 +250,62 @@ options = {{ shard_size = 2, batch_size = 1 }}
     assert list(out) == direct and len(out) == 18
 
 
+def test_no_core_module_names_a_plugin_component():
+    """The core couples to plugins only through its interfaces: no string in augkit/ (docstrings aside)
+    is the name of a component a built-in plugin registers."""
+    import ast
+
+    from augkit.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    names = {r.name: r.qualified for kind in ("generator", "labeler", "filter", "trainer", "trainer_hook", "analyzer")
+             for r in pm.components(kind)}
+    assert {"vicinity", "multimix-labeler", "xmixup", "gmm"} <= set(names)
+    root = Path(__file__).resolve().parents[1] / "augkit"
+    found = []
+    for file in sorted(root.rglob("*.py")):
+        tree = ast.parse(file.read_text())
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.body
+                      and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        found += [f"{file.relative_to(root.parent)}:{n.lineno}: {n.value!r}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+                  and (n.value in names or n.value in names.values())]
+    assert not found, "core modules name plugin components:\n" + "\n".join(found)
+
+
+def test_label_with_uses_the_labeler_that_declares_itself_the_default(augkit_plugin):
+    from augkit import Labeler, PluginError
+    from augkit.labelling import default_labeler
+
+    assert default_labeler() == "multimix:multimix-labeler"
+
+    class Quiet(Labeler):
+        name = "quiet"
+
+    class Loud(Labeler):
+        name = "loud"
+        default = True
+
+    class P:
+        @hookimpl
+        def register_labelers(self, register):
+            register(Quiet)
+
+    augkit_plugin(P(), name="quietplugin")
+    assert default_labeler() == "multimix:multimix-labeler"  # another labeler, not claiming it
+
+    class Q:
+        @hookimpl
+        def register_labelers(self, register):
+            register(Loud)
+
+    augkit_plugin(Q(), name="loudplugin")
+    with pytest.raises(PluginError, match="several labelers claim to be the default: name one "
+                                          r"\(.*multimix:multimix-labeler.*loudplugin:loud"):
+        default_labeler()
+
+
 def test_plugins_import_only_what_augkit_exports_and_never_another_plugin():
     """The built-in plugins (and the example third-party plugin) use augkit exactly as a third party
     could: names in augkit.__all__ and the documented subpackages, never another plugin's modules."""

@@ -43,6 +43,7 @@ class TaskModelLabeler(Labeler):
 
     name = "multimix-labeler"
     Params = LabelerParams
+    default = True  # what label_with uses when no labeler is named
     example_types = ("tagging", "pair")
     # as a stage, several corpora (e.g. one translation per target language) become one labelled corpus
     inputs = {"corpus": InputSpec("corpus", many=True, help="the examples to label (several: concatenated, in order)"),

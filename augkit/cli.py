@@ -186,7 +186,7 @@ def cmd_report(args) -> int:
     if args.screenshot:
         from .atomic import atomic_write_bytes
         from .errors import RunError
-        from .testing.browser import BrowserUnavailable, open_page
+        from .browser import BrowserUnavailable, open_page
 
         try:
             page = open_page(files["html"], width=args.width, height=args.height)

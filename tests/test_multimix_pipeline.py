@@ -363,7 +363,7 @@ def test_the_run_writes_a_self_contained_report_with_every_section(xner_run, cli
 
 
 def test_the_report_opens_in_a_real_browser_without_errors(xner_run, augkit_browser):
-    from augkit.testing.browser import open_page
+    from augkit.browser import open_page
 
     page = open_page(xner_run / "report.html", browser=augkit_browser)
     assert page.console_errors == [] and page.page_errors == [] and page.requests == []

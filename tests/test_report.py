@@ -94,7 +94,7 @@ def test_markdown_subset():
 
 
 def test_the_browser_check_sees_errors_outside_requests_and_broken_images(tmp_path, augkit_browser):
-    from augkit.testing.browser import open_page
+    from augkit.browser import open_page
 
     page = tmp_path / "bad.html"
     page.write_text('<h1>Bad</h1><script>console.error("boom"); undefinedFunction();</script>'

@@ -314,7 +314,7 @@ def test_the_report_opens_in_a_real_browser_without_errors(xnli_run, augkit_brow
 
     from PIL import Image
 
-    from augkit.testing.browser import open_page
+    from augkit.browser import open_page
 
     page = open_page(xnli_run / "report.html", browser=augkit_browser)
     assert page.console_errors == [] and page.page_errors == [] and page.requests == []

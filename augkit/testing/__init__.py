@@ -7,7 +7,7 @@ Contract checks run a component through what every component of its kind must sa
 text) in a test and returns its results. The pytest fixture ``augkit_plugin`` (in
 ``augkit.testing.pytest_plugin``, loaded automatically when augkit is installed) registers a plugin
 object that is not installed as a package for the duration of one test; ``augkit_browser`` is a
-headless Chromium for ``augkit.testing.browser.open_page`` (a report as a reader sees it).
+headless Chromium for ``augkit.browser.open_page`` (a report as a reader sees it).
 """
 from __future__ import annotations
 

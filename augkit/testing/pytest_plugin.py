@@ -4,7 +4,7 @@
 the current test only; its components are then resolvable by name (``augkit.get_component``) and usable
 from recipes run in that test.
 
-``augkit_browser`` is a headless Chromium for the whole test session (``augkit.testing.browser``): pass it
+``augkit_browser`` is a headless Chromium for the whole test session (``augkit.browser``): pass it
 to ``open_page(path, browser=augkit_browser)``. Without Chromium or Playwright the test is skipped, unless
 ``AUGKIT_REQUIRE_BROWSER=1`` makes that a failure (for CI, which installs both).
 """
@@ -35,7 +35,7 @@ def augkit_plugin():
 
 @pytest.fixture(scope="session")
 def augkit_browser():
-    from augkit.testing.browser import BrowserUnavailable, launch_chromium
+    from augkit.browser import BrowserUnavailable, launch_chromium
 
     try:
         with launch_chromium() as browser:

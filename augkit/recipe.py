@@ -14,7 +14,7 @@ import copy
 import dataclasses
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param
@@ -37,7 +37,10 @@ class RunConfig(Params):
     device: str = param("auto", help='"auto", "cpu", "cuda" or "cuda:N"')
     precision: str = param("auto", help='"auto" (bf16/fp16 on GPU, fp32 on CPU), "fp32", "bf16" or "fp16"',
                            choices=["auto", "fp32", "bf16", "fp16"])
-    trust_remote_code: bool = param(False, help="allow models/datasets to run their own code (off unless set here)")
+
+    retired: ClassVar[dict[str, str]] = {
+        "trust_remote_code": "it never reached a model; set trust_remote_code = true in the params of the stage "
+                             "whose model needs its own code (off unless a stage says so)"}
 
 
 @dataclasses.dataclass

@@ -213,3 +213,9 @@ def test_validate_names_every_missing_data_file_and_the_run_stops_naming_them_al
     assert results["status"] == "failed" and results["failed_stage"] == "data" and "gone-de_test" in results["error"]
     hub = cli("validate", ROOT / "recipes" / "multimix_xnli.toml", check=0).stdout
     assert "20 data entries come from a hub" in hub and "data.en_train: facebook/xnli (en, train)" in hub
+
+
+def test_run_trust_remote_code_which_never_reached_a_model_is_refused_saying_where_it_goes(tmp_path, data_dir):
+    msg = error(recipe(tmp_path, data_dir, BASE.replace("seed = 3", "seed = 3\ntrust_remote_code = true")))
+    assert "run.trust_remote_code: no longer a parameter: it never reached a model" in msg
+    assert "in the params of the stage whose model needs its own code" in msg

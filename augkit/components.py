@@ -128,14 +128,14 @@ class Generator(Component):
     convention ``f"{source.id}~{tag}{k}"``) and records ``source_id``, ``component`` and, for tagging,
     ``replaced`` (positions it changed), ``orig_tags`` (the source's tags) and ``meta["changed"]``.
     Tagging outputs carry ``tags`` only when they are right by construction (set ``labels_outputs =
-    True``); otherwise leave them empty for a labeller or a ``replaced_tags`` policy. ``setup`` loads
+    True``); otherwise leave them empty for a labeler or a ``replaced_tags`` policy. ``setup`` loads
     models. ``self.stats`` (a dict of counters) is merged into the stage report.
     """
 
     kind = "generator"
     inputs = {"corpus": InputSpec("corpus", many=True, help="examples to augment")}
     #: True when the generator's outputs carry correct labels by construction (e.g. mention replacement);
-    #: False (the default) when the words it put in still need labels (a labeller or a replaced_tags policy)
+    #: False (the default) when the words it put in still need labels (a labeler or a replaced_tags policy)
     labels_outputs: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None, **kwargs: Any):
@@ -180,7 +180,7 @@ class Generator(Component):
           ``columns``, see ``augkit.convert``), the other columns copied from each example's source row.
 
         ``label_with`` (a task model folder/id, a trainer stage folder, or a loaded task model) labels the
-        new examples with the labeller ``labeler``; ``replaced_tags`` (``keep``/``unknown``/``drop``/``none``)
+        new examples with the labeler ``labeler``; ``replaced_tags`` (``keep``/``unknown``/``drop``/``none``)
         tags replaced words without a model (``augkit.labelling``). A Dataset with a tag column needs one
         of them unless the generator ``labels_outputs``. ``lang`` is the language of strings and Dataset
         rows. An output whose text is its input's is dropped and counted (``stats["identical_dropped"]``)

@@ -12,7 +12,7 @@ Every example carries its language and its provenance: ``source_id`` (the exampl
 and ``component`` (which component made it), ``replaced`` (word positions a generator changed) and
 ``orig_tags`` (the source's tags); generators that replace words also record in ``meta["changed"]``
 the replaced positions whose word actually differs from the source's. Readers keep columns that have no
-field here in ``meta["extra"]`` (augmented examples inherit their source's). A labeller adds ``probs``: a label distribution per word (tagging) or
+field here in ``meta["extra"]`` (augmented examples inherit their source's). A labeler adds ``probs``: a label distribution per word (tagging) or
 one row (pair), in the order of the corpus's ``labels``.
 
 A ``Corpus`` is a memory-mapped Hugging Face ``datasets.Dataset`` with a fixed schema, so it scales to

@@ -1,8 +1,8 @@
-"""Giving augmented examples their labels: a task model (a labeller), or an explicit policy for replaced words.
+"""Giving augmented examples their labels: a task model (a labeler), or an explicit policy for replaced words.
 
 A generator that replaces words (GEN-LM) cannot know the tags of the words it put in, so its tagging
 outputs are unlabelled (``tags == []``) and carry ``orig_tags``, ``replaced`` and ``meta["changed"]``. In a
-recipe, a labeller stage labels them. Used on its own (``augkit augment``, ``Generator.augment``), the user
+recipe, a labeler stage labels them. Used on its own (``augkit augment``, ``Generator.augment``), the user
 chooses one of:
 
 * ``label_with=MODEL`` — a task model labels them (all words, or with the generator's ``relabel =
@@ -13,9 +13,9 @@ chooses one of:
   - ``"unknown"``: ``UNKNOWN_TAG`` (``"_"``): written to the file, ignored by training;
   - ``"drop"``: leave out a sentence in which a word inside an entity (tag other than ``O``) changed; the
     others keep their tags (a changed ``O`` word stays ``O``);
-  - ``"none"``: leave the new sentences untagged (for a labeller later; JSON Lines keeps the provenance).
+  - ``"none"``: leave the new sentences untagged (for a labeler later; JSON Lines keeps the provenance).
 
-Sentence pairs keep their source's label (label preservation) unless a labeller relabels them.
+Sentence pairs keep their source's label (label preservation) unless a labeler relabels them.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract checks in augkit.testing pass for the built-in filters, labeller and trainer, and catch
+"""The contract checks in augkit.testing pass for the built-in filters, labeler and trainer, and catch
 a component that breaks its contract."""
 import pytest
 

@@ -50,7 +50,7 @@ def test_gmm_keeps_the_low_loss_component():
 
 
 def test_gmm_loss_is_the_cross_entropy_of_the_label_the_example_carries():
-    # the labeller's argmax is I-PER, but repair_iob (or relabel = "masked") made the carried tag B-PER
+    # the labeler's argmax is I-PER, but repair_iob (or relabel = "masked") made the carried tag B-PER
     probs = [[0.05, 0.20, 0.75, 0.0], [0.0, 0.4, 0.1, 0.5]]
     ex = tagged(0, probs, tags=["B-PER", "O"])
     corpus = Corpus.from_examples([ex], labels=LABELS)
@@ -83,7 +83,7 @@ def test_agreement_keeps_examples_both_peers_selected_with_identical_labels():
 
 
 def test_distillers_need_label_distributions():
-    with pytest.raises(DataError, match="run a labeller first"):
+    with pytest.raises(DataError, match="run a labeler first"):
         ConfidenceDistiller().filter(Corpus.from_examples([Example("a", tokens=["x"], tags=["O"])]))
 
 
@@ -147,7 +147,7 @@ def test_confidence_penalty_is_minus_beta_times_mean_entropy_over_labelled_posit
     assert torch.allclose(all_tok, -0.5 * ent.mean())
 
 
-# task models, labeller, metric -------------------------------------------------------------------------
+# task models, labeler, metric -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tagger():
     return load_task_model("augkit:tiny-xlmr", "tagging", LABELS)
@@ -169,7 +169,7 @@ def test_labels_sit_on_first_subwords_and_long_sentences_become_windows(tagger):
     assert probs.shape == (100, 4) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
 
-def test_labeller_gives_distributions_pseudo_labels_and_respects_masked_relabel(tagger):
+def test_labeler_gives_distributions_pseudo_labels_and_respects_masked_relabel(tagger):
     labels = tagger.labels
     exs = [Example("a", tokens=["Peter", "lives", "here"]),
            Example("g", tokens=["Anna", "lives", "here"], orig_tags=["B-PER", "O", "O"], replaced=[1],
@@ -213,7 +213,7 @@ def test_span_f1_equals_seqeval_on_random_tag_sequences():
     assert checked > 100  # most cases are neither trivially 0 nor 1
 
 
-def test_the_labeller_refuses_examples_of_another_task_than_its_model_by_id():
+def test_the_labeler_refuses_examples_of_another_task_than_its_model_by_id():
     tm = load_task_model("augkit:tiny-xlmr", "tagging", ["O", "B-PER", "I-PER"], seed=0)
     mixed = augkit.concat([Corpus.from_examples([Example("t1", lang="de", tokens=["Anna", "schläft", "."])]),
                            Corpus.from_examples([Example("p1", type="pair", lang="de", text_a="Anna schläft.", text_b="Sie ruht.")])])

@@ -102,10 +102,10 @@ def test_labels_and_provenance(lm, ner):
     src = {e.id: e for e in ner}
     for o in out:
         assert o.source_id in src and o.component == "vicinity" and o.lang == "en"
-        assert o.orig_tags == src[o.source_id].tags and o.tags == []  # the labeller relabels every word
+        assert o.orig_tags == src[o.source_id].tags and o.tags == []  # the labeler relabels every word
         assert o.meta["relabel"] == "all"
     masked = gen(lm, relabel="masked").augment(ner[:5], seed=1)
-    # tags stay empty (the labeller keeps orig_tags on untouched words); meta says which replaced words changed
+    # tags stay empty (the labeler keeps orig_tags on untouched words); meta says which replaced words changed
     assert all(o.tags == [] and o.orig_tags == src[o.source_id].tags and o.meta["relabel"] == "masked" for o in masked)
     for o in out + masked:
         assert o.meta["changed"] == [i for i in o.replaced if o.tokens[i] != src[o.source_id].tokens[i]]

@@ -100,7 +100,7 @@ def test_tagging_trains_the_target_stream_on_soft_labels_made_in_the_run(tmp_pat
     soft = Corpus.load(_stage(out, "soft_labels") / "data")
     first = list(soft)[0]
     assert len(first.probs) == len(first.tokens) and sum(first.probs[0]) == pytest.approx(1, abs=1e-5)
-    assert "source" in first.meta["parallel"]  # the labeller kept the pairs
+    assert "source" in first.meta["parallel"]  # the labeler kept the pairs
     results = json.loads((_stage(out) / "results.json").read_text())
     assert results["task"] == "tagging" and results["mixup_layer"] == 2
     assert results["labels"] == soft.labels and 0 <= results["languages"]["de"]["mean"] <= 1

@@ -1,4 +1,4 @@
-"""Tag-sequence helpers shared by labellers, writers and metrics."""
+"""Tag-sequence helpers shared by labelers, writers and metrics."""
 from __future__ import annotations
 
 from typing import Sequence

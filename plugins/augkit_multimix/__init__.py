@@ -1,4 +1,4 @@
-"""MultiMix (UXLA) as augkit components: warm-up, labeller, distillers, agreement, co-teaching."""
+"""MultiMix (UXLA) as augkit components: warm-up, labeler, distillers, agreement, co-teaching."""
 from augkit import hookimpl
 
 from .coteach import CoTeachingTrainer

@@ -1,6 +1,6 @@
 """Sample selection (spec: "Single-model distillation" and "Agreement / co-guessing").
 
-Each filter works on corpora a labeller produced (examples carry ``probs`` and pseudo labels) and is
+Each filter works on corpora a labeler produced (examples carry ``probs`` and pseudo labels) and is
 usable on its own: ``ConfidenceDistiller(eta=0.8).filter(corpus)``.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ def probs_arrays(corpus: Corpus, who: str) -> tuple[np.ndarray, np.ndarray]:
     if col.null_count:
         from augkit import DataError
 
-        raise DataError(f"{who}: {col.null_count} examples carry no label distribution; run a labeller first")
+        raise DataError(f"{who}: {col.null_count} examples carry no label distribution; run a labeler first")
     counts = col.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
     inner = col.flatten()
     if len(inner) == 0:

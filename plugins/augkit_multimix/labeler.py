@@ -1,4 +1,4 @@
-"""The MultiMix labeller: a task model's label distribution for every example, and its pseudo labels.
+"""The MultiMix labeler: a task model's label distribution for every example, and its pseudo labels.
 
 Columnar throughout: the corpus's Arrow table gets new ``tags``/``label`` and ``probs`` columns built
 from one flat NumPy array, so labelling costs little beyond the model's forward passes.

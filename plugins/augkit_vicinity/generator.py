@@ -41,7 +41,7 @@ class VicinityParams(Params):
     decoding: Literal["argmax", "sample"] = param("argmax", help="take the best piece, or sample one")
     top_k: int = param(0, help="sampling: draw among the k best pieces (0 = all)", ge=0)
     temperature: float = param(1.0, help="sampling temperature", gt=0)
-    relabel: Literal["all", "masked"] = param("all", help="labeller relabels all words, or only replaced ones")
+    relabel: Literal["all", "masked"] = param("all", help="labeler relabels all words, or only replaced ones")
     long_sentences: Literal["window", "skip"] = param(
         "window", help="texts longer than the model's positions: predict in a window around the mask, or pass through")
     max_tokens_per_batch: int = param(0, help="token budget of one encoder forward, padding included "
@@ -249,7 +249,7 @@ class VicinityGenerator(Generator):
                     changed = [i for i in replaced if words[i] != ex.tokens[i]]
                     self.count("replaced_words", len(replaced))
                     self.count("replaced_words_unchanged", len(replaced) - len(changed))
-                    # tags stay empty: a labeller (or a replaced_tags policy) gives them; with relabel="masked"
+                    # tags stay empty: a labeler (or a replaced_tags policy) gives them; with relabel="masked"
                     # it keeps orig_tags on the untouched words
                     out.append(Example(id=f"{ex.id}~v{k}", type="tagging", lang=ex.lang, tokens=words, tags=[],
                                        source_id=ex.id, component=self.display_name(), replaced=replaced,

@@ -38,7 +38,7 @@ class MentionReplaceGenerator(Generator):
     name = "mention-replace"
     Params = MentionReplaceParams
     example_types = ("tagging",)
-    labels_outputs = True  # a replacement mention gets the tags of its type: no labeller needed
+    labels_outputs = True  # a replacement mention gets the tags of its type: no labeler needed
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
         pool: dict[str, set[tuple[str, ...]]] = {}

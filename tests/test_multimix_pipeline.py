@@ -263,6 +263,18 @@ kind = "label"
 component = "multimix-labeler"
 inputs = {{ corpus = ["de_train", "es_train"], model = "warmup" }}
 params = {{ max_length = 64 }}
+[[stages]]
+name = "en_da"
+kind = "generate"
+component = "dai-adel"
+inputs = {{ corpus = "en_train" }}
+params = {{ operations = ["mr"], samples_per_input = 1 }}
+[[stages]]
+name = "warmup_more"
+kind = "train"
+component = "multimix-warmup"
+inputs = {{ train = ["en_train", "en_da"], dev = "en_dev" }}
+params = {{ model = "augkit:tiny-xlmr", n_models = 1, max_steps = 2, batch_size = 8, max_length = 64 }}
 ''')
     out = tmp_path / "run"
     results = Runner(load_recipe(recipe), out, interactive=False).run()
@@ -281,6 +293,12 @@ params = {{ max_length = 64 }}
     assert [(ex.id, ex.tags) for ex in both[:12]] == [(ex.id, ex.tags) for ex in labelled]
     assert [ex.id for ex in both[12:]] == [ex.id for ex in spanish]
     assert all(len(ex.tags) == len(ex.tokens) == len(ex.probs) for ex in both)
+    # several train corpora train together: the originals and their augmentation
+    import json
+
+    made = len(Corpus.load(out / "stages" / "04-en_da" / "data"))
+    report = json.loads((out / "stages" / "05-warmup_more" / "models" / "model-0" / "train_report.json").read_text())
+    assert made > 0 and report["mixture_sizes"] == [len(list(Corpus.load(out / "data" / "en_train"))) + made]
     # a stage that writes a corpus is not a model
     bad = recipe.read_text().replace('model = "warmup"', 'model = "de_train"')
     recipe.write_text(bad)

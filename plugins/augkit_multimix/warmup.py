@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from augkit import (InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer, atomic_write_json, derive_seed,
-                    distributed, metric_name, param)
+from augkit import (Corpus, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer, atomic_write_json, derive_seed,
+                    concat, distributed, metric_name, param)
 from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_models, finished_report,
                           load_task_model, require_labelled, task_of, train_model)
 
@@ -34,18 +34,23 @@ class WarmupTrainer(Trainer):
     Params = WarmupParams
     supports_distributed = True  # every process trains data-parallel; rank 0 writes
     example_types = ("tagging", "pair")
-    inputs = {"train": InputSpec("corpus", help="labelled source-language training data"),
+    inputs = {"train": InputSpec("corpus", many=True, help="labelled source-language training data (several "
+                                                           "corpora train together, e.g. the originals and an "
+                                                           "augmentation of them)"),
               "dev": InputSpec("corpus", help="labelled source-language dev data (model selection)"),
               "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)")}
 
     def preflight(self, inputs) -> None:
         """Before anything trains: labelled train/dev/test, gold labels inside the label set."""
-        if inputs.get("train") is None:
+        given = inputs.get("train")
+        given = [c for c in (given if isinstance(given, list) else [given]) if c is not None]  # None: made later
+        if not given:
             return
-        train = list(inputs["train"])
+        corpus = _one_corpus(given)
+        train = list(corpus)
         task = task_of(train)
         require_labelled("train", train)
-        labels = self.params.labels or inputs["train"].labels
+        labels = self.params.labels or corpus.labels
         check_labels({"train": train}, labels, task)
         if inputs.get("dev") is not None:
             require_labelled("dev", list(inputs["dev"]))
@@ -77,9 +82,10 @@ class WarmupTrainer(Trainer):
         p = self.params
         distributed.ensure_process_group(ctx.device)
         self.preflight(ctx.inputs)
-        train, dev = list(ctx.inputs["train"]), list(ctx.inputs["dev"])
+        corpus = _one_corpus(ctx.inputs["train"])
+        train, dev = list(corpus), list(ctx.inputs["dev"])
         task = task_of(train)
-        labels = p.labels or ctx.inputs["train"].labels
+        labels = p.labels or corpus.labels
         tests = by_language(ctx.inputs["test"]) if "test" in ctx.inputs else {}
         seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
         reports = [self._train_one(ctx, k, seed, task, labels, train, dev) for k, seed in enumerate(seeds)]
@@ -126,3 +132,9 @@ class WarmupTrainer(Trainer):
             atomic_write_json(done, report)
             ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
         return report
+
+
+def _one_corpus(given) -> Corpus:
+    """The training corpora as one (in the order the recipe names them)."""
+    corpora = given if isinstance(given, list) else [given]
+    return corpora[0] if len(corpora) == 1 else concat(corpora, name="+".join(c.name or "?" for c in corpora))

@@ -23,7 +23,7 @@ from .report import (ReportFigure, ReportSection, ReportTable, RunInfo, StageInf
 from .params import Encoding, FilePath, ModelRef, Params, TextReaderParams, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
 from .textfiles import ENCODING_HINT, check_data_file, read_json_objects, read_lines, read_text
-from .scores import StageScores, metric_name
+from .scores import StageScores, mean_std, metric_name
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
 
 __version__ = "0.1.0"
@@ -65,7 +65,7 @@ __all__ = [
     # plugins
     "hookimpl", "hookspec", "get_plugin_manager", "resolve", "get_component",
     # models and model artefacts
-    "resolve_model", "build_tiny_xlmr", "build_tiny_marian", "load_pretrained", "read_model_config", "ModelSet", "ModelEntry", "pick_device", "resolved_precision", "StageScores", "metric_name",
+    "resolve_model", "build_tiny_xlmr", "build_tiny_marian", "load_pretrained", "read_model_config", "ModelSet", "ModelEntry", "pick_device", "resolved_precision", "StageScores", "mean_std", "metric_name",
     # reports
     "ReportSection", "ReportTable", "ReportFigure", "RunInfo", "StageInfo", "figure_png", "pyplot", "format_score",
     "format_mean_std",

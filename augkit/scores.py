@@ -24,6 +24,17 @@ from .errors import DataError
 SCHEMA_VERSION = 1
 
 
+def mean_std(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (n − 1; 0 for a single value) of scores over models, as every
+    report and results file gives them."""
+    import statistics
+
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("mean_std of no values")
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
 def metric_name(task: str | None) -> str:
     """The name of a task's main metric as reports show it: F1 for tagging and QA, accuracy otherwise."""
     return "F1" if task in ("tagging", "qa") else "accuracy"

@@ -10,6 +10,7 @@ from ..errors import DataError
 from .inference import evaluate, predict_probs
 from .metrics import score
 from .models import TaskModel
+from ..scores import mean_std
 
 
 def check_labels(corpora: dict[str, Sequence[Example]], labels: list[str], task: str) -> None:
@@ -57,8 +58,8 @@ def evaluate_models(models: Sequence[TaskModel], examples: Sequence[Example], ma
     else:
         ensemble = score(examples, [np.mean([p[i] for p in all_probs], axis=0) for i in range(len(examples))],
                          labels, task)
-    return {"models": per_model, "mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0,
-            "ensemble": ensemble, "n": len(examples)}
+    mean, std = mean_std(per_model)
+    return {"models": per_model, "mean": mean, "std": std, "ensemble": ensemble, "n": len(examples)}
 
 
 def by_language(value: Corpus | Sequence[Corpus]) -> dict[str, Corpus]:

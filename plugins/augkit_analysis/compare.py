@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 
-from augkit import Analyzer, DataError, InputSpec, Params, StageScores, atomic_write_json, param
+from augkit import Analyzer, DataError, InputSpec, Params, StageScores, atomic_write_json, mean_std, param
 
 #: gains shown when the recipe names none: every pair whose two arms are both present
 DEFAULT_GAINS = ("MultiMix - zero-shot", "X-Mixup - translate-train")
@@ -34,8 +34,8 @@ class CompareParams(Params):
 
 
 def _mean_std(values: list[float]) -> dict:
-    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values)}
+    mean, std = mean_std(values)
+    return {"mean": mean, "std": std, "n": len(values)}
 
 
 def compare(scores: dict[str, StageScores], gains: list[str] | None = None,

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import statistics
 from typing import Literal
 
-from augkit import (DataError, concat, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer,
+from augkit import (DataError, concat, mean_std, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer,
                     atomic_write_json, atomic_write_text, derive_seed, distributed, metric_name, param,
                     read_model_config)
 from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, finished_report,
@@ -285,16 +284,16 @@ class XMixupTrainer(Trainer):
             out = {}
             for lang in langs:
                 scores = [reports[n]["test"][lang]["score"] for n in names]
-                entry = {"models": scores, "mean": statistics.mean(scores),
-                         "std": statistics.stdev(scores) if len(scores) > 1 else 0.0}
+                mean, std = mean_std(scores)
+                entry = {"models": scores, "mean": mean, "std": std}
                 alone = [reports[n]["test"][lang].get("target_only") for n in names]
                 if None not in alone:
-                    entry.update(target_only_models=alone, target_only_mean=statistics.mean(alone),
-                                 target_only_std=statistics.stdev(alone) if len(alone) > 1 else 0.0)
+                    alone_mean, alone_std = mean_std(alone)
+                    entry.update(target_only_models=alone, target_only_mean=alone_mean, target_only_std=alone_std)
                 if task == "qa":
                     ems = [reports[n]["test"][lang]["em"] for n in names]
-                    entry.update(em_models=ems, em_mean=statistics.mean(ems),
-                                 em_std=statistics.stdev(ems) if len(ems) > 1 else 0.0)
+                    em_mean, em_std = mean_std(ems)
+                    entry.update(em_models=ems, em_mean=em_mean, em_std=em_std)
                 out[lang] = entry
             return out
 

@@ -125,6 +125,9 @@ def test_qa_trains_and_reports_f1_and_em_and_says_scheduled_sampling_is_off(tmp_
     assert "scheduled sampling is off" in (out / "run.log").read_text()
     curve = [json.loads(l) for l in (_stage(out) / "curves" / "model-0.jsonl").read_text().splitlines()]
     assert all(c["p_star"] == 1.0 and "kl" not in c and "mse" in c for c in curve)
+    training = (out / "report.md").read_text().split("## X-Mixup training (xmixup)")[1].split("\n## ")[0]
+    assert "p* stayed at 1: scheduled sampling was off" in training  # said, not drawn as a flat line
+    assert training.count("![") == 2 and "p*" not in training.split("![")[2].split("]")[0]
 
 
 ABLATIONS = {
@@ -306,7 +309,8 @@ def test_the_cka_stage_measures_the_trained_model_and_lands_in_the_report(xnli_r
     md = (xnli_run / "report.md").read_text()
     section = md.split("## Representation similarity (cka)")[1].split("\n## ")[0]
     assert f"| xmixup/{best} | de | {m['sentences']['de']} | {m['mean_over_layers']['de']:.3f} |" in section
-    assert section.count("![") == 4  # CKA over layers; the model's heatmap, centroids and scatter
+    assert section.count("![") == 3  # CKA over layers; the model's heatmap and scatter
+    assert not list(stage.rglob("centroids_pca.png"))  # one language: two centroids make no PCA plane
 
 
 def test_the_report_opens_in_a_real_browser_without_errors(xnli_run, augkit_browser):

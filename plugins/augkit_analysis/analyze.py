@@ -7,7 +7,8 @@ pass: memory does not grow with the number of sentences. The pass also keeps eac
 of X-Mixup's Figure 1.
 
 Outputs (``write_outputs``): ``cka.json``, ``cka.csv`` (language, layer, cka, sentences), the heatmap
-``cka_heatmap.png`` (languages × layers), ``centroids_pca.png`` (the language centroids in a 2-D PCA) and
+``cka_heatmap.png`` (languages × layers), ``centroids_pca.png`` (the language centroids in a 2-D PCA; with
+two or more languages, as one language's two centroids make no plane) and
 ``scatter.png`` (sampled source and target sentences in a 2-D PCA, one layer).
 """
 from __future__ import annotations
@@ -203,19 +204,22 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
     save(fig, files["heatmap"])
 
     k = result.plot_layer
-    names = [f"{l} (source)" for l in result.languages] + list(result.languages)
-    cents = np.stack([result.source_centroids[l][k] for l in result.languages] +
-                     [result.target_centroids[l][k] for l in result.languages])
-    xy = _pca2(cents)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    n = len(result.languages)
-    ax.scatter(xy[:n, 0], xy[:n, 1], marker="s", c="gray", label="source side")
-    ax.scatter(xy[n:, 0], xy[n:, 1], marker="o", c=[f"C{i}" for i in range(n)], label="target side")
-    for (x, y), name in zip(xy, names):
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_title(f"language centroids, layer {k} (PCA)")
-    ax.legend(fontsize=8)
-    save(fig, files["centroids"])
+    if len(result.languages) < 2:  # two centroids: a PCA plane through two points shows nothing
+        del files["centroids"]
+    else:
+        names = [f"{l} (source)" for l in result.languages] + list(result.languages)
+        cents = np.stack([result.source_centroids[l][k] for l in result.languages] +
+                         [result.target_centroids[l][k] for l in result.languages])
+        xy = _pca2(cents)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        n = len(result.languages)
+        ax.scatter(xy[:n, 0], xy[:n, 1], marker="s", c="gray", label="source side")
+        ax.scatter(xy[n:, 0], xy[n:, 1], marker="o", c=[f"C{i}" for i in range(n)], label="target side")
+        for (x, y), name in zip(xy, names):
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_title(f"language centroids, layer {k} (PCA)")
+        ax.legend(fontsize=8)
+        save(fig, files["centroids"])
 
     pts = np.concatenate([result.sample_source[l] for l in result.languages] +
                          [result.sample_target[l] for l in result.languages])

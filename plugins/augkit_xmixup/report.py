@@ -53,34 +53,55 @@ def report_sections(run):
             continue
         figures = []
         mixup = {k: v for k, v in curves.items() if not k.startswith("baseline")} or curves
-        fig, axes = plt.subplots(1, len(LOSS_TERMS), figsize=(3.2 * len(LOSS_TERMS), 2.8), squeeze=False)
-        for ax, term in zip(axes[0], LOSS_TERMS):
-            for name, rows in mixup.items():
-                pts = [(r["step"], r[term]) for r in rows if isinstance(r.get(term), (int, float))]
-                if pts:
+
+        def series(key: str) -> dict[str, list[tuple]]:
+            return {name: pts for name, rows in mixup.items()
+                    if (pts := [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))])}
+
+        def constant(by_run: dict[str, list[tuple]]) -> float | None:
+            values = {v for pts in by_run.values() for _, v in pts}
+            return values.pop() if len(values) == 1 else None
+
+        terms = {term: series(term) for term in LOSS_TERMS}
+        flat = {term: constant(pts) for term, pts in terms.items() if pts and constant(pts) is not None}
+        drawn = [term for term, pts in terms.items() if pts and term not in flat]  # a flat line is said, not drawn
+        if drawn:
+            fig, axes = plt.subplots(1, len(drawn), figsize=(3.2 * len(drawn), 2.8), squeeze=False)
+            for ax, term in zip(axes[0], drawn):
+                for name, pts in terms[term].items():
                     ax.plot(*zip(*pts), label=name, linewidth=1)
-            ax.set_title(term)
-            ax.set_xlabel("step")
-        axes[0][0].legend(fontsize=7)
-        fig.tight_layout()
-        figures.append(ReportFigure("loss terms over training steps", figure_png(fig)))
-        lams = [r["lambda_mean"] for rows in mixup.values() for r in rows if isinstance(r.get("lambda_mean"), (int, float))]
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3))
-        if lams:
-            a1.hist(lams, bins=30, color="C2")
-        a1.set_title("λ over training (batch means)")
-        a1.set_xlabel("λ")
-        for name, rows in mixup.items():
-            pts = [(r["step"], r["p_star"]) for r in rows if isinstance(r.get("p_star"), (int, float))]
-            if pts:
-                a2.plot(*zip(*pts), label=name, linewidth=1)
-        a2.set_title("scheduled sampling p* (share of real translations)")
-        a2.set_xlabel("step")
-        a2.set_ylim(0, 1.05)
-        fig.tight_layout()
-        figures.append(ReportFigure("λ distribution and p*", figure_png(fig)))
+                ax.set_title(term)
+                ax.set_xlabel("step")
+            axes[0][0].legend(fontsize=7)
+            fig.tight_layout()
+            figures.append(ReportFigure("loss terms over training steps", figure_png(fig)))
+        lams = [v for pts in series("lambda_mean").values() for _, v in pts]
+        p_star = series("p_star")
+        p_flat = constant(p_star) if p_star else None
+        panels = (["lambda"] if lams and len(set(lams)) > 1 else []) + (["p_star"] if p_star and p_flat is None else [])
+        if panels:
+            fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3), squeeze=False)
+            for ax, panel in zip(axes[0], panels):
+                if panel == "lambda":
+                    ax.hist(lams, bins=30, color="C2")
+                    ax.set_title("λ over training (batch means)")
+                    ax.set_xlabel("λ")
+                else:
+                    for name, pts in p_star.items():
+                        ax.plot(*zip(*pts), label=name, linewidth=1)
+                    ax.set_title("scheduled sampling p* (share of real translations)")
+                    ax.set_xlabel("step")
+                    ax.set_ylim(0, 1.05)
+            fig.tight_layout()
+            figures.append(ReportFigure(" and ".join({"lambda": "λ distribution", "p_star": "p*"}[p] for p in panels),
+                                        figure_png(fig)))
         text = (f"{len(mixup)} X-Mixup trainings; {sum(len(v) for v in mixup.values())} logged steps. λ: mean "
                 f"{sum(lams) / len(lams):.3f}, range {min(lams):.3f}–{max(lams):.3f}." if lams else "")
+        if flat:
+            text += " Constant over training (not drawn): " + ", ".join(f"{t} = {v:g}" for t, v in flat.items()) + "."
+        if p_flat is not None:
+            text += (f" p* stayed at {p_flat:g}" + (": scheduled sampling was off (no back-translations, or "
+                                                    "switched off)." if p_flat == 1 else ".") )
         if results is None:
             text += " The stage has not finished: the curves so far are shown; the results are missing."
         sections.append(ReportSection(f"X-Mixup training ({stage.name})", text, figures=figures, order=35))

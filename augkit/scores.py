@@ -5,7 +5,10 @@ per *arm* (what was trained: a method, or the baseline it trained beside itself)
 score per model::
 
     {"schema_version": 1, "metric": "F1", "split": "test",
-     "arms": {"X-Mixup": {"xa": [0.61, 0.64, 0.60]}, "translate-train": {"xa": [0.55, 0.57, 0.58]}}}
+     "arms": {"X-Mixup": {"xa": [0.61, 0.64, 0.60]}, "translate-train": {"xa": [0.55, 0.57, 0.58]}},
+     "sizes": {"xa": 300}}
+
+(``sizes``, optional: the examples each language was scored on.)
 
 Scores are fractions (0..1). The ``compare`` analyzer (augkit_analysis) reads these files to put zero-shot,
 MultiMix, translate-train and X-Mixup side by side; a third-party trainer that writes its own
@@ -47,13 +50,15 @@ class StageScores:
     metric: str
     arms: dict[str, dict[str, list[float]]]
     split: str = "test"
+    #: examples each language's score was computed on (optional; reports show it beside the scores)
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)
 
     FILE = "scores.json"
 
     def write(self, folder: str | Path) -> Path:
         path = Path(folder) / self.FILE
         atomic_write_json(path, {"schema_version": SCHEMA_VERSION, "metric": self.metric, "split": self.split,
-                                 "arms": self.arms})
+                                 "arms": self.arms, **({"sizes": self.sizes} if self.sizes else {})})
         return path
 
     @classmethod
@@ -79,4 +84,7 @@ class StageScores:
                         or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)):
                     raise DataError(f"arms.{arm}.{lang}: expected a non-empty list of numbers (one per model)",
                                     path=str(path))
-        return cls(metric=raw["metric"], arms=arms, split=str(raw.get("split", "test")))
+        sizes = raw.get("sizes") or {}
+        if not isinstance(sizes, dict) or not all(isinstance(n, int) and n >= 0 for n in sizes.values()):
+            raise DataError("sizes: expected an object of language -> number of examples", path=str(path))
+        return cls(metric=raw["metric"], arms=arms, split=str(raw.get("split", "test")), sizes=sizes)

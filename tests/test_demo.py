@@ -123,3 +123,20 @@ def test_the_report_shows_both_comparisons_with_their_plots(demo_run):
         assert f"{100 * zero['mean']:.1f} ± {100 * zero['std']:.1f} |" in section.split("| xb | test |")[1].split("\n")[0]
     html = (out / "report.html").read_text()
     assert html.count("Comparison: N") >= 2 and "data:image/png;base64" in html
+    # the test sets' sizes beside the scores (the small benchmark has 60 test sentences per language)
+    assert "| arm | xa (n=60) | xb (n=60) | average | stage |" in md.split("## Comparison: NER")[1]
+    assert "| xb | test |" in md and md.split("## MultiMix results (ner_multimix)")[1].split("| xb | test |")[1] \
+        .split("\n")[0].endswith("| 60 |")
+
+
+def test_a_resumed_run_marks_what_it_kept_from_the_earlier_run(demo_run):
+    """Last in this file: it resumes the module's run with a new comparison title."""
+    from conftest import run_cli
+
+    out, _ = demo_run
+    run_cli("run", DEMO, "-o", out, "--resume", *smallest(Path(str(out.parent / "small.toml"))),
+            "--set", "stages.ner_compare.params.title=NER again", check=0)
+    md = (out / "report.md").read_text()
+    section = md.split("## Comparison: NER again")[1].split("\n## ")[0]
+    assert "| ner_zero_shot (earlier run) |" in section and "| ner_xmixup (earlier run) |" in section
+    assert "done (earlier run)" in md.split("## Comparison")[0]

@@ -61,7 +61,9 @@ def compare(scores: dict[str, StageScores], gains: list[str] | None = None,
             sizes = {len(v) for v in langs.values()}
             per_model = ([statistics.mean(v[k] for v in langs.values()) for k in range(sizes.pop())]
                          if len(sizes) == 1 else [statistics.mean(v) for v in langs.values()])
-            arms[arm] = {"stage": stage, "languages": {lang: {"models": v, **_mean_std(v)} for lang, v in langs.items()},
+            arms[arm] = {"stage": stage, "languages": {lang: {"models": v, **_mean_std(v),
+                                                             **({"examples": s.sizes[lang]} if lang in s.sizes else {})}
+                                                       for lang, v in langs.items()},
                          "average": {"models": per_model, **_mean_std(per_model)}}
     languages = sorted({lang for a in arms.values() for lang in a["languages"]})
     explicit = gains is not None

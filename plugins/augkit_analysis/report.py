@@ -26,11 +26,16 @@ def _compare_sections(run) -> list[ReportSection]:
         langs, arms, metric = result["languages"], result["arms"], result["metric"]
         name = result.get("title") or stage.name
         title = f"Comparison: {name}"
+        kept = set(run.results.get("from_earlier_run") or [])
         rows = [[arm, *[format_mean_std(a["languages"].get(lang)) for lang in langs], format_mean_std(a["average"]),
-                 a["stage"]] for arm, a in arms.items()]
-        tables = [ReportTable(["arm", *langs, "average", "stage"], rows,
+                 a["stage"] + (" (earlier run)" if a["stage"] in kept else "")] for arm, a in arms.items()]
+        headers = []
+        for lang in langs:  # the test set's size beside its scores (when every arm scored the same set)
+            sizes = {a["languages"][lang].get("examples") for a in arms.values() if lang in a["languages"]}
+            headers.append(f"{lang} (n={sizes.pop()})" if len(sizes) == 1 and None not in sizes else lang)
+        tables = [ReportTable(["arm", *headers, "average", "stage"], rows,
                               caption=f"{name}: target-language test {metric} x 100, mean ± std over models",
-                              terminal_columns=["arm", *langs, "average"])]
+                              terminal_columns=["arm", *headers, "average"])]
         if result["gains"]:
             tables.append(ReportTable(
                 ["method", "over", "gain", "spread", "clear"],

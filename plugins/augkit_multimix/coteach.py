@@ -319,7 +319,9 @@ class CoTeachingTrainer(Trainer):
         atomic_write_json(ctx.out_dir / "results.json", results)
         tested = {lang: e["test"]["models"] for lang, e in results["languages"].items() if "test" in e}
         if tested:
-            StageScores(metric_name(data.task), {"MultiMix": tested}).write(ctx.out_dir)
+            StageScores(metric_name(data.task), {"MultiMix": tested},
+                        sizes={lang: e["test"]["n"] for lang, e in results["languages"].items() if "test" in e}
+                        ).write(ctx.out_dir)
         self._model_set(ctx, data, results).write(ctx.out_dir)
         stats: dict[str, Any] = {}
         for lang, entry in results["languages"].items():

@@ -16,12 +16,12 @@ def _warmup_sections(stage) -> list[ReportSection]:
     w = stage.read_json("warmup.json")
     if w is None:
         return [ReportSection(f"Warm-up ({stage.name})", "Not finished: no `warmup.json` yet.", order=20)]
-    rows = [[lang, " ".join(pct(s) for s in e["models"]), mean_std(e), pct(e.get("ensemble"))]
+    rows = [[lang, " ".join(pct(s) for s in e["models"]), mean_std(e), pct(e.get("ensemble")), e.get("n", "-")]
             for lang, e in (w.get("zero_shot_test") or {}).items()]
     text = (f"{len(w['models'])} {w['task']} models warmed up on the source language with the confidence penalty; "
             f"source dev per model: {', '.join(pct(s) for s in w['source_dev'])} (× 100).")
     return [ReportSection(f"Zero-shot baseline ({stage.name})", text,
-                          [ReportTable(["language", "models (test)", "mean ± std", "ensemble"], rows,
+                          [ReportTable(["language", "models (test)", "mean ± std", "ensemble", "examples"], rows,
                                        caption="zero-shot: warm-up models on target test (× 100)")], order=12)]
 
 
@@ -65,13 +65,13 @@ def _coteach_sections(stage, run) -> list[ReportSection]:
                     r = entry[split]
                     z = zero.get(lang) if split == "test" else None
                     rows.append([lang, split, " ".join(pct(s) for s in r["models"]), mean_std(r), pct(r["ensemble"]),
-                                 mean_std(z) if z else "-"])
+                                 mean_std(z) if z else "-", r.get("n", "-")])
         metric = metric_name(results.get("task"))
         title = "MultiMix results" + (f" ({stage.name})" if len(run.stages_of(CoTeachingTrainer)) > 1 else "")
         sections.append(ReportSection(
             title, f"Target-language {metric} × 100 of the final co-teaching models, beside the "
             "zero-shot warm-up models.",
-            [ReportTable(["language", "set", "models", "mean ± std", "ensemble", "zero-shot mean ± std"], rows,
+            [ReportTable(["language", "set", "models", "mean ± std", "ensemble", "zero-shot mean ± std", "examples"], rows,
                          caption=f"MultiMix results ({metric} x 100)")], order=10, terminal=True))
     epochs = _epochs(stage)
     if not epochs:

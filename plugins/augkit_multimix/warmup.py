@@ -106,7 +106,8 @@ class WarmupTrainer(Trainer):
         atomic_write_json(ctx.out_dir / "warmup.json", results)
         if tests:
             StageScores(metric_name(task), {"zero-shot": {lang: r["models"] for lang, r in
-                                                          results["zero_shot_test"].items()}}).write(ctx.out_dir)
+                                                          results["zero_shot_test"].items()}},
+                        sizes={lang: r["n"] for lang, r in results["zero_shot_test"].items()}).write(ctx.out_dir)
         model_set.write(ctx.out_dir)
         stats = {"task": task, "n_models": len(seeds), "source_dev_mean": sum(results["source_dev"]) / len(seeds)}
         for lang, r in results.get("zero_shot_test", {}).items():

@@ -32,9 +32,9 @@ def report_sections(run):
             alone = all("target_only_mean" in e for e in results["languages"].values())
             rows = [[lang, " ".join(_pct(s) for s in e["models"]), _ms(e)]
                     + ([_ms({"mean": e["target_only_mean"], "std": e["target_only_std"]})] if alone else [])
-                    + [_ms(base.get(lang))] for lang, e in results["languages"].items()]
+                    + [_ms(base.get(lang)), e.get("n", "-")] for lang, e in results["languages"].items()]
             columns = ["language", "models", "mean ± std"] + (["w/o mixup inference"] if alone else []) \
-                + ["baseline mean ± std"]
+                + ["baseline mean ± std", "examples"]
             metric = metric_name(results.get("task"))
             notes = "".join(f"\n\n- {n}" for n in results.get("notes", []))
             title = "X-Mixup results" + (f" ({stage.name})" if len(run.stages_of(XMixupTrainer)) > 1 else "")

@@ -261,9 +261,9 @@ class XMixupTrainer(Trainer):
                        "mix_bias": float(xm.mix_bias.detach()), **stats})
         report["test"] = {}
         for lang, corpus in tests.items():
-            report["test"][lang] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
-                                                  mixup_inference=settings.mixup_inference,
-                                                  batch_size=p.eval_batch_size)
+            report["test"][lang] = {**evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
+                                                     mixup_inference=settings.mixup_inference,
+                                                     batch_size=p.eval_batch_size), "n": len(corpus)}
             if settings.mixup_inference:  # the paper's "w/o mixup inference" ablation, on the same model
                 report["test"][lang]["target_only"] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
                                                                      mixup_inference=False,
@@ -286,6 +286,8 @@ class XMixupTrainer(Trainer):
                 scores = [reports[n]["test"][lang]["score"] for n in names]
                 mean, std = mean_std(scores)
                 entry = {"models": scores, "mean": mean, "std": std}
+                if "n" in reports[names[0]]["test"][lang]:
+                    entry["n"] = reports[names[0]]["test"][lang]["n"]
                 alone = [reports[n]["test"][lang].get("target_only") for n in names]
                 if None not in alone:
                     alone_mean, alone_std = mean_std(alone)
@@ -309,7 +311,8 @@ class XMixupTrainer(Trainer):
         if "baseline" in results:
             arms["translate-train"] = {lang: e["models"] for lang, e in results["baseline"].items()}
         if any(arms["X-Mixup"].values()):
-            StageScores(metric_name(task), arms).write(ctx.out_dir)
+            StageScores(metric_name(task), arms, sizes={lang: e["n"] for lang, e in results["languages"].items()
+                                                        if "n" in e}).write(ctx.out_dir)
         names = [n for n in reports if n.startswith("model-")]
         entries = [ModelEntry(n, str(ctx.out_dir / "models" / n), seed=reports[n]["seed"],
                               scores={k: v for k, v in (("dev", reports[n].get("best_dev")),) if v is not None})

@@ -130,10 +130,11 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
             from .labelling import finish_augmented, inherit_extra
 
             new = Corpus.load(work / "generated")
-            if not keep_identical:
+            if not keep_identical and gen.changes_text:
                 from .generation import drop_identical
 
-                new = Corpus.from_examples(drop_identical(new, {ex.id: ex for ex in corpus}, stats))
+                kept = drop_identical(new, {ex.id: ex for ex in corpus}, stats)
+                new = Corpus.from_examples(kept, labels=new.labels)
             if model is not None:
                 stats["labelled"] = len(new)
             new = finish_augmented(new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name,

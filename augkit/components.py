@@ -137,6 +137,9 @@ class Generator(Component):
     #: True when the generator's outputs carry correct labels by construction (e.g. mention replacement);
     #: False (the default) when the words it put in still need labels (a labeler or a replaced_tags policy)
     labels_outputs: ClassVar[bool] = False
+    #: False for a generator whose outputs keep their input's text on purpose (one that only adds to an
+    #: example, like add-back-translation): its outputs are not dropped as copies of their input
+    changes_text: ClassVar[bool] = True
 
     def __init__(self, params: Params | None = None, **kwargs: Any):
         super().__init__(params, **kwargs)
@@ -238,7 +241,7 @@ class Generator(Component):
         for start in range(0, len(items), batch_size):
             out.extend(self.augment_batch(items[start:start + batch_size], seed=seed))
         sources = {ex.id: ex for ex in items}
-        if not keep_identical:
+        if not keep_identical and self.changes_text:
             from .generation import drop_identical
 
             out = drop_identical(out, sources, self.stats)

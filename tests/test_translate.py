@@ -318,8 +318,8 @@ def test_building_a_built_in_model_says_so_once(tmp_path, monkeypatch, capfd):
 @pytest.mark.slow
 def test_on_real_english_german_pairs_the_generator_translates_as_the_plain_loop_does(tmp_path):
     """Real text: English → German interface strings from the gettext catalogs installed on the machine
-    (people's translations). A tiny Marian trained 150 steps on 2,000 of them (its output is far
-    from German yet, but ends at its own length): on 120 held-out real
+    (people's translations). A tiny Marian trained 200 steps on 3,000 of them (its output is far
+    from German yet, but not empty, and ends at its own length): on 120 held-out real
     sentences (accents, punctuation, mixed lengths) the translate generator's sorted, token-budget batches
     give exactly the greedy translations of a plain batched generate loop in input order. (Whether a
     model this small learns real translation is the benchmark's question: benchmarks/bench_translate.py
@@ -333,12 +333,12 @@ def test_on_real_english_german_pairs_the_generator_translates_as_the_plain_loop
     from augkit_translate.tiny import gettext_pairs, train_tiny_mt
 
     pairs = gettext_pairs("de", max_words=6)
-    if len(pairs) < 2120:
+    if len(pairs) < 3120:
         pytest.skip(f"only {len(pairs)} English → German gettext pairs under /usr/share/locale/de "
                     "(a machine with more translated packages has them)")
     random.Random(0).shuffle(pairs)
-    held, train = [a for a, _ in pairs[:120]], pairs[120:2120]
-    folder = train_tiny_mt(tmp_path / "mt", train, steps=150, lr=2e-3, warmup_steps=50)
+    held, train = [a for a, _ in pairs[:120]], pairs[120:3120]
+    folder = train_tiny_mt(tmp_path / "mt", train, steps=200, lr=2e-3, warmup_steps=50)
     gen = get_component("generator", "translate", model=str(folder), target_lang="de", max_new_tokens=32,
                         max_tokens_per_batch=512)
     made = [ex.text_a for ex in gen.augment([Example(id=f"h{i}", type="pair", lang="en", text_a=a)

@@ -230,6 +230,7 @@ class AddBackTranslationGenerator(_SeqToSeqGenerator):
 
     name = "add-back-translation"
     Params = AddBackParams
+    changes_text = False  # the same example again, with a back-translation added
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
         self.translator = Translator(self.params.model, device=device, precision=precision,

@@ -264,11 +264,11 @@ def test_csv_with_its_own_column_names_keeps_them_and_the_other_columns(cli, tmp
     assert len(back) == 8 and back[0].text_a == "Das Essen war sehr gut und warm"
     tagged = tmp_path / "tagged.csv"  # columns in another order, a language column, no label column
     tagged.write_text("language,id,sentence\nde,r1,Das Essen war sehr gut und warm\nde,r2,Der Kellner war langsam\n")
-    cli("augment", tagged, "-o", tmp_path / "tagged_aug.csv", "--generator", "vicinity", "--set",
-        "model=augkit:tiny-xlmr", check=0)
+    augment_file(str(tagged), str(tmp_path / "tagged_aug.csv"), generator="vicinity", params=VICINITY,
+                 interactive=False)
     rows = list(csv.DictReader(open(tmp_path / "tagged_aug.csv", newline="")))
     assert list(rows[0]) == ["language", "id", "sentence"] and {r["language"] for r in rows} == {"de"}
-    assert len(rows) == 6 and all(r["id"].startswith(("r1~", "r2~")) for r in rows)
+    assert len(rows) == 4 and all(r["id"].startswith(("r1~", "r2~")) for r in rows)
 
 
 def test_datasets_and_strings_come_back_as_they_went_in(data_dir):

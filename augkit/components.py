@@ -175,8 +175,8 @@ class Generator(Component):
         """Python API: the new examples made from ``examples`` (originals not included), as the same kind
         of thing that came in:
 
-        * ``augkit.Example`` objects (a list, any iterable, or a ``Corpus``) → ``list[Example]``, exactly
-          as the generator made them (what a recipe stage stores);
+        * ``augkit.Example`` objects (a list, any iterable, or a ``Corpus``) → ``list[Example]``, as the
+          generator made them (what a recipe stage stores, less the copies of their input, see below);
         * strings (a list, or one string) → ``list[str]``, one text per new example (with
           ``return_sources=True``, ``(input, new text)`` pairs, so each output names what it came from);
         * a ``datasets.Dataset`` → a ``Dataset`` with the same features (columns matched by name or by
@@ -187,7 +187,8 @@ class Generator(Component):
         tags replaced words without a model (``augkit.labelling``). A Dataset with a tag column needs one
         of them unless the generator ``labels_outputs``. ``lang`` is the language of strings and Dataset
         rows. An output whose text is its input's is dropped and counted (``stats["identical_dropped"]``)
-        unless ``keep_identical`` (a recipe stage keeps them for its filters).
+        unless ``keep_identical`` or the generator says its outputs keep their text (``changes_text``); a
+        recipe stage keeps them for its later stages.
         """
         from .convert import dataset_examples, detect_columns, examples_from_strings, example_text
         from .errors import DataError

@@ -10,6 +10,7 @@ import pytest
 import augkit
 from augkit import UNKNOWN_TAG, DataError, Example, Generator, RunError, example_rng, hookimpl
 from augkit.augment import augment_file
+from augkit.testing import plugin_with
 
 VICINITY = {"model": "augkit:tiny-xlmr", "samples_per_input": 2}
 DATA = Path(__file__).resolve().parents[1] / "recipes" / "data"
@@ -470,12 +471,7 @@ def test_copies_of_the_input_are_dropped_and_counted_and_strings_can_name_their_
     with pytest.raises(ValueError, match="return_sources=True is for strings"):
         gen.augment([Example("a", text_a="Der Hund schläft .")], return_sources=True)
 
-    class P:
-        @hookimpl
-        def register_generators(self, register):
-            register(EchoOrSwapGenerator)
-
-    augkit_plugin(P(), name="echo")
+    augkit_plugin(plugin_with(EchoOrSwapGenerator), name="echo")
     src = tmp_path / "in.txt"
     src.write_text("\n".join(texts) + "\n")
     stats = augment_file(str(src), str(tmp_path / "out.txt"), generator="echo-or-swap", interactive=False)

@@ -10,7 +10,7 @@ from augkit import Example, Filter, FilterResult, Generator, Params, PluginError
 from augkit.plugins import PluginManager
 from augkit.recipe import load_recipe
 from augkit.runner import Runner
-from augkit.testing import ContractError, check_generator_contract
+from augkit.testing import ContractError, check_generator_contract, plugin_with
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -222,12 +222,7 @@ def test_contract_check_catches_batch_dependent_randomness(data_dir):
 
 
 def test_generator_registered_by_fixture_runs_from_a_recipe(tmp_path, data_dir, augkit_plugin):
-    class P:
-        @hookimpl
-        def register_generators(self, register):
-            register(SwapGenerator)
-
-    augkit_plugin(P(), name="swapper")
+    augkit_plugin(plugin_with(SwapGenerator), name="swapper")
     recipe = tmp_path / "r.toml"
     recipe.write_text(f"""schema_version = 1
 [data.en]
@@ -285,20 +280,10 @@ def test_label_with_uses_the_labeler_that_declares_itself_the_default(augkit_plu
         name = "loud"
         default = True
 
-    class P:
-        @hookimpl
-        def register_labelers(self, register):
-            register(Quiet)
-
-    augkit_plugin(P(), name="quietplugin")
+    augkit_plugin(plugin_with(Quiet), name="quietplugin")
     assert default_labeler() == "multimix:multimix-labeler"  # another labeler, not claiming it
 
-    class Q:
-        @hookimpl
-        def register_labelers(self, register):
-            register(Loud)
-
-    augkit_plugin(Q(), name="loudplugin")
+    augkit_plugin(plugin_with(Loud), name="loudplugin")
     with pytest.raises(PluginError, match="several labelers claim to be the default: name one "
                                           r"\(.*multimix:multimix-labeler.*loudplugin:loud"):
         default_labeler()

@@ -283,5 +283,24 @@ def run_recipe(recipe, output_dir, *, overrides: Sequence[str] = (), resume: boo
     return {"status": "completed", "stages": stages}
 
 
+def plugin_with(*classes: type) -> object:
+    """A plugin object that registers ``classes`` (components of any kinds) through the hooks their kinds
+    name, for the ``augkit_plugin`` fixture: ``augkit_plugin(plugin_with(MyGenerator), name="mine")``."""
+    from ..hookspecs import hookimpl
+    from ..plugins import _HOOK_FOR_KIND
+
+    by_hook: dict[str, list[type]] = {}
+    for cls in classes:
+        by_hook.setdefault(_HOOK_FOR_KIND[cls.kind], []).append(cls)
+    methods = {}
+    for hook, group in by_hook.items():
+        def register_all(self, register, _group=tuple(group)):
+            for cls in _group:
+                register(cls)
+        register_all.__name__ = hook
+        methods[hook] = hookimpl(register_all)
+    return type("PluginWith", (), methods)()
+
+
 __all__ = ["ContractError", "check_generator_contract", "check_filter_contract", "check_labeler_contract",
-           "check_trainer_contract", "check_writer_roundtrip", "run_recipe"]
+           "check_trainer_contract", "check_writer_roundtrip", "plugin_with", "run_recipe"]

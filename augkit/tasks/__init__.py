@@ -17,30 +17,61 @@ Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names a
   ``feature_collator``, ``precision_flags``, ``check_replicas``, ``finished_report``;
 * model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
 * tags — ``repair_iob``.
-"""
-from ..model_sets import ModelEntry, ModelSet
-from .encoding import Feature, budget_chunks, collate, encode, encode_pairs, encode_words, pad_batch
-from .evaluation import by_language, check_labels, evaluate_models, require_labelled
-from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
-from .metrics import score, span_f1, squad_f1_em
-from .models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_task, task_of
-from .qa import QAFeature, best_spans, encode_qa
-from .tags import repair_iob
-from .training import (BalancedBatchSampler, BatchSplit, DevSelection, FeatureDataset, TrainingParams, build_trainer,
-                       check_replicas, feature_collator, finished_report, fit_micro_batch, largest_fitting,
-                       mixture_probabilities, precision_flags, run_training, train_model, training_steps)
 
-__all__ = [
-    "TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of",
-    "Feature", "encode", "encode_words", "encode_pairs", "QAFeature", "encode_qa", "best_spans", "collate",
-    "pad_batch", "budget_chunks",
-    "predict_flat", "predict_flat_sharded", "predict_probs", "predict_answers", "evaluate",
-    "score", "span_f1", "squad_f1_em",
-    "evaluate_models", "by_language", "check_labels", "require_labelled",
-    "TrainingParams", "train_model", "build_trainer", "run_training", "DevSelection", "BalancedBatchSampler",
-    "BatchSplit", "fit_micro_batch", "largest_fitting",
-    "mixture_probabilities", "training_steps", "FeatureDataset", "feature_collator", "precision_flags",
-    "check_replicas", "finished_report",
-    "ModelSet", "ModelEntry",
-    "repair_iob",
-]
+Names load on first use (PEP 562), so importing ``augkit.tasks`` — to subclass ``TrainingParams`` in a
+plugin's parameter schema, say — costs nothing: torch and transformers load with the first name that
+needs them.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# name -> the submodule that defines it
+_WHERE = {
+    **dict.fromkeys(["ModelEntry", "ModelSet"], "augkit.model_sets"),
+    **dict.fromkeys(["Feature", "budget_chunks", "collate", "encode", "encode_pairs", "encode_words", "pad_batch"],
+                    ".encoding"),
+    **dict.fromkeys(["by_language", "check_labels", "evaluate_models", "require_labelled"], ".evaluation"),
+    **dict.fromkeys(["evaluate", "predict_answers", "predict_flat", "predict_flat_sharded", "predict_probs"],
+                    ".inference"),
+    **dict.fromkeys(["score", "span_f1", "squad_f1_em"], ".metrics"),
+    **dict.fromkeys(["TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of"], ".models"),
+    **dict.fromkeys(["QAFeature", "best_spans", "encode_qa"], ".qa"),
+    "repair_iob": ".tags",
+    **dict.fromkeys(["BatchSplit", "TrainingParams", "largest_fitting", "mixture_probabilities", "training_steps"],
+                    ".settings"),
+    **dict.fromkeys(["BalancedBatchSampler", "DevSelection", "FeatureDataset", "build_trainer", "check_replicas",
+                     "feature_collator", "finished_report", "fit_micro_batch", "precision_flags", "run_training",
+                     "train_model"], ".training"),
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'augkit.tasks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from ..model_sets import ModelEntry, ModelSet
+    from .encoding import Feature, budget_chunks, collate, encode, encode_pairs, encode_words, pad_batch
+    from .evaluation import by_language, check_labels, evaluate_models, require_labelled
+    from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
+    from .metrics import score, span_f1, squad_f1_em
+    from .models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_task, task_of
+    from .qa import QAFeature, best_spans, encode_qa
+    from .settings import BatchSplit, TrainingParams, largest_fitting, mixture_probabilities, training_steps
+    from .tags import repair_iob
+    from .training import (BalancedBatchSampler, DevSelection, FeatureDataset, build_trainer, check_replicas,
+                           feature_collator, finished_report, fit_micro_batch, precision_flags, run_training,
+                           train_model)

@@ -7,7 +7,6 @@ import numpy as np
 
 from ..data import Corpus, Example, concat
 from ..errors import DataError
-from .inference import evaluate, predict_probs
 from .metrics import score
 from .models import TaskModel
 from ..scores import mean_std
@@ -43,6 +42,8 @@ def require_labelled(name: str, examples: Sequence[Example]) -> None:
 def evaluate_models(models: Sequence[TaskModel], examples: Sequence[Example], max_length: int = 512) -> dict:
     """Each model's score, their mean ± sample std, and the ensemble's score (the mean of the models'
     probabilities; for QA, the best single model stands in for it)."""
+    from .inference import evaluate, predict_probs  # torch: loaded on use, so importing augkit.tasks stays light
+
     per_model, all_probs = [], []
     task, labels = models[0].task, models[0].labels
     for tm in models:

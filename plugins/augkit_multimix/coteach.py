@@ -31,9 +31,8 @@ import numpy as np
 
 from augkit import (Corpus, DataError, InputSpec, ModelEntry, ModelSet, StageScores, Trainer, atomic_write_json,
                     build_params, derive_seed, distributed, generate_shards, metric_name, param)
-from augkit.tasks import (TaskModel, TrainingParams, by_language, check_labels, encode, encode_pairs, encode_words,
-                          evaluate_models, load_task_model, load_tokenizer, predict_flat_sharded, require_labelled,
-                          train_model)
+from augkit import tasks  # its training and inference names load torch on first use
+from augkit.tasks import TaskModel, TrainingParams, by_language, check_labels, encode, encode_pairs, encode_words, evaluate_models, load_task_model, load_tokenizer, require_labelled
 
 from .labeler import TaskModelLabeler, has_masked_samples
 
@@ -149,7 +148,7 @@ class _Epoch:
                 corpus = self.sets[name]
                 if name == "target_aug" and has_masked_samples(corpus.table()):
                     corpus = self._peer_orig_tags(j, corpus)
-                flat = predict_flat_sharded(tm, feats, counts, max_length=self.trainer.params.max_length)
+                flat = tasks.predict_flat_sharded(tm, feats, counts, max_length=self.trainer.params.max_length)
                 self.labelled[key] = self.labeler.from_probs(corpus, flat, counts, tm.labels, tm.task,
                                                              folder=folder if distributed.is_main() else None)
         return self.labelled[key]
@@ -436,7 +435,7 @@ class CoTeachingTrainer(Trainer):
         dev_features = memory.cached(("dev", epoch.lang),
                                      lambda: encode(data.dev[epoch.lang], memory.tokenizer, data.task, p.max_length, None))
         start_key = (epoch.lang, str(epoch.start[student]), epoch.versions[student])
-        train = train_model(tm, [source if name == "source" else selected[name] for name in mix], p,
+        train = tasks.train_model(tm, [source if name == "source" else selected[name] for name in mix], p,
                             seed=derive_seed(ctx.seed, epoch.lang, epoch.e, step) % (2**31), alpha=p.alpha,
                             dev=data.dev[epoch.lang], dev_features=dev_features, start_is_candidate=True,
                             start_score=memory.dev_scores.get(start_key), ctx=ctx, hooks=self.hooks,

@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from augkit import Corpus, InputSpec, Labeler, ModelSet, Params, concat, param
-from augkit.tasks import TaskModel, load_task_model, predict_flat, repair_iob
+from augkit import tasks  # its training and inference names load torch on first use
+from augkit.tasks import TaskModel, load_task_model, repair_iob
 
 
 @dataclasses.dataclass
@@ -73,10 +74,10 @@ class TaskModelLabeler(Labeler):
 
             words = table.column("tokens").to_pylist() if features is None else \
                 pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False).astype(np.int64)
-            flat, counts = predict_flat(tm, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
+            flat, counts = tasks.predict_flat(tm, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
                                         features=features)
         else:
-            flat, counts = predict_flat(tm, text_a=[a or "" for a in table.column("text_a").to_pylist()],
+            flat, counts = tasks.predict_flat(tm, text_a=[a or "" for a in table.column("text_a").to_pylist()],
                                         text_b=table.column("text_b").to_pylist(), max_length=p.max_length,
                                         max_tokens=p.max_tokens, features=features)
         return self.from_probs(corpus, flat, counts, tm.labels, tm.task, folder)

@@ -6,8 +6,8 @@ import dataclasses
 
 from augkit import (Corpus, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer, atomic_write_json, derive_seed,
                     concat, distributed, metric_name, param)
-from augkit.tasks import (TrainingParams, by_language, check_labels, evaluate_models, finished_report,
-                          load_task_model, require_labelled, task_of, train_model)
+from augkit import tasks  # its training and inference names load torch on first use
+from augkit.tasks import TrainingParams, by_language, check_labels, evaluate_models, load_task_model, require_labelled, task_of
 
 
 @dataclasses.dataclass
@@ -119,13 +119,13 @@ class WarmupTrainer(Trainer):
         p = self.params
         folder = ctx.out_dir / "models" / f"model-{k}"
         done = folder / "train_report.json"
-        finished = finished_report(done)
+        finished = tasks.finished_report(done)
         if finished is not None:
             return finished
         tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,
                              trust_remote_code=p.trust_remote_code)
         stats: dict = {}
-        report = train_model(tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=f"model-{k}",
+        report = tasks.train_model(tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=f"model-{k}",
                              stats=stats)
         report.update({"seed": seed, **stats})
         if distributed.is_main():

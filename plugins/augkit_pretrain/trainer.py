@@ -17,7 +17,8 @@ from typing import Iterable
 
 from augkit import (DataError, Example, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_dir,
                     atomic_write_json, build_tiny_xlmr, load_pretrained, param, resolve_model)
-from augkit.tasks import TrainingParams, build_trainer, finished_report, run_training, training_steps
+from augkit import tasks  # its training and inference names load torch on first use
+from augkit.tasks import TrainingParams, training_steps
 
 
 @dataclasses.dataclass
@@ -121,7 +122,7 @@ class PretrainTrainer(Trainer):
         hf_logging.disable_progress_bar()  # augkit shows its own progress
         folder = ctx.out_dir / "models" / "mlm"
         done = ctx.out_dir / "train_report.json"
-        report = finished_report(done)
+        report = tasks.finished_report(done)
         if report is None:
             corpora = ctx.inputs["corpus"] if isinstance(ctx.inputs["corpus"], list) else [ctx.inputs["corpus"]]
             texts = [t for c in corpora for t in corpus_texts(c)]
@@ -147,11 +148,11 @@ class PretrainTrainer(Trainer):
             features = [{"input_ids": ids} for ids in tokenizer(train, truncation=True, max_length=p.max_length)["input_ids"]]
             collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=p.mlm_probability)
             history: list = []
-            trainer = build_trainer(model, p, train_dataset=features, data_collator=collator,
+            trainer = tasks.build_trainer(model, p, train_dataset=features, data_collator=collator,
                                     steps=training_steps(p, len(features)), seed=ctx.seed, name="mlm", ctx=ctx,
                                     hooks=self.hooks, history=history,
                                     output_dir=ctx.out_dir / "logs" if p.report_to else None)
-            report = run_training(trainer)
+            report = tasks.run_training(trainer)
             after = masked_accuracy(model, tokenizer, held, **check) if held else None
             backend = getattr(tokenizer, "backend_tokenizer", None)
             if backend is not None:  # the padding/truncation of the calls above would be saved as defaults

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from augkit import (DataError, concat, mean_std, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer,
                     atomic_write_json, atomic_write_text, derive_seed, distributed, metric_name, param,
                     read_model_config)
-from augkit.tasks import (DevSelection, FeatureDataset, TrainingParams, build_trainer, by_language, finished_report,
-                          load_task_model, require_labelled, run_training, task_of, training_steps)
+from augkit import tasks  # its training and inference names load torch on first use
+from augkit.tasks import TrainingParams, by_language, load_task_model, require_labelled, task_of, training_steps
 
-from .method import (ItemCollator, ScheduledSampler, Settings, compute_loss, evaluate_pairs, make_items,
-                     save_model)
-from .mixup import LAMBDA_MODES, XMixupModel
+if TYPE_CHECKING:
+    from .method import Settings
 
 #: Table 10 and §5.1 of the paper: α, the sampling decay k, and the mixup layer per task
 TASK_DEFAULTS = {"pair": {"alpha": 0.4, "k": 1000, "layer": 1},
@@ -64,8 +63,6 @@ class XMixupParams(TrainingParams):
                                  f"got {self.mixup_layer}")
         if self.seeds and len(self.seeds) != self.n_models:
             raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
-        if self.lambda_mode not in LAMBDA_MODES:
-            raise ValueError(f"lambda_mode: expected one of {LAMBDA_MODES}")
 
 
 class XMixupTrainer(Trainer):
@@ -164,6 +161,8 @@ class XMixupTrainer(Trainer):
     def settings(self, task: str, baseline: bool = False) -> Settings:
         """The method's switches for ``task``; ``baseline``: translate-train (no mixup, no consistency,
         no scheduled sampling)."""
+        from .method import Settings
+
         p = self.params
         d = TASK_DEFAULTS[task]
         s = Settings(task=task, alpha=p.alpha if p.alpha is not None else d["alpha"], mixup=p.mixup,
@@ -207,10 +206,13 @@ class XMixupTrainer(Trainer):
         return p.labels or sorted({ex.label for ex in train if ex.label is not None})
 
     def _train_one(self, ctx, name, seed, settings: Settings, task, labels, train, dev, tests) -> dict:
+        from .method import ItemCollator, ScheduledSampler, compute_loss, evaluate_pairs, make_items, save_model
+        from .mixup import XMixupModel  # torch: loaded when a model trains, not when the plugin registers
+
         p = self.params
         folder = ctx.out_dir / "models" / name
         done = folder / "train_report.json"
-        finished = finished_report(done)
+        finished = tasks.finished_report(done)
         if finished is not None:
             return finished
         tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,
@@ -232,7 +234,7 @@ class XMixupTrainer(Trainer):
             xm.train()
             return sum(scores) / len(scores)
 
-        selection = DevSelection(dev_score, p.eval_steps) if dev_items else None
+        selection = tasks.DevSelection(dev_score, p.eval_steps) if dev_items else None
         steps = training_steps(p, len(items))
         curve: list[dict] = []
         holder: dict = {}
@@ -241,7 +243,7 @@ class XMixupTrainer(Trainer):
                                    seed=derive_seed(seed, "scheduled-sampling", distributed.rank()))
 
         def loss_fn(model, inputs):
-            if "trainer" not in holder:  # build_trainer's memory probe (micro_batch_size = "auto" on a GPU)
+            if "trainer" not in holder:  # tasks.build_trainer's memory probe (micro_batch_size = "auto" on a GPU)
                 return compute_loss(model, inputs, settings, inputs["has_back"])
             step = holder["trainer"].state.global_step
             use_real = sampler.draw(step, inputs["has_back"].shape[0]).to(inputs["has_back"].device)
@@ -250,12 +252,12 @@ class XMixupTrainer(Trainer):
             curve.append({"step": step + 1, "loss": float(loss.detach()), **terms})
             return loss, out, terms
 
-        trainer = build_trainer(xm, p, train_dataset=FeatureDataset(items),
+        trainer = tasks.build_trainer(xm, p, train_dataset=tasks.FeatureDataset(items),
                                 data_collator=ItemCollator(tm.tokenizer.pad_token_id, task), steps=steps, seed=seed,
                                 name=name, ctx=ctx, hooks=self.hooks, loss_fn=loss_fn,
                                 output_dir=ctx.out_dir / "logs" / name if p.report_to else None)
         holder["trainer"] = trainer
-        report = run_training(trainer, selection)
+        report = tasks.run_training(trainer, selection)
         report.update({"seed": seed, "mixup_layer": layer, "settings": dataclasses.asdict(settings),
                        "scheduled_sampling_active": sampling, "mix_weight": float(xm.mix_weight.detach()),
                        "mix_bias": float(xm.mix_bias.detach()), **stats})

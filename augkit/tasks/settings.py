@@ -1,0 +1,119 @@
+"""Training settings and batch arithmetic, without torch: ``TrainingParams`` (the settings every trainer
+stage shares), ``training_steps``, ``BatchSplit``, ``largest_fitting`` and ``mixture_probabilities``.
+A plugin that registers a trainer imports its parameter schema from here (through ``augkit.tasks``)
+without loading torch; ``augkit.tasks.training`` does the training itself."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, ClassVar, Literal, Sequence
+
+import numpy as np
+
+from ..errors import RunError
+from ..params import Params, param
+
+
+@dataclasses.dataclass
+class TrainingParams(Params):
+    """Training settings shared by every trainer stage (a trainer's own ``Params`` subclass this)."""
+
+    learning_rate: float = param(3e-5, help="peak learning rate (linear schedule)", gt=0)
+    batch_size: int = param(4, help="examples per optimizer step over all processes (the papers' batch size); "
+                            "the same on 1 or N GPUs", ge=1, le=1 << 20)
+    micro_batch_size: int | Literal["auto"] = param(
+        "auto", help="examples per forward pass on one device; accumulation makes up the rest of batch_size. "
+        '"auto": the whole per-device share on CPU; on a GPU the largest that fits its memory (tried on the '
+        "longest examples before training)", ge=1, le=1 << 20)
+    max_steps: int = param(0, help="optimizer steps per training (0: from train_epochs)", ge=0, le=10**9)
+    train_epochs: float = param(1.0, help="passes over the training data when max_steps is 0", gt=0, le=10**4)
+    warmup_steps: int = param(0, help="learning-rate warm-up steps", ge=0)
+    warmup_ratio: float = param(0.0, help="learning-rate warm-up as a share of the steps (if warmup_steps is 0)", ge=0, le=1)
+    weight_decay: float = param(0.0, ge=0)
+    max_length: int = param(128, help="model input length in subwords (longer sentences are split into windows)", ge=8)
+    eval_steps: int = param(0, help="evaluate on dev every this many steps (0: only at the end)", ge=0)
+    max_grad_norm: float = param(1.0, gt=0)
+    logging_steps: int = param(0, help="log the training loss every this many steps (0: about 20 times per training)", ge=0)
+    report_to: list[str] = param([], help='where transformers also sends the logs, e.g. ["tensorboard"] (default: run.log and the report only)')
+    keep_checkpoints: Literal["all", "last"] = param(
+        "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs')
+    trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
+
+    retired: ClassVar[dict[str, str]] = {
+        "grad_accum": "batch_size is now the global batch (examples per optimizer step over all processes) and "
+                      "augkit works out the accumulation itself: write batch_size = your batch_size × grad_accum, "
+                      "and micro_batch_size = your batch_size to keep the per-device size (or leave it \"auto\")"}
+
+    def check(self):
+        if not self.report_to:
+            return
+        unknown = [r for r in self.report_to if r not in ("none", "all") and r not in _reporting_integrations()]
+        if unknown:
+            raise ValueError(f"report_to: {', '.join(map(repr, unknown))} is not an installed logging integration "
+                             f"(installed: {', '.join(_reporting_integrations()) or 'none'}); install its package "
+                             "(e.g. tensorboard) or leave it out")
+
+
+def _reporting_integrations() -> list[str]:
+    from transformers.integrations import get_available_reporting_integrations
+
+    return list(get_available_reporting_integrations())
+
+
+def training_steps(params: TrainingParams, n_examples: int) -> int:
+    """Optimizer steps of one training: ``max_steps``, or ``train_epochs`` passes over ``n_examples`` at
+    ``batch_size`` examples per step (the global batch: the same count on any number of processes)."""
+    return params.max_steps or max(1, math.ceil(params.train_epochs * n_examples / params.batch_size))
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSplit:
+    """How one optimizer step's ``batch_size`` examples are spread: over ``processes`` processes, each
+    running ``accumulation`` forward/backward passes of at most ``micro_batch`` examples. The step batch is
+    cut into ``processes × accumulation`` near-equal pieces (sizes differ by at most one); the loss weights
+    each piece by its share of the step's items, so the split never changes what a step computes."""
+
+    batch_size: int
+    processes: int
+    micro_batch: int
+    accumulation: int
+
+    @classmethod
+    def of(cls, batch_size: int, micro_batch: int, processes: int) -> "BatchSplit":
+        """The fewest accumulation passes that keep every piece within ``micro_batch`` examples."""
+        if batch_size < processes:
+            raise RunError(f"batch_size = {batch_size} is smaller than the {processes} processes training "
+                           "together; every process needs at least one example per optimizer step")
+        share = -(-batch_size // processes)
+        accumulation = -(-share // max(1, min(micro_batch, share)))
+        return cls(batch_size, processes, -(-share // accumulation), accumulation)
+
+    @property
+    def pieces(self) -> int:
+        return self.processes * self.accumulation
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def largest_fitting(limit: int, fits: Callable[[int], bool]) -> int:
+    """The largest micro-batch among ``limit``, ⌈limit/2⌉, ⌈limit/4⌉ … 1 for which ``fits(m)`` holds (each
+    halving doubles the accumulation), or 0 if not even one example fits."""
+    accumulation = 1
+    while True:
+        m = -(-limit // accumulation)
+        if fits(m):
+            return m
+        if m == 1:
+            return 0
+        accumulation *= 2
+
+
+def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
+    """p_i = f_i^α / Σ_j f_j^α with f_i = n_i / Σ n (empty datasets get 0)."""
+    sizes = np.asarray(sizes, dtype=np.float64)
+    if sizes.sum() == 0:
+        return np.zeros_like(sizes)
+    f = sizes / sizes.sum()
+    w = np.where(f > 0, f ** alpha, 0.0)
+    return w / w.sum()

@@ -11,7 +11,9 @@ An example is one of three types:
 Every example carries its language and its provenance: ``source_id`` (the example it was generated from)
 and ``component`` (which component made it), ``replaced`` (word positions a generator changed) and
 ``orig_tags`` (the source's tags); generators that replace words also record in ``meta["changed"]``
-the replaced positions whose word actually differs from the source's. Readers keep columns that have no
+the replaced positions whose word actually differs from the source's. ``keep_orig_tags`` says how a
+labeler treats such an example: False (the default), it labels every word; True, only the ``replaced``
+words, the others keep their ``orig_tags`` (GEN-LM's ``relabel = "masked"``). Readers keep columns that have no
 field here in ``meta["extra"]`` (augmented examples inherit their source's). A labeler adds ``probs``: a label distribution per word (tagging) or
 one row (pair), in the order of the corpus's ``labels``.
 
@@ -55,6 +57,7 @@ class Example:
     component: str | None = None
     replaced: list[int] = dataclasses.field(default_factory=list)
     orig_tags: list[str] = dataclasses.field(default_factory=list)
+    keep_orig_tags: bool = False
     probs: list[list[float]] | None = None
     meta: dict = dataclasses.field(default_factory=dict)
 
@@ -88,6 +91,7 @@ class Example:
         row["answers"] = list(row.get("answers") or [])
         for k in ("tokens", "tags", "replaced", "orig_tags"):
             row[k] = list(row.get(k) or [])
+        row["keep_orig_tags"] = bool(row.get("keep_orig_tags"))
         return cls(**row)
 
 
@@ -105,10 +109,19 @@ def features():
         "question": Value("string"), "context": Value("string"),
         "answers": List({"text": Value("string"), "start": Value("int32")}),
         "source_id": Value("string"), "component": Value("string"),
-        "replaced": List(Value("int32")), "orig_tags": List(Value("string")),
+        "replaced": List(Value("int32")), "orig_tags": List(Value("string")), "keep_orig_tags": Value("bool"),
         "probs": List(List(Value("float32"))),
         "meta": Value("string"),
     })
+
+
+def _upgrade(ds):
+    """A corpus file written before ``keep_orig_tags`` was a field: the column added, True where the
+    example's ``meta`` says it was made with ``relabel = "masked"`` (how that was recorded then)."""
+    if "keep_orig_tags" in ds.column_names:
+        return ds
+    keep = [bool(m) and json.loads(m).get("relabel") == "masked" for m in ds["meta"]]
+    return ds.add_column("keep_orig_tags", keep).cast(features())
 
 
 @functools.lru_cache(maxsize=None)
@@ -214,7 +227,7 @@ class Corpus:
         if not parts:
             ds = Dataset.from_list([], features=features())
         else:
-            ds = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+            ds = concatenate_datasets([_upgrade(p) for p in parts]) if len(parts) > 1 else _upgrade(parts[0])
         return cls(ds, meta.get("labels"), meta.get("name"))
 
     @classmethod

@@ -4,7 +4,7 @@ import json
 import pytest
 
 import augkit
-from augkit import DataError, Example
+from augkit import Corpus, DataError, Example
 
 
 def write(tmp_path, name, text, encoding="utf-8"):
@@ -169,3 +169,25 @@ def test_corpus_is_arrow_backed_and_round_trips_on_disk(tmp_path, data_dir):
     again = augkit.Corpus.load(tmp_path / "c")
     assert list(again) == list(corpus) and again.labels == corpus.labels
     assert len(again.dataset.shard(num_shards=4, index=1)) == 7  # a real datasets.Dataset underneath
+
+
+def test_a_corpus_written_before_keep_orig_tags_loads_with_the_flag_from_its_meta(tmp_path):
+    """Corpus files from before ``Example.keep_orig_tags`` recorded GEN-LM's ``relabel = "masked"`` in
+    ``meta``; a resumed run reads them with the flag set from there."""
+    import pyarrow as pa
+    from datasets import Dataset, Features
+
+    from augkit.data import features
+
+    Corpus.from_examples([Example("a", tokens=["x"], orig_tags=["O"], replaced=[0], meta={"relabel": "masked"}),
+                          Example("b", tokens=["y"], orig_tags=["O"], replaced=[0], meta={"relabel": "all"})]
+                         ).save(tmp_path / "c")
+    file = tmp_path / "c" / "data-00000.arrow"
+    old = Features({k: v for k, v in features().items() if k != "keep_orig_tags"})
+    table = Dataset.from_list(Dataset.from_file(str(file)).remove_columns("keep_orig_tags").to_list(),
+                              features=old).data.table
+    with pa.OSFile(str(file), "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+        w.write_table(table)
+    loaded = Corpus.load(tmp_path / "c")
+    assert [ex.keep_orig_tags for ex in loaded] == [True, False]
+    assert loaded.table().schema.equals(features().arrow_schema)

@@ -173,10 +173,15 @@ def test_labeler_gives_distributions_pseudo_labels_and_respects_masked_relabel(t
     labels = tagger.labels
     exs = [Example("a", tokens=["Peter", "lives", "here"]),
            Example("g", tokens=["Anna", "lives", "here"], orig_tags=["B-PER", "O", "O"], replaced=[1],
+                   keep_orig_tags=True),
+           # the same example without the flag: every word takes the model's label (a meta note is no flag)
+           Example("h", tokens=["Anna", "lives", "here"], orig_tags=["B-PER", "O", "O"], replaced=[1],
                    meta={"relabel": "masked"})]
     out = list(TaskModelLabeler().label(Corpus.from_examples(exs), tagger))
-    assert len(out[0].probs) == 3 and out[0].tags == [labels[int(np.argmax(p))] for p in out[0].probs]
-    assert out[1].tags[0] == "B-PER" and out[1].tags[2] == "O"
+    argmax = [[labels[int(np.argmax(p))] for p in ex.probs] for ex in out]
+    assert len(out[0].probs) == 3 and out[0].tags == argmax[0]
+    assert out[1].tags == ["B-PER", argmax[1][1], "O"] and out[2].tags == argmax[2]
+    assert argmax[1] != ["B-PER", argmax[1][1], "O"]  # so keeping the original tags shows
 
 
 def test_repair_iob_and_seqeval_micro_f1():

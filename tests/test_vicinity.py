@@ -103,10 +103,10 @@ def test_labels_and_provenance(lm, ner):
     for o in out:
         assert o.source_id in src and o.component == "vicinity" and o.lang == "en"
         assert o.orig_tags == src[o.source_id].tags and o.tags == []  # the labeler relabels every word
-        assert o.meta["relabel"] == "all"
+        assert not o.keep_orig_tags
     masked = gen(lm, relabel="masked").augment(ner[:5], seed=1)
     # tags stay empty (the labeler keeps orig_tags on untouched words); meta says which replaced words changed
-    assert all(o.tags == [] and o.orig_tags == src[o.source_id].tags and o.meta["relabel"] == "masked" for o in masked)
+    assert all(o.tags == [] and o.orig_tags == src[o.source_id].tags and o.keep_orig_tags for o in masked)
     for o in out + masked:
         assert o.meta["changed"] == [i for i in o.replaced if o.tokens[i] != src[o.source_id].tokens[i]]
 

@@ -6,7 +6,6 @@ from one flat NumPy array, so labelling costs little beyond the model's forward 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,11 @@ class LabelerParams(Params):
 
 
 def has_masked_samples(table) -> bool:
-    """Whether any example was made with ``relabel = "masked"`` (its untouched words keep original tags)."""
+    """Whether any example keeps its original tags on untouched words (``Example.keep_orig_tags``, set by
+    GEN-LM's ``relabel = "masked"``)."""
     import pyarrow.compute as pc
 
-    return bool(pc.any(pc.match_substring(table.column("meta"), '"relabel": "masked"')).as_py() or False)
+    return bool(pc.any(table.column("keep_orig_tags")).as_py() or False)
 
 
 def _lists(offsets: np.ndarray, values: pa.Array) -> pa.Array:
@@ -39,7 +39,8 @@ def _lists(offsets: np.ndarray, values: pa.Array) -> pa.Array:
 class TaskModelLabeler(Labeler):
     """Pseudo labels from a task model: arg-max per word (first subword) or per pair, plus ``probs``.
 
-    Examples a generator made with ``relabel = "masked"`` keep their original tags on untouched words.
+    Examples with ``keep_orig_tags`` (GEN-LM's ``relabel = "masked"``) keep their original tags on untouched
+    words: only their ``replaced`` words take the model's labels.
     """
 
     name = "multimix-labeler"
@@ -109,9 +110,9 @@ class TaskModelLabeler(Labeler):
 
 
     def _fix_tags(self, table, tags: list[list[str]]) -> pa.Array:
-        metas, orig, replaced = (table.column(c).to_pylist() for c in ("meta", "orig_tags", "replaced"))
+        keep, orig, replaced = (table.column(c).to_pylist() for c in ("keep_orig_tags", "orig_tags", "replaced"))
         for i, t in enumerate(tags):
-            if orig[i] and metas[i] and json.loads(metas[i]).get("relabel") == "masked":
+            if keep[i] and orig[i]:
                 changed = set(replaced[i])
                 t = [orig[i][j] if j not in changed else tag for j, tag in enumerate(t)]
             tags[i] = repair_iob(t) if self.params.repair_iob else t

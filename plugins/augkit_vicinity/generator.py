@@ -253,7 +253,8 @@ class VicinityGenerator(Generator):
                     # it keeps orig_tags on the untouched words
                     out.append(Example(id=f"{ex.id}~v{k}", type="tagging", lang=ex.lang, tokens=words, tags=[],
                                        source_id=ex.id, component=self.display_name(), replaced=replaced,
-                                       orig_tags=list(ex.tags), meta={**self._meta(combo), "changed": changed}))
+                                       orig_tags=list(ex.tags), keep_orig_tags=p.relabel == "masked",
+                                       meta={**self._meta(combo), "changed": changed}))
                 else:
                     original = {"a": (ex.text_a or "").split(), "b": (ex.text_b or "").split()}
                     texts = {key: list(words) for key, words in original.items()}
@@ -294,7 +295,7 @@ class VicinityGenerator(Generator):
 
     def _meta(self, combo) -> dict:
         p = self.params
-        return {"mode": p.mode, "relabel": p.relabel, "variants": [f"{j.part}{j.variant}" for j in combo],
+        return {"mode": p.mode, "variants": [f"{j.part}{j.variant}" for j in combo],
                 "mask_order": {j.part: j.positions[: j.step] for j in combo}}
 
 

@@ -6,7 +6,7 @@ subpackages ``augkit.tasks`` (the shared task layer), ``augkit.distributed`` (co
 """
 from . import distributed
 from .atomic import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
-from .components import (COMPONENT_KINDS, Analyzer, Component, Filter, FilterResult, Generator, InputSpec, Labeler,
+from .components import (COMPONENT_KINDS, Analyzer, Component, Distiller, Filter, FilterResult, Generator, InputSpec, Labeler,
                          NoParams, Reader, StageContext, Trainer, TrainerHook, Writer)
 from .convert import dataset_examples, examples_to_dataset
 from .data import EXAMPLE_TYPES, UNKNOWN_TAG, Corpus, CorpusWriter, Example, concat, infer_labels
@@ -53,7 +53,7 @@ def write(examples, path: str, format: str | None = None, **params) -> int:
 
 __all__ = [
     # components and their interfaces
-    "COMPONENT_KINDS", "Component", "Generator", "Labeler", "Filter", "FilterResult", "Trainer", "TrainerHook",
+    "COMPONENT_KINDS", "Component", "Generator", "Labeler", "Filter", "Distiller", "FilterResult", "Trainer", "TrainerHook",
     "Analyzer", "Reader", "Writer", "InputSpec", "StageContext", "NoParams",
     # data
     "EXAMPLE_TYPES", "UNKNOWN_TAG", "Example", "Corpus", "CorpusWriter", "concat", "infer_labels",

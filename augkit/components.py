@@ -327,6 +327,29 @@ class Filter(Component):
         return result.report()
 
 
+class Distiller(Filter):
+    """A filter that keeps the pseudo-labelled examples of one corpus whose labels it trusts (MultiMix's
+    distillation: by confidence, or by a mixture over per-example loss). ``threshold`` names the parameter
+    that sets how much it keeps: a schedule (co-teaching's per-epoch ``eta``) sets that parameter and no
+    other, and it is validated against the distiller's own ``Params``. Examples carry ``probs`` (run a
+    labeler first)."""
+
+    n_inputs: ClassVar[int] = 1
+    #: the ``Params`` field a schedule sets (e.g. ``"eta"``, the share kept; ``"posterior_threshold"``)
+    threshold: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.n_inputs != 1:
+            raise TypeError(f"{cls.__name__}: a distiller selects from one corpus (n_inputs = 1)")
+        if cls.threshold and cls.threshold not in {f.name for f in dataclasses.fields(cls.Params)}:
+            raise TypeError(f"{cls.__name__}.threshold = {cls.threshold!r} is not one of its parameters "
+                            f"({', '.join(f.name for f in dataclasses.fields(cls.Params)) or 'none'})")
+
+    def filter(self, corpus: Corpus) -> FilterResult:  # type: ignore[override]
+        raise NotImplementedError
+
+
 class Trainer(Component):
     """Trains task models. ``run_stage`` reads ``ctx.inputs``, writes model folders under ``ctx.out_dir``
     (Hugging Face layout, safetensors) and a ``ModelSet`` (``models.json``) naming them, and returns

@@ -49,6 +49,29 @@ def test_gmm_keeps_the_low_loss_component():
     assert np.allclose(self_loss([[[0.5, 0.5]], [[1.0, 0.0], [0.25, 0.75]]]), [np.log(2), -np.log(0.75) / 2])
 
 
+def test_co_teaching_sets_each_epochs_eta_as_the_distillers_threshold():
+    """Epoch e distils with eta[e-1] in the parameter the distiller names: confidence's share kept, gmm's
+    posterior threshold (compared with the distillers run by hand at those values)."""
+    from types import SimpleNamespace
+
+    from augkit_multimix.coteach import CoTeachingTrainer
+
+    rng = np.random.default_rng(1)
+    corpus = Corpus.from_examples([tagged(i, [[p, 1 - p, 0, 0]]) for i, p in
+                                   enumerate(rng.uniform(0.5, 0.99, 40))])
+    ctx = SimpleNamespace(resolve=augkit.resolve)
+    for distiller, eta, by_hand in [("confidence", [0.3, 0.6], [ConfidenceDistiller(eta=0.3), ConfidenceDistiller(eta=0.6)]),
+                                    ("gmm", [0.2, 0.999], [GMMDistiller(posterior_threshold=0.2),
+                                                           GMMDistiller(posterior_threshold=0.999)])]:
+        trainer = CoTeachingTrainer(distiller=distiller, eta=eta, epochs=2, mixtures=[["source"], ["source"]])
+        for e, expected in enumerate(by_hand, start=1):
+            counts: dict = {}
+            kept = trainer._distil(ctx, corpus, e, counts, "t:distilled_by_0")
+            assert [x.id for x in kept] == [x.id for x in expected.filter(corpus).corpus]
+            assert counts["t:distilled_by_0"] == len(kept)
+        assert len(trainer._distil(ctx, corpus, 1, {}, "k")) != len(trainer._distil(ctx, corpus, 2, {}, "k"))
+
+
 def test_gmm_loss_is_the_cross_entropy_of_the_label_the_example_carries():
     # the labeler's argmax is I-PER, but repair_iob (or relabel = "masked") made the carried tag B-PER
     probs = [[0.05, 0.20, 0.75, 0.0], [0.0, 0.4, 0.1, 0.5]]

@@ -1,4 +1,5 @@
 """Recipe validation happens before anything heavy, and every error names file, key and expectation."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -132,27 +133,51 @@ def test_params_constructed_directly_are_validated_like_a_recipes():
 
 
 def test_a_params_check_uses_the_registry_it_is_given():
-    from augkit import Filter, NoParams, build_params, hookimpl
+    from augkit import Distiller, ParamError, Params, build_params, param
     from augkit.plugins import PluginManager
+    from augkit.testing import plugin_with
     from augkit_multimix.coteach import CoTeachParams
 
-    class MyDistiller(Filter):
-        name = "my-distiller"
-        Params = NoParams
+    @dataclasses.dataclass
+    class KeepParams(Params):
+        keep: float = param(0.5, gt=0, le=1)
 
-    class Plugin:
-        @hookimpl
-        def register_filters(self, register):
-            register(MyDistiller)
+    class MyDistiller(Distiller):
+        name = "my-distiller"
+        Params = KeepParams
+        threshold = "keep"
 
     pm = PluginManager()
-    pm.register(Plugin(), name="mine")
+    pm.register(plugin_with(MyDistiller), name="mine")
     params = build_params(CoTeachParams, {"distiller": "my-distiller"}, resolve=pm.resolve)
     assert params.distiller == "my-distiller"
-    from augkit import ParamError
-
     with pytest.raises(ParamError, match="unknown filter 'my-distiller'"):  # not in the process-wide registry
         build_params(CoTeachParams, {"distiller": "my-distiller"})
+
+
+def test_co_teaching_takes_only_a_distiller_and_sets_only_its_threshold():
+    """The distiller contract: co-teaching's eta sets, epoch by epoch, the parameter the distiller names as
+    its threshold, validated as that parameter; a filter that is no distiller is refused with why."""
+    from augkit import Distiller, ParamError, build_params
+    from augkit_multimix.coteach import CoTeachParams
+
+    def coteach(**raw):
+        return build_params(CoTeachParams, raw, where="stages.coteach.params")
+
+    assert coteach(distiller="gmm", eta=[0.5, 0.6, 0.7]).eta == [0.5, 0.6, 0.7]
+    with pytest.raises(ParamError, match=r"'agreement' is a filter but not a distiller"):
+        coteach(distiller="agreement")
+    with pytest.raises(ParamError, match=r"'length' is a filter but not a distiller"):
+        coteach(distiller="length")
+    # gmm's threshold is its posterior threshold (< 1): the confidence schedule's 1.0 is no value for it
+    with pytest.raises(ParamError, match=r"eta\[1\] \(sets gmm.posterior_threshold\).*expected a value < 1"):
+        coteach(distiller="gmm")
+    with pytest.raises(ParamError, match=r"eta\[0\] \(sets confidence.eta\).*expected a value > 0"):
+        coteach(eta=[0.0, 1.0, 1.0])
+    with pytest.raises(ParamError, match=r"distiller_params.posterior_threshold: eta sets it"):
+        coteach(distiller="gmm", eta=[0.5] * 3, distiller_params={"posterior_threshold": 0.4})
+    with pytest.raises(TypeError, match=r"threshold = 'eta' is not one of its parameters"):
+        type("Bad", (Distiller,), {"threshold": "eta"})
 
 
 def test_an_analyze_stage_is_checked_like_any_stage_and_feeds_no_other(tmp_path, data_dir):

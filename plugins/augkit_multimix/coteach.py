@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from augkit import (Corpus, DataError, InputSpec, ModelEntry, ModelSet, StageScores, Trainer, atomic_write_json,
+from augkit import (Corpus, DataError, Distiller, InputSpec, ModelEntry, ModelSet, StageScores, Trainer, atomic_write_json,
                     build_params, derive_seed, distributed, generate_shards, metric_name, param)
 from augkit import tasks  # its training and inference names load torch on first use
 from augkit.tasks import TaskModel, TrainingParams, by_language, check_labels, encode, encode_pairs, encode_words, evaluate_models, load_task_model, load_tokenizer, require_labelled
@@ -42,11 +42,12 @@ SETS = ("source", "target", "source_aug", "target_aug")
 @dataclasses.dataclass
 class CoTeachParams(TrainingParams):
     epochs: int = param(3, help="co-teaching epochs", ge=1, le=1000)
-    eta: list[float] = param([0.8, 1.0, 1.0], help="η per epoch: share the distiller keeps")
+    eta: list[float] = param([0.8, 1.0, 1.0], help="per epoch, the value of the distiller's threshold parameter "
+                             "(confidence: η, the share kept; gmm: posterior_threshold)")
     mixtures: list[list[str]] = param([["source", "target"], ["target_aug"], ["source", "target", "source_aug", "target_aug"]],
                                       help="training sets per epoch, from: source, target, source_aug, target_aug")
-    distiller: str = param("confidence", help="filter used to distil each peer's labels (confidence or gmm)")
-    distiller_params: dict[str, Any] = param({}, help="parameters of the distiller (eta comes from `eta`)")
+    distiller: str = param("confidence", help="the distiller (augkit.Distiller) of each peer's labels: confidence or gmm")
+    distiller_params: dict[str, Any] = param({}, help="the distiller's other parameters (its threshold comes from `eta`)")
     alpha: float = param(0.7, help="α of the balanced multinomial sampler", ge=0)
     schedule: Literal["frozen", "sequential"] = param("frozen", help="peers frozen per epoch, or the authors' order")
     train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0, le=10**4)
@@ -64,15 +65,21 @@ class CoTeachParams(TrainingParams):
             for name in mix:
                 if name not in SETS:
                     raise ValueError(f"mixtures[{e}]: unknown set {name!r}; expected one of {', '.join(SETS)}")
-        for v in self.eta:
-            if not 0 < v <= 1:
-                raise ValueError(f"eta: expected values in (0, 1], got {v}")
         if resolve is None:
             from augkit import resolve
         dist = resolve("filter", self.distiller, "distiller")
-        build_params(dist.Params, {"eta": self.eta[0], **self.distiller_params} if "eta" in
-                     {f.name for f in dataclasses.fields(dist.Params)} else self.distiller_params,
-                     where="distiller_params", resolve=resolve)
+        if not issubclass(dist, Distiller):
+            raise ValueError(f"distiller: {self.distiller!r} is a filter but not a distiller (an augkit.Distiller "
+                             "selects from one labelled corpus and names the parameter eta sets); use confidence "
+                             "or gmm, or a plugin's distiller")
+        if not dist.threshold:
+            raise ValueError(f"distiller: {self.distiller!r} declares no threshold parameter for eta to set")
+        if dist.threshold in self.distiller_params:
+            raise ValueError(f"distiller_params.{dist.threshold}: eta sets it, one value per epoch; remove it "
+                             "here and write the values in eta")
+        for e, value in enumerate(self.eta):  # each epoch's value, as the distiller's own parameter
+            build_params(dist.Params, {**self.distiller_params, dist.threshold: value},
+                         where=f"eta[{e}] (sets {self.distiller}.{dist.threshold}); distiller_params", resolve=resolve)
         if self.regenerate_per_epoch:
             gen = resolve("generator", self.generator, "generator")
             build_params(gen.Params, self.generator_params, where="generator_params", resolve=resolve)
@@ -407,10 +414,7 @@ class CoTeachingTrainer(Trainer):
         """One peer's labels, distilled with the epoch's η (co-distillation)."""
         p = self.params
         cls = ctx.resolve("filter", p.distiller)
-        params = dict(p.distiller_params)
-        if "eta" in {f.name for f in dataclasses.fields(cls.Params)}:
-            params["eta"] = p.eta[e - 1]
-        res = cls(**params).filter(labelled)
+        res = cls(**{**p.distiller_params, cls.threshold: p.eta[e - 1]}).filter(labelled)
         counts[key] = res.kept
         if res.notes:
             counts[key.replace("distilled_by", "notes")] = res.notes

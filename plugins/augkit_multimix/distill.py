@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from augkit import Corpus, Filter, FilterResult, Params, param
+from augkit import Corpus, Distiller, Filter, FilterResult, Params, param
 
 
 def probs_arrays(corpus: Corpus, who: str) -> tuple[np.ndarray, np.ndarray]:
@@ -85,11 +85,12 @@ class ConfidenceParams(Params):
     eta: float = param(0.8, help="η: keep the top floor(N·η) examples by confidence", gt=0, le=1)
 
 
-class ConfidenceDistiller(Filter):
+class ConfidenceDistiller(Distiller):
     """Keeps the floor(N·η) most confident examples (ties broken by example id), in corpus order."""
 
     name = "confidence"
     Params = ConfidenceParams
+    threshold = "eta"
 
     def filter(self, corpus: Corpus) -> FilterResult:
         scores = confidence(corpus)
@@ -110,12 +111,13 @@ class GMMParams(Params):
     seed: int = param(0, help="random state of the mixture fit")
 
 
-class GMMDistiller(Filter):
+class GMMDistiller(Distiller):
     """Fits a Gaussian mixture to the per-example self-loss and keeps examples that probably belong to the
     component with the smallest mean loss. Too few examples or distinct losses: keeps all, with a note."""
 
     name = "gmm"
     Params = GMMParams
+    threshold = "posterior_threshold"
 
     def filter(self, corpus: Corpus) -> FilterResult:
         from sklearn.mixture import GaussianMixture

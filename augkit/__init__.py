@@ -24,9 +24,10 @@ from .params import Encoding, FilePath, ModelRef, Params, TextReaderParams, buil
 from .plugins import get_plugin_manager, resolve
 from .textfiles import ENCODING_HINT, check_data_file, read_json_objects, read_lines, read_text
 from .scores import StageScores, mean_std, metric_name
+from .standalone import augment, augment_file
 from .seeding import derive_seed, example_rng, isolated_rng, seed_everything
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def get_component(kind: str, name: str, **params):
@@ -75,7 +76,7 @@ __all__ = [
     # errors
     "AugkitError", "DataError", "ParamError", "PluginError", "RecipeError", "RunError", "did_you_mean",
     # Python API
-    "read", "write", "parse_options", "__version__",
+    "augment", "augment_file", "read", "write", "parse_options", "__version__",
     # for readers
     "read_lines", "read_json_objects", "read_text", "check_data_file", "ENCODING_HINT",
 ]

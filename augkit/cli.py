@@ -17,7 +17,7 @@ def _console(stderr: bool = False):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = argparse.ArgumentParser(prog="augkit", description="Data augmentation for zero-resource cross-lingual transfer.")
     parser.add_argument("--version", action="version", version=f"augkit {__version__}")
@@ -331,7 +331,7 @@ def _show(pm, name: str, as_json: bool) -> int:
 
 
 def cmd_augment(args) -> int:
-    from .augment import augment_file
+    from .standalone import augment_file
     from .recipe import parse_options as _options
 
     stats = augment_file(args.input, args.output, generator=args.generator, params=_options(args.set, "--set"),

@@ -158,7 +158,7 @@ class Generator(Component):
 
     def fit(self, examples: Iterable[Example]) -> None:
         """See the whole input once before the first batch: in a stage every process gets all of it (not
-        only its shard), and ``augment`` passes what it was given. For generators that draw on the
+        only its shard), and ``augkit.augment`` passes what it was given. For generators that draw on the
         corpus's own statistics (Dai & Adel's tag-conditioned word distribution, a mention pool); what
         they build must not depend on the order of the examples. Default does nothing."""
 
@@ -167,101 +167,6 @@ class Generator(Component):
 
     def augment_batch(self, examples: Sequence[Example], *, seed: int) -> list[Example]:
         raise NotImplementedError
-
-    def augment(self, examples: Any, *, seed: int = 0, batch_size: int = 64, device: str = "cpu",
-                precision: str = "auto", label_with: Any = None, replaced_tags: str | None = None,
-                labeler: str | None = None, lang: str = "und", columns: dict[str, str] | None = None,
-                keep_identical: bool = False, return_sources: bool = False) -> Any:
-        """Python API: the new examples made from ``examples`` (originals not included), as the same kind
-        of thing that came in:
-
-        * ``augkit.Example`` objects (a list, any iterable, or a ``Corpus``) → ``list[Example]``, as the
-          generator made them (what a recipe stage stores, less the copies of their input, see below);
-        * strings (a list, or one string) → ``list[str]``, one text per new example (with
-          ``return_sources=True``, ``(input, new text)`` pairs, so each output names what it came from);
-        * a ``datasets.Dataset`` → a ``Dataset`` with the same features (columns matched by name or by
-          ``columns``, see ``augkit.convert``), the other columns copied from each example's source row.
-
-        ``label_with`` (a task model folder/id, a trainer stage folder, or a loaded task model) labels the
-        new examples with the labeler ``labeler``; ``replaced_tags`` (``keep``/``unknown``/``drop``/``none``)
-        tags replaced words without a model (``augkit.labelling``). A Dataset with a tag column needs one
-        of them unless the generator ``labels_outputs``. ``lang`` is the language of strings and Dataset
-        rows. An output whose text is its input's is dropped and counted (``stats["identical_dropped"]``)
-        unless ``keep_identical`` or the generator says its outputs keep their text (``changes_text``); a
-        recipe stage keeps them for its later stages.
-        """
-        from .convert import dataset_examples, detect_columns, examples_from_strings, example_text
-        from .errors import DataError
-        from .labelling import check_policy
-
-        check_policy(replaced_tags)
-        dataset, spec, strings = None, None, False
-        if _is_dataset_dict(examples):
-            raise DataError(f"got a DatasetDict with splits {list(examples)}; pass one split, e.g. "
-                            f"dataset[{next(iter(examples), 'train')!r}]")
-        if _is_dataset(examples):
-            dataset = examples
-            spec = detect_columns(dataset.features, columns=columns, where="the dataset")
-            items = list(dataset_examples(dataset, lang=lang, spec=spec))
-        elif isinstance(examples, str):
-            strings, items = True, examples_from_strings([examples], lang)
-        elif isinstance(examples, (Corpus, Iterable)):
-            items = list(examples)
-            if items and all(isinstance(x, str) for x in items):
-                strings, items = True, examples_from_strings(items, lang)
-            bad = next((x for x in items if not isinstance(x, Example)), None)
-            if bad is not None:
-                raise TypeError(f"{self.display_name()}.augment takes augkit.Example objects, strings or a "
-                                f"datasets.Dataset; found a {type(bad).__name__} ({bad!r:.60})")
-        else:
-            raise TypeError(f"{self.display_name()}.augment takes augkit.Example objects (a list or a Corpus), a "
-                            f"list of strings or a datasets.Dataset; got {type(examples).__name__}")
-        if return_sources and not strings:
-            raise ValueError("return_sources=True is for strings; new Examples name their input in source_id, and "
-                             "Dataset rows keep their source row's other columns")
-        wrong = sorted({ex.type for ex in items} - set(self.example_types))
-        if wrong:
-            raise DataError(f"{self.display_name()} augments {' and '.join(self.example_types)} examples; the input "
-                            f"holds {wrong[0]} examples")
-        if dataset is not None and spec.type == "tagging" and "tags" in spec.columns and not self.labels_outputs \
-                and label_with is None:
-            column, class_label = spec.columns["tags"], bool(spec.names.get("tags"))
-            policies = "'keep' (the source word's tag) or 'drop'" if class_label else \
-                "'keep' (the source word's tag), 'unknown' or 'drop'"
-            if replaced_tags in (None, "none"):
-                raise DataError(f"the dataset's {column!r} column needs a tag for every word, and "
-                                f"{self.display_name()} does not know the tags of the words it puts in: pass "
-                                f"label_with=a task model, or replaced_tags={policies}")
-            if replaced_tags == "unknown" and class_label:
-                raise DataError(f"replaced_tags='unknown': the dataset's {column!r} column is a ClassLabel "
-                                f"({', '.join(spec.names['tags'])}), which has no value for an unknown tag; pass "
-                                f"replaced_tags={policies}, or label_with=a task model")
-        self.ensure_setup(device=device, precision=precision)
-        self.fit(items)
-        out: list[Example] = []
-        for start in range(0, len(items), batch_size):
-            out.extend(self.augment_batch(items[start:start + batch_size], seed=seed))
-        sources = {ex.id: ex for ex in items}
-        if not keep_identical and self.changes_text:
-            from .generation import drop_identical
-
-            out = drop_identical(out, sources, self.stats)
-        if label_with is not None or replaced_tags is not None:
-            from .labelling import finish_augmented
-
-            out = finish_augmented(out, label_with=label_with, replaced_tags=replaced_tags,
-                                   labeler=labeler, device=device, stats=self.stats)
-        if strings:
-            if return_sources:
-                return [(example_text(sources[ex.source_id]) if ex.source_id in sources else None, example_text(ex))
-                        for ex in out]
-            return [example_text(ex) for ex in out]
-        if dataset is not None:
-            from .convert import examples_to_dataset
-
-            rows = {ex.id: i for i, ex in enumerate(items)}
-            return examples_to_dataset(out, dataset, spec, rows)
-        return out
 
     def run_stage(self, ctx: StageContext) -> dict[str, Any]:
         from .generation import run_generator_stage
@@ -423,14 +328,6 @@ class Writer(Component):
     def write(self, examples: Iterable[Example], path: str | Path) -> int:
         """Write ``examples`` to ``path`` atomically; return how many were written."""
         raise NotImplementedError
-
-
-def _is_dataset(obj) -> bool:
-    return type(obj).__name__ == "Dataset" and type(obj).__module__.startswith("datasets")
-
-
-def _is_dataset_dict(obj) -> bool:
-    return type(obj).__name__ in ("DatasetDict", "IterableDatasetDict") and type(obj).__module__.startswith("datasets")
 
 
 COMPONENT_KINDS = {

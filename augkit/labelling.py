@@ -2,7 +2,7 @@
 
 A generator that replaces words (GEN-LM) cannot know the tags of the words it put in, so its tagging
 outputs are unlabelled (``tags == []``) and carry ``orig_tags``, ``replaced`` and ``meta["changed"]``. In a
-recipe, a labeler stage labels them. Used on its own (``augkit augment``, ``Generator.augment``), the user
+recipe, a labeler stage labels them. Used on its own (``augkit augment``, ``augkit.augment``), the user
 chooses one of:
 
 * ``label_with=MODEL`` — a task model labels them (all words, or with the generator's ``relabel =

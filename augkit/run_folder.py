@@ -67,7 +67,7 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
 
 
 def write_marker(folder: Path, recipe: str | None) -> dict[str, Any]:
-    from . import __version__
+    from .version import __version__
     from .atomic import atomic_write_json
 
     marker = {"augkit_run": 1, "run_id": uuid.uuid4().hex, "created": _now(), "recipe": recipe,
@@ -194,9 +194,7 @@ def _force_refusal(out: Path, protected: Iterable[tuple[str, Path]]) -> str | No
         return f"{out} is the home folder" if out == home else f"{out} holds the home folder"
     if _contains(out, Path.cwd()) and out != Path.cwd().resolve():
         return f"{out} holds the current working directory"
-    import augkit
-
-    own = Path(augkit.__file__).resolve().parent
+    own = Path(__file__).resolve().parent  # augkit's own package folder
     if _contains(out, own):
         return f"{out} holds augkit's own installation ({own.parent})"
     if _contains(out, Path(sys.prefix)):

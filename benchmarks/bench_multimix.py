@@ -17,6 +17,8 @@ import argparse
 import random
 import tempfile
 import time
+
+import augkit
 from pathlib import Path
 
 import torch
@@ -125,8 +127,8 @@ def main():
     target = synthetic(args.target, "de", 2, labelled=False)
     dev = synthetic(200, "de", 3)
     gen = augkit.get_component("generator", "vicinity", model="augkit:tiny-xlmr", samples_per_input=1)
-    source_aug = gen.augment(source, seed=1)
-    target_aug = gen.augment(target, seed=2)
+    source_aug = augkit.augment(gen, source, seed=1)
+    target_aug = augkit.augment(gen, target, seed=2)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         warm = tmp / "warmup"

@@ -17,7 +17,7 @@ at their own length, as a real model's do (an untrained model runs every sentenc
 Inputs: English sentences of the synthetic benchmark's test sets, one or two joined, so lengths vary from
 a few words to about 40 (input order shuffled).
 
-(a) augkit: TranslateGenerator.augment (inputs sorted by length, packed to 4,096 padded tokens; greedy);
+(a) augkit: augkit.augment with the translate generator (inputs sorted by length, packed to 4,096 padded tokens; greedy);
 (b) plain loop: fixed batches of --batch-size in input order, tokenizer padding, model.generate;
 nlpaug's BackTranslationAug translates each direction with exactly (b)'s loop (tokenize a batch of its
 batch_size, 32 by default, with padding, in input order; generate; decode); transformers 5 has no
@@ -32,6 +32,8 @@ import hashlib
 import random
 import time
 from pathlib import Path
+
+import augkit
 
 
 def pairs_and_inputs(n: int, seed: int = 0):
@@ -93,7 +95,7 @@ def quality(folder: Path, untrained: Path, held, max_new_tokens: int, device: st
     for name, model in (("trained", folder), ("untrained (same vocabulary, step 0)", untrained)):
         gen = get_component("generator", "translate", model=str(model), target_lang="de", source_lang="en",
                             max_new_tokens=max_new_tokens)
-        out = [ex.text_a for ex in gen.augment([Example(id=f"h{i}", type="pair", lang="en", text_a=a)
+        out = [ex.text_a for ex in augkit.augment(gen, [Example(id=f"h{i}", type="pair", lang="en", text_a=a)
                                                 for i, (a, _) in enumerate(held)], seed=0, device=device,
                                                keep_identical=True)]
         rows.append((name, out))
@@ -161,7 +163,7 @@ def main() -> None:
                         max_new_tokens=args.max_new_tokens)
     gen.ensure_setup(device=args.device)
     examples = [Example(id=f"s{i}", type="pair", lang="en", text_a=t) for i, t in enumerate(texts)]
-    t_a, out_a = timed(lambda: [e.text_a for e in gen.augment(examples, seed=0, batch_size=len(examples),
+    t_a, out_a = timed(lambda: [e.text_a for e in augkit.augment(gen, examples, seed=0, batch_size=len(examples),
                                                               device=args.device)], args.repeats)
     tok = AutoTokenizer.from_pretrained(str(folder))
     model = MarianMTModel.from_pretrained(str(folder)).to(args.device).eval()

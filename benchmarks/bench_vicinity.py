@@ -8,7 +8,7 @@ XLM-R-large shape with --large). Tokenizer: a sentencepiece model trained on aug
 extended with synthetic pieces to 250,002 ids, of which --word-initial-share start a word. Sentences are
 synthetic with realistic lengths (mean about 15 words).
 
-(a) augkit: VicinityGenerator.augment over all sentences (δ=3, P=0.3, successive max, argmax).
+(a) augkit: augkit.augment with the vicinity generator over all sentences (δ=3, P=0.3, successive max, argmax).
 (b) reference: augkit_vicinity.reference (one sentence, one mask, batch size 1, the model's full output
     layer at every position, then restricted to word-initial pieces) on the first --reference-sentences
     sentences, with augkit's mask choices; outputs must be identical.
@@ -21,6 +21,8 @@ import argparse
 import random
 import tempfile
 import time
+
+import augkit
 from pathlib import Path
 
 import torch
@@ -147,12 +149,12 @@ def main():
 
     counting = CountingLM(lm, cfg)
     gen = VicinityGenerator(samples_per_input=3, mask_ratio=0.3, max_tokens_per_batch=args.max_tokens).use_model(counting)
-    gen.augment(examples[:50], seed=1, batch_size=512)  # warm-up
+    augkit.augment(gen, examples[:50], seed=1, batch_size=512)  # warm-up
     counting.flops = 0
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
     t = time.perf_counter()
-    out = gen.augment(examples, seed=1, batch_size=512)
+    out = augkit.augment(gen, examples, seed=1, batch_size=512)
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
     fast_s = time.perf_counter() - t

@@ -76,7 +76,7 @@ options = {{ shard_size = 8, batch_size = 5 }}
     stats = json.loads((out / "stages" / "01-vicinity" / "stats.json").read_text())
     assert stats["shards"] == 5 and stats["outputs"] == 80
     inputs = list(Corpus.load(out / "data" / "en")) + list(Corpus.load(out / "data" / "de"))
-    direct = VicinityGenerator(model="augkit:tiny-xlmr", samples_per_input=2).augment(
+    direct = augkit.augment(VicinityGenerator(model="augkit:tiny-xlmr", samples_per_input=2), 
         inputs, seed=augkit.derive_seed(3, "vicinity"))
     assert list(corpus) == direct
 

@@ -1,4 +1,4 @@
-"""A generator on its own (`augkit augment`, `augment_file`, `Generator.augment`): what it writes is
+"""A generator on its own (`augkit augment`, `augment_file`, `augkit.augment`): what it writes is
 training data augkit reads back, inputs as users have them, and clear messages instead of tracebacks."""
 import csv
 import dataclasses
@@ -9,7 +9,7 @@ import pytest
 
 import augkit
 from augkit import UNKNOWN_TAG, DataError, Example, Generator, RunError, example_rng, hookimpl
-from augkit.augment import augment_file
+from augkit.standalone import augment_file
 from augkit.testing import plugin_with
 
 VICINITY = {"model": "augkit:tiny-xlmr", "samples_per_input": 2}
@@ -54,7 +54,7 @@ def test_replaced_tags_policies_give_conll_augkit_reads_back(tmp_path, data_dir,
     out, stats = _aug(tmp_path, data_dir / "ner.en.train.conll", "aug.conll", replaced_tags=policy,
                       include_original=True, params={**VICINITY, "mask_ratio": 0.5})
     back = list(augkit.read(out))  # the reader accepts the file: every sentence is tagged
-    raw = augkit.get_component("generator", "vicinity", **VICINITY, mask_ratio=0.5).augment(
+    raw = augkit.augment(augkit.get_component("generator", "vicinity", **VICINITY, mask_ratio=0.5), 
         list(src.values()), seed=augkit.derive_seed(42, "augment"))
     kept = [ex for ex in raw if not (policy == "drop" and any(ex.orig_tags[i] != "O" for i in ex.meta["changed"]))]
     assert len(back) == len(src) + len(kept) == stats["written"]
@@ -106,7 +106,7 @@ def test_label_with_a_task_model_labels_new_sentences_and_keeps_gold_on_original
     assert stats["labelled"] == 12 and len(back) == 18
     originals = [b for i, b in enumerate(back) if i % 3 == 0]
     assert [b.tags for b in originals] == [s.tags for s in src]  # inputs keep their gold tags
-    raw = augkit.get_component("generator", "vicinity", **VICINITY, relabel="masked").augment(
+    raw = augkit.augment(augkit.get_component("generator", "vicinity", **VICINITY, relabel="masked"), 
         src, seed=augkit.derive_seed(42, "augment"))
     for b, ex in zip([b for i, b in enumerate(back) if i % 3], raw):
         assert b.tokens == ex.tokens  # relabel="masked": untouched words keep the original tags
@@ -133,12 +133,12 @@ def test_label_with_on_the_command_line(cli, tmp_path, data_dir, models):
 def test_python_api_labels_with_a_model_or_a_policy(data_dir, models):
     gen = augkit.get_component("generator", "vicinity", **VICINITY)
     src = list(augkit.read(data_dir / "ner.en.dev.conll"))[:3]
-    raw = gen.augment(src, seed=3)
+    raw = augkit.augment(gen, src, seed=3)
     assert all(ex.tags == [] for ex in raw)  # exactly what a recipe stage stores
-    labelled = gen.augment(src, seed=3, label_with=str(models["ner"]))
+    labelled = augkit.augment(gen, src, seed=3, label_with=str(models["ner"]))
     assert [ex.tokens for ex in labelled] == [ex.tokens for ex in raw]
     assert all(len(ex.tags) == len(ex.tokens) and set(ex.tags) <= set(models["ner_labels"]) for ex in labelled)
-    kept = gen.augment(src, seed=3, replaced_tags="keep")
+    kept = augkit.augment(gen, src, seed=3, replaced_tags="keep")
     assert [ex.tags for ex in kept] == [ex.orig_tags for ex in raw]
 
 
@@ -276,9 +276,9 @@ def test_datasets_and_strings_come_back_as_they_went_in(data_dir):
     from datasets import ClassLabel, Dataset, Features, List, Value, concatenate_datasets
 
     gen = augkit.get_component("generator", "vicinity", **VICINITY)
-    texts = gen.augment(["Der Hund schläft im Garten .", "Die Katze trinkt Milch ."], seed=1)
+    texts = augkit.augment(gen, ["Der Hund schläft im Garten .", "Die Katze trinkt Milch ."], seed=1)
     assert isinstance(texts, list) and len(texts) == 4 and all(isinstance(t, str) for t in texts)
-    assert gen.augment("Der Hund schläft im Garten .", seed=1) == texts[:2]
+    assert augkit.augment(gen, "Der Hund schläft im Garten .", seed=1) == texts[:2]
     src = list(augkit.read(data_dir / "ner.en.dev.conll"))
     names = augkit.infer_labels(src)
     feats = Features({"tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=names)),
@@ -286,13 +286,13 @@ def test_datasets_and_strings_come_back_as_they_went_in(data_dir):
     ds = Dataset.from_list([{"tokens": ex.tokens, "ner_tags": [names.index(t) for t in ex.tags],
                              "langs": ["en"] * len(ex.tokens)} for ex in src], features=feats)
     with pytest.raises(DataError, match="'ner_tags' column needs a tag for every word") as e:
-        gen.augment(ds, seed=1)
+        augkit.augment(gen, ds, seed=1)
     assert "'unknown'" not in str(e.value)  # a ClassLabel column has no value for it
     fresh = augkit.get_component("generator", "vicinity", **VICINITY)
     with pytest.raises(DataError, match="'ner_tags' column is a ClassLabel .* no value for an unknown tag"):
-        fresh.augment(ds, seed=1, replaced_tags="unknown")
+        augkit.augment(fresh, ds, seed=1, replaced_tags="unknown")
     assert not fresh.stats  # refused before generating anything
-    new = gen.augment(ds, seed=1, replaced_tags="keep")
+    new = augkit.augment(gen, ds, seed=1, replaced_tags="keep")
     assert isinstance(new, Dataset) and new.features == ds.features and len(new) == 12
     assert new[0]["langs"] == ds[0]["langs"] and new[0]["ner_tags"] == ds[0]["ner_tags"]
     assert len(concatenate_datasets([ds, new])) == 18  # dataset.map-style code needs no conversion
@@ -300,7 +300,7 @@ def test_datasets_and_strings_come_back_as_they_went_in(data_dir):
                                for i, ex in enumerate(augkit.read(data_dir / "nli.de.dev.tsv"))],
                               features=Features({"premise": Value("string"), "hypothesis": Value("string"),
                                                  "label": ClassLabel(names=["entailment", "neutral", "contradiction"])}))
-    out = gen.augment(pairs, seed=1)
+    out = augkit.augment(gen, pairs, seed=1)
     assert out.features == pairs.features and out["label"][:2] == [0, 0]
 
 
@@ -309,17 +309,17 @@ def test_unsupported_inputs_are_named(data_dir):
 
     gen = augkit.get_component("generator", "vicinity", **VICINITY)
     with pytest.raises(TypeError, match="takes augkit.Example objects .* got int"):
-        gen.augment(42)
+        augkit.augment(gen, 42)
     with pytest.raises(TypeError, match="found a dict"):
-        gen.augment([{"tokens": ["a"]}])
+        augkit.augment(gen, [{"tokens": ["a"]}])
     with pytest.raises(DataError, match="pass one split, e.g. dataset\\['train'\\]"):
-        gen.augment(DatasetDict({"train": Dataset.from_list([{"text": "a b"}])}))
+        augkit.augment(gen, DatasetDict({"train": Dataset.from_list([{"text": "a b"}])}))
     with pytest.raises(DataError, match="its columns \\(review, stars\\) fit no example type"):
-        gen.augment(Dataset.from_list([{"review": "gut", "stars": 5}]))
-    assert len(gen.augment(Dataset.from_list([{"review": "sehr gut hier", "stars": 5}]), seed=0,
+        augkit.augment(gen, Dataset.from_list([{"review": "gut", "stars": 5}]))
+    assert len(augkit.augment(gen, Dataset.from_list([{"review": "sehr gut hier", "stars": 5}]), seed=0,
                            columns={"text_a": "review", "label": "stars"})) == 2
     with pytest.raises(DataError, match="vicinity augments tagging and pair examples; the input holds qa examples"):
-        gen.augment(QA)
+        augkit.augment(gen, QA)
 
 
 def test_hf_reader_takes_saved_folders_data_files_pairs_and_qa(cli, tmp_path, data_dir):
@@ -390,9 +390,9 @@ def test_cuda_without_cuda_is_a_message(cli, tmp_path, data_dir):
     assert proc.stderr.startswith("error: device 'cuda':") and "Traceback" not in proc.stderr
     gen = augkit.get_component("generator", "vicinity", **VICINITY)
     with pytest.raises(RunError, match="device 'cuda'"):
-        gen.augment(["Der Hund schläft ."], device="cuda")
+        augkit.augment(gen, ["Der Hund schläft ."], device="cuda")
     with pytest.raises(RunError, match="expected \"auto\", \"cpu\", \"cuda\""):
-        gen.augment(["Der Hund schläft ."], device="gpu")
+        augkit.augment(gen, ["Der Hund schläft ."], device="gpu")
     assert not list(tmp_path.iterdir())
 
 
@@ -463,13 +463,13 @@ class EchoOrSwapGenerator(Generator):
 def test_copies_of_the_input_are_dropped_and_counted_and_strings_can_name_their_source(tmp_path, augkit_plugin):
     texts = ["Der Hund schläft .", "Die Katze trinkt Milch ."]
     gen = EchoOrSwapGenerator()
-    assert gen.augment(texts, seed=1) == ["Hund Der schläft .", "Katze Die trinkt Milch ."]
+    assert augkit.augment(gen, texts, seed=1) == ["Hund Der schläft .", "Katze Die trinkt Milch ."]
     assert gen.stats["identical_dropped"] == 2
-    assert gen.augment(texts, seed=1, return_sources=True) == [("Der Hund schläft .", "Hund Der schläft ."),
+    assert augkit.augment(gen, texts, seed=1, return_sources=True) == [("Der Hund schläft .", "Hund Der schläft ."),
                                                                ("Die Katze trinkt Milch .", "Katze Die trinkt Milch .")]
-    assert len(EchoOrSwapGenerator().augment(texts, seed=1, keep_identical=True)) == 4
+    assert len(augkit.augment(EchoOrSwapGenerator(), texts, seed=1, keep_identical=True)) == 4
     with pytest.raises(ValueError, match="return_sources=True is for strings"):
-        gen.augment([Example("a", text_a="Der Hund schläft .")], return_sources=True)
+        augkit.augment(gen, [Example("a", text_a="Der Hund schläft .")], return_sources=True)
 
     augkit_plugin(plugin_with(EchoOrSwapGenerator), name="echo")
     src = tmp_path / "in.txt"

@@ -123,7 +123,7 @@ def test_converted_checkpoint_drives_the_generator(fairseq_folder):
     from conftest import DATA
 
     ner = list(augkit.read(DATA / "ner.en.dev.conll"))
-    out = VicinityGenerator(model=str(fairseq_folder)).augment(ner, seed=1)
+    out = augkit.augment(VicinityGenerator(model=str(fairseq_folder)), ner, seed=1)
     assert len(out) == 3 * len(ner) and all(len(o.tokens) == len(ner[0].tokens) for o in out if o.source_id == ner[0].id)
 
 

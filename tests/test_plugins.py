@@ -238,7 +238,7 @@ options = {{ shard_size = 2, batch_size = 1 }}
 """)
     Runner(load_recipe(recipe), tmp_path / "out", interactive=False).run()
     out = augkit.Corpus.load(tmp_path / "out" / "stages" / "01-swapped" / "data")
-    direct = SwapGenerator(n=3).augment(augkit.Corpus.load(tmp_path / "out" / "data" / "en"),
+    direct = augkit.augment(SwapGenerator(n=3), augkit.Corpus.load(tmp_path / "out" / "data" / "en"),
                                         seed=augkit.derive_seed(42, "swapped"))
     assert list(out) == direct and len(out) == 18
 
@@ -367,3 +367,41 @@ def test_lazy_names_resolve_to_the_real_objects():
     assert augkit_vicinity.MaskedLM.__module__ == "augkit_vicinity.mlm"
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         augkit.tasks.nonexistent  # noqa: B018
+
+
+def test_the_core_has_no_import_circle():
+    """augkit's modules import each other in one direction only. Every import counts, those inside
+    functions too (a lazy import is still an edge); only ``if TYPE_CHECKING:`` blocks do not."""
+    import ast
+    import graphlib
+
+    core = ROOT / "augkit"
+    modules = {}
+    for file in core.rglob("*.py"):
+        parts = file.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = file
+    graph = {}
+    for name, file in modules.items():
+        package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(file.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(block.test) for stmt in block.body for n in ast.walk(stmt)}
+        edges = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules]
+                edges |= set(subs) if len(subs) == len(node.names) else {base, *subs}
+            elif isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names}
+        graph[name] = {m for m in edges if m in modules and m != name}
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as e:
+        pytest.fail("import circle: " + " -> ".join(e.args[1]))
+    assert order.index("augkit.components") < order.index("augkit.plugins") < order.index("augkit")

@@ -79,7 +79,7 @@ def test_eda_generator_keeps_labels_spreads_operations_and_honours_the_contract(
         assert (src[sid].text_b is None) == all(o.text_b is None for o in outs)
     assert {ex.meta["operation"] for ex in out} == {"sr", "ri", "rs", "rd"}
     only_a = get_component("generator", "eda", operations=["rs"], texts="a", samples_per_input=2)
-    assert all(o.text_b == src[o.source_id].text_b for o in only_a.augment(_pairs(), seed=3))
+    assert all(o.text_b == src[o.source_id].text_b for o in augkit.augment(only_a, _pairs(), seed=3))
 
 
 def test_eda_without_a_synonym_source_says_how_to_get_one():
@@ -91,16 +91,16 @@ def test_eda_without_a_synonym_source_says_how_to_get_one():
         pass
     gen = get_component("generator", "eda")
     with pytest.raises(augkit.DataError, match="synonyms_path.*nltk"):
-        gen.augment(_pairs(), seed=1)
+        augkit.augment(gen, _pairs(), seed=1)
     # without sr and ri no synonyms are needed
-    assert get_component("generator", "eda", operations=["rs", "rd"]).augment(_pairs(), seed=1)
+    assert augkit.augment(get_component("generator", "eda", operations=["rs", "rd"]), _pairs(), seed=1)
 
 
 # --- Dai & Adel ----------------------------------------------------------------------------------
 def test_label_wise_token_replacement_draws_same_tag_words_from_the_corpus():
     corpus = _tagged()
     gen = get_component("generator", "dai-adel", operations=["lwtr"], p=1.0, samples_per_input=3)
-    out = gen.augment(corpus, seed=5)
+    out = augkit.augment(gen, corpus, seed=5)
     words_of = collections.defaultdict(set)
     for ex in corpus:
         for w, t in zip(ex.tokens, ex.tags):
@@ -113,7 +113,7 @@ def test_label_wise_token_replacement_draws_same_tag_words_from_the_corpus():
         assert ex.replaced == [i for i, (a, b) in enumerate(zip(src[ex.source_id].tokens, ex.tokens)) if a != b]
     # in proportion to their counts: "O"-words drawn over many sentences follow the corpus's frequencies
     gen = get_component("generator", "dai-adel", operations=["lwtr"], p=1.0, samples_per_input=200)
-    drawn = collections.Counter(w for ex in gen.augment(corpus, seed=1) for w, t in zip(ex.tokens, ex.tags) if t == "O")
+    drawn = collections.Counter(w for ex in augkit.augment(gen, corpus, seed=1) for w, t in zip(ex.tokens, ex.tags) if t == "O")
     counts = collections.Counter(w for ex in corpus for w, t in zip(ex.tokens, ex.tags) if t == "O")
     total_drawn, total = sum(drawn.values()), sum(counts.values())
     assert abs(drawn["."] / total_drawn - counts["."] / total) < 0.05  # "." is 3 of the 16 O-words
@@ -121,7 +121,7 @@ def test_label_wise_token_replacement_draws_same_tag_words_from_the_corpus():
 
 def test_synonym_replacement_extends_the_tags_of_a_several_word_synonym(synonyms):
     gen = get_component("generator", "dai-adel", operations=["sr"], p=1.0, synonyms_path=str(synonyms))
-    out = {ex.source_id: ex for ex in gen.augment(_tagged(), seed=2)}
+    out = {ex.source_id: ex for ex in augkit.augment(gen, _tagged(), seed=2)}
     first = out["t0"]
     # "Paris" (B-LOC) has one synonym, "City of Light": B-LOC I-LOC I-LOC; "big" → large|huge (O)
     i = first.tokens.index("City")
@@ -134,7 +134,7 @@ def test_synonym_replacement_extends_the_tags_of_a_several_word_synonym(synonyms
 def test_mention_replacement_uses_same_type_mentions_and_rebuilds_iob2():
     gen = get_component("generator", "dai-adel", operations=["mr"], p=1.0, samples_per_input=4)
     corpus = _tagged()
-    out = gen.augment(corpus, seed=4)
+    out = augkit.augment(gen, corpus, seed=4)
     from augkit_simple.dai_adel import mention_spans
 
     pool = collections.defaultdict(set)
@@ -158,7 +158,7 @@ def test_shuffle_within_segments_keeps_each_segments_words_and_every_tag():
     gen = get_component("generator", "dai-adel", operations=["sis"], p=1.0, samples_per_input=3)
     corpus = _tagged()
     src = {ex.id: ex for ex in corpus}
-    out = gen.augment(corpus, seed=7)
+    out = augkit.augment(gen, corpus, seed=7)
     assert out
     for ex in out:
         orig = src[ex.source_id]
@@ -234,6 +234,6 @@ options = {{ batch_size = 3, shard_size = 5 }}
     stage = next((tmp_path / "run" / "stages").glob("*dai_adel"))
     made = list(Corpus.load(stage / "data"))
     source = Corpus.load(next((tmp_path / "run" / "data").iterdir()))
-    expected = get_component("generator", "dai-adel", synonyms_path=str(synonyms), p=0.5).augment(
+    expected = augkit.augment(get_component("generator", "dai-adel", synonyms_path=str(synonyms), p=0.5), 
         list(source), seed=derive_seed(11, "dai_adel"))  # a stage's seed: the run's and its name
     assert [(e.tokens, e.tags) for e in made] == [(e.tokens, e.tags) for e in expected] and made

@@ -95,7 +95,7 @@ def test_a_pair_the_model_does_not_cover_is_refused_naming_it(tmp_path):
     shutil.copytree(augkit.resolve_model("augkit:tiny-marian"), folder)
     gen = get_component("generator", "translate", model=str(folder), target_lang="fr", **SHORT)
     with pytest.raises(augkit.DataError, match="translates en → de, not en → fr"):
-        gen.augment(_examples()[:1], seed=1)
+        augkit.augment(gen, _examples()[:1], seed=1)
 
 
 def test_augment_command_backtranslates_text_conll_and_csv(cli, tmp_path, data_dir):
@@ -121,7 +121,7 @@ def test_augment_writes_translations_as_xmixups_parallel_data(tmp_path, data_dir
     """`augkit augment --generator translate --output-format parallel` writes what X-Mixup's `parallel`
     reader reads back: each translation with its source (and back-translation), labels kept; an example
     without a source side is refused naming it, and nothing is written."""
-    from augkit.augment import augment_file
+    from augkit.standalone import augment_file
 
     table = tmp_path / "in.csv"
     with table.open("w", newline="") as f:
@@ -208,7 +208,7 @@ def test_add_back_translation_gives_shipped_translations_a_back_side(data_dir):
         assert ex.meta["parallel"]["source"] == src.meta["parallel"]["source"]
         assert set(ex.meta["parallel"]["back"]) == {"text_a", "text_b"}
     tagging = list(reader.read(str(data_dir / "xmixup" / "ner.en-de.train.tsv"), lang="de"))
-    out = gen.augment(tagging, seed=2)
+    out = augkit.augment(gen, tagging, seed=2)
     assert all(ex.meta["parallel"]["back"]["tokens"] for ex in out) and len(out) == len(tagging)
 
 
@@ -255,7 +255,7 @@ def test_a_briefly_trained_tiny_model_translates_held_out_sentences(tmp_path):
     for steps in (0, 400):
         folder = train_tiny_mt(tmp_path / f"mt{steps}", train, steps=steps)
         gen = get_component("generator", "translate", model=str(folder), target_lang="xa", max_new_tokens=48)
-        made = gen.augment([Example(id=f"h{i}", type="pair", lang="en", text_a=a) for i, (a, _) in enumerate(held)],
+        made = augkit.augment(gen, [Example(id=f"h{i}", type="pair", lang="en", text_a=a) for i, (a, _) in enumerate(held)],
                            seed=0)
         assert len(made) == len(held)
         scores[steps] = sacrebleu.corpus_chrf([ex.text_a for ex in made], [[b for _, b in held]]).score
@@ -341,7 +341,7 @@ def test_on_real_english_german_pairs_the_generator_translates_as_the_plain_loop
     folder = train_tiny_mt(tmp_path / "mt", train, steps=200, lr=2e-3, warmup_steps=50)
     gen = get_component("generator", "translate", model=str(folder), target_lang="de", max_new_tokens=32,
                         max_tokens_per_batch=512)
-    made = [ex.text_a for ex in gen.augment([Example(id=f"h{i}", type="pair", lang="en", text_a=a)
+    made = [ex.text_a for ex in augkit.augment(gen, [Example(id=f"h{i}", type="pair", lang="en", text_a=a)
                                              for i, a in enumerate(held)], seed=0, keep_identical=True)]
     tok, model = AutoTokenizer.from_pretrained(str(folder)), MarianMTModel.from_pretrained(str(folder)).eval()
     plain = []

@@ -57,7 +57,7 @@ def test_fewer_sets_only_when_fewer_distinct_sets_exist():
 
 # successive max ------------------------------------------------------------------------------------
 def test_word_count_preserved_and_m_words_replaced(lm, ner):
-    out = gen(lm, samples_per_input=3, mask_ratio=0.3).augment(ner, seed=7)
+    out = augkit.augment(gen(lm, samples_per_input=3, mask_ratio=0.3), ner, seed=7)
     by_src = {}
     for o in out:
         by_src.setdefault(o.source_id, []).append(o)
@@ -74,7 +74,7 @@ def test_word_count_preserved_and_m_words_replaced(lm, ner):
 
 
 def test_predictions_are_word_initial_pieces_never_specials(lm, ner):
-    out = gen(lm).augment(ner[:10], seed=3)
+    out = augkit.augment(gen(lm), ner[:10], seed=3)
     allowed = set(lm.allowed_words)
     specials = set(lm.tokenizer.all_special_tokens)
     for o in out:
@@ -83,7 +83,7 @@ def test_predictions_are_word_initial_pieces_never_specials(lm, ner):
 
 
 def test_fast_path_equals_the_reference_loop_for_the_same_mask_choices(lm, ner):
-    out = gen(lm, samples_per_input=2).augment(ner[:12], seed=11)
+    out = augkit.augment(gen(lm, samples_per_input=2), ner[:12], seed=11)
     src = {e.id: e for e in ner}
     for o in out:
         order = o.meta["mask_order"]["tokens"]
@@ -91,20 +91,20 @@ def test_fast_path_equals_the_reference_loop_for_the_same_mask_choices(lm, ner):
 
 
 def test_min_word_chars_limits_eligible_words(lm, ner):
-    out = gen(lm, min_word_chars=4).augment(ner, seed=5)
+    out = augkit.augment(gen(lm, min_word_chars=4), ner, seed=5)
     src = {e.id: e for e in ner}
     assert out and all(len(src[o.source_id].tokens[i]) >= 4 for o in out for i in o.replaced)
 
 
 def test_labels_and_provenance(lm, ner):
     g = gen(lm, relabel="all")
-    out = g.augment(ner[:5], seed=1)
+    out = augkit.augment(g, ner[:5], seed=1)
     src = {e.id: e for e in ner}
     for o in out:
         assert o.source_id in src and o.component == "vicinity" and o.lang == "en"
         assert o.orig_tags == src[o.source_id].tags and o.tags == []  # the labeler relabels every word
         assert not o.keep_orig_tags
-    masked = gen(lm, relabel="masked").augment(ner[:5], seed=1)
+    masked = augkit.augment(gen(lm, relabel="masked"), ner[:5], seed=1)
     # tags stay empty (the labeler keeps orig_tags on untouched words); meta says which replaced words changed
     assert all(o.tags == [] and o.orig_tags == src[o.source_id].tags and o.keep_orig_tags for o in masked)
     for o in out + masked:
@@ -114,7 +114,7 @@ def test_labels_and_provenance(lm, ner):
 # successive cross ----------------------------------------------------------------------------------
 def test_successive_cross_gives_the_product_of_half_variants(lm, ner):
     long = [e for e in ner if len(e.tokens) >= 8][:6]
-    out = gen(lm, mode="successive_cross", cross_samples=[2, 3]).augment(long, seed=2)
+    out = augkit.augment(gen(lm, mode="successive_cross", cross_samples=[2, 3]), long, seed=2)
     for e in long:
         outs = [o for o in out if o.source_id == e.id]
         assert len(outs) == 6
@@ -130,7 +130,7 @@ def test_successive_cross_gives_the_product_of_half_variants(lm, ner):
 def test_successive_cross_on_a_single_sentence_crosses_its_halves(lm, nli):
     """A single text (no second sentence) is split into halves, as a tagging sentence is."""
     singles = [Example(id=f"s{i}", type="pair", text_a=e.text_a, label=e.label) for i, e in enumerate(nli[:4])]
-    out = gen(lm, mode="successive_cross", cross_samples=[2, 3]).augment(singles, seed=2)
+    out = augkit.augment(gen(lm, mode="successive_cross", cross_samples=[2, 3]), singles, seed=2)
     for e in singles:
         words = e.text_a.split()
         half = len(words) // 2
@@ -142,7 +142,7 @@ def test_successive_cross_on_a_single_sentence_crosses_its_halves(lm, nli):
 
 
 def test_pairs_augment_both_texts_and_keep_the_label(lm, nli):
-    out = gen(lm, samples_per_input=2).augment(nli, seed=4)
+    out = augkit.augment(gen(lm, samples_per_input=2), nli, seed=4)
     src = {e.id: e for e in nli}
     assert len(out) == 2 * len(nli)
     for o in out:
@@ -150,7 +150,7 @@ def test_pairs_augment_both_texts_and_keep_the_label(lm, nli):
         assert o.type == "pair" and o.label == s.label
         assert len(o.text_a.split()) == len(s.text_a.split()) and len(o.text_b.split()) == len(s.text_b.split())
         assert o.meta["replaced_a"] and o.meta["replaced_b"]
-    cross = gen(lm, mode="successive_cross", cross_samples=[2, 2]).augment(nli[:4], seed=4)
+    cross = augkit.augment(gen(lm, mode="successive_cross", cross_samples=[2, 2]), nli[:4], seed=4)
     assert len(cross) == 4 * 4  # δ1 premise variants × δ2 hypothesis variants
 
 
@@ -162,11 +162,11 @@ def test_generator_contract_and_sampling_determinism(lm, ner, nli):
 
 
 def test_sampling_differs_from_argmax_and_respects_top_k(lm, ner):
-    a = gen(lm).augment(ner[:10], seed=9)
-    s = gen(lm, decoding="sample", temperature=5.0).augment(ner[:10], seed=9)
+    a = augkit.augment(gen(lm), ner[:10], seed=9)
+    s = augkit.augment(gen(lm, decoding="sample", temperature=5.0), ner[:10], seed=9)
     assert [o.replaced for o in a] == [o.replaced for o in s]  # same masks
     assert [o.tokens for o in a] != [o.tokens for o in s]
-    one = gen(lm, decoding="sample", top_k=1).augment(ner[:10], seed=9)
+    one = augkit.augment(gen(lm, decoding="sample", top_k=1), ner[:10], seed=9)
     assert [o.tokens for o in one] == [o.tokens for o in a]  # top-1 sampling is argmax
 
 
@@ -211,10 +211,10 @@ def test_empty_one_word_and_bounded_sentences_are_passed_through_and_counted(lm)
            Example("ok", tokens="Peter lives in Berlin now".split(), tags=["B-PER", "O", "O", "B-LOC", "O"]),
            Example("long", tokens=["w"] * 30, tags=["O"] * 30)]
     g = gen(lm, min_words=2, max_words=20)
-    out = g.augment(exs, seed=1)
+    out = augkit.augment(g, exs, seed=1)
     assert {o.source_id for o in out} == {"ok"}
     assert g.stats["passed_empty"] == 1 and g.stats["passed_too_short"] == 1 and g.stats["passed_too_long"] == 1
-    single = gen(lm).augment([exs[1]], seed=1)
+    single = augkit.augment(gen(lm), [exs[1]], seed=1)
     assert len(single) == 1 and single[0].replaced == [0]
 
 
@@ -222,10 +222,10 @@ def test_sentences_longer_than_the_model_are_windowed_or_skipped(lm):
     words = [f"word{i % 7}" for i in range(200)]  # well over the tiny model's 128 positions
     ex = Example("huge", tokens=words, tags=["O"] * 200)
     g = gen(lm, samples_per_input=1, mask_ratio=0.02)
-    out = g.augment([ex], seed=3)
+    out = augkit.augment(g, [ex], seed=3)
     assert len(out) == 1 and len(out[0].tokens) == 200 and g.stats["windowed_predictions"] == 4
     s = gen(lm, long_sentences="skip")
-    assert s.augment([ex], seed=3) == [] and s.stats["passed_too_long_for_model"] == 1
+    assert augkit.augment(s, [ex], seed=3) == [] and s.stats["passed_too_long_for_model"] == 1
 
 
 def test_model_folder_without_mlm_head_is_refused(tmp_path):

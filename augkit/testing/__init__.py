@@ -15,6 +15,7 @@ from typing import Sequence
 
 from ..components import Generator
 from ..data import Example
+from ..standalone import augment
 
 
 class ContractError(AssertionError):
@@ -45,7 +46,7 @@ def check_generator_contract(generator: Generator, examples: Sequence[Example], 
     by_id = {ex.id: ex for ex in examples}
     if len(by_id) != len(examples):
         raise ValueError("example ids must be unique")
-    runs = {bs: generator.augment(examples, seed=seed, batch_size=bs) for bs in batch_sizes}
+    runs = {bs: augment(generator, examples, seed=seed, batch_size=bs) for bs in batch_sizes}
     first = runs[batch_sizes[0]]
     order = {ex.id: i for i, ex in enumerate(examples)}
     last_pos = -1
@@ -78,13 +79,13 @@ def check_generator_contract(generator: Generator, examples: Sequence[Example], 
     ids = [o.id for o in first]
     if len(set(ids)) != len(ids):
         raise ContractError("output ids are not unique")
-    again = generator.augment(examples, seed=seed, batch_size=batch_sizes[0])
+    again = augment(generator, examples, seed=seed, batch_size=batch_sizes[0])
     if [_key(e) for e in again] != [_key(e) for e in first]:
         raise ContractError("the same seed gave different outputs")
     for bs, out in runs.items():
         if [_key(e) for e in out] != [_key(e) for e in first]:
             raise ContractError(f"batch size {bs} gave different outputs than batch size {batch_sizes[0]}")
-    reverse = generator.augment(examples[::-1], seed=seed, batch_size=batch_sizes[-1])
+    reverse = augment(generator, examples[::-1], seed=seed, batch_size=batch_sizes[-1])
     if sorted(map(_key, reverse)) != sorted(map(_key, first)):
         raise ContractError("reversing the input order changed the outputs (randomness must be per example)")
     return first

@@ -1,6 +1,8 @@
-"""``augment_file``: one generator over one corpus file (what ``augkit augment`` runs).
+"""A generator on its own: ``augment`` (examples, strings or a ``datasets.Dataset`` in Python) and
+``augment_file`` (one corpus file, what ``augkit augment`` runs).
 
-Everything that can be checked is checked before any generation: the output does not exist (or
+``augment_file`` checks everything that can be checked before any generation: the output does not exist (or
+
 ``overwrite``), the reader, writer and generator options, the device, that the generator augments what
 the reader gives and the writer stores what it makes, the labelling model, and — for tagged input — that
 the user said how the augmented sentences get their tags (``label_with`` or ``replaced_tags``, see
@@ -19,15 +21,115 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .atomic import atomic_write_text
+from .components import Generator
+from .convert import dataset_examples, detect_columns, example_text, examples_from_strings, examples_to_dataset
 from .data import Corpus, CorpusWriter, Example, write_corpus_meta
 from .errors import AugkitError, DataError, ParamError, RunError, did_you_mean
 from .fingerprints import hash_obj, hash_path
 from .format_lookup import formats_for, reader_for, writer_for
-from .generation import generate_shards
+from .generation import drop_identical, generate_shards
+from .labelling import check_policy, finish_augmented
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
 from .textfiles import check_data_file
+
+
+def augment(generator: Generator, examples: Any, *, seed: int = 0, batch_size: int = 64, device: str = "cpu",
+            precision: str = "auto", label_with: Any = None, replaced_tags: str | None = None,
+            labeler: str | None = None, lang: str = "und", columns: dict[str, str] | None = None,
+            keep_identical: bool = False, return_sources: bool = False) -> Any:
+    """The new examples ``generator`` makes from ``examples`` (originals not included), as the same kind
+    of thing that came in (the Python API of a generator on its own):
+
+    * ``augkit.Example`` objects (a list, any iterable, or a ``Corpus``) → ``list[Example]``, as the
+      generator made them (what a recipe stage stores, less the copies of their input, see below);
+    * strings (a list, or one string) → ``list[str]``, one text per new example (with
+      ``return_sources=True``, ``(input, new text)`` pairs, so each output names what it came from);
+    * a ``datasets.Dataset`` → a ``Dataset`` with the same features (columns matched by name or by
+      ``columns``, see ``augkit.convert``), the other columns copied from each example's source row.
+
+    ``label_with`` (a task model folder/id, a trainer stage folder, or a loaded task model) labels the
+    new examples with the labeler ``labeler``; ``replaced_tags`` (``keep``/``unknown``/``drop``/``none``)
+    tags replaced words without a model (``augkit.labelling``). A Dataset with a tag column needs one
+    of them unless the generator ``labels_outputs``. ``lang`` is the language of strings and Dataset
+    rows. An output whose text is its input's is dropped and counted (``stats["identical_dropped"]``)
+    unless ``keep_identical`` or the generator says its outputs keep their text (``changes_text``); a
+    recipe stage keeps them for its later stages.
+    """
+    if not isinstance(generator, Generator):
+        raise TypeError(f"augment takes a generator first (e.g. augkit.get_component(\"generator\", \"eda\")); "
+                        f"got {type(generator).__name__}")
+    check_policy(replaced_tags)
+    dataset, spec, strings = None, None, False
+    if _is_dataset_dict(examples):
+        raise DataError(f"got a DatasetDict with splits {list(examples)}; pass one split, e.g. "
+                        f"dataset[{next(iter(examples), 'train')!r}]")
+    if _is_dataset(examples):
+        dataset = examples
+        spec = detect_columns(dataset.features, columns=columns, where="the dataset")
+        items = list(dataset_examples(dataset, lang=lang, spec=spec))
+    elif isinstance(examples, str):
+        strings, items = True, examples_from_strings([examples], lang)
+    elif isinstance(examples, (Corpus, Iterable)):
+        items = list(examples)
+        if items and all(isinstance(x, str) for x in items):
+            strings, items = True, examples_from_strings(items, lang)
+        bad = next((x for x in items if not isinstance(x, Example)), None)
+        if bad is not None:
+            raise TypeError(f"augment({generator.display_name()}, ...) takes augkit.Example objects, strings or a "
+                            f"datasets.Dataset; found a {type(bad).__name__} ({bad!r:.60})")
+    else:
+        raise TypeError(f"augment({generator.display_name()}, ...) takes augkit.Example objects (a list or a Corpus), a "
+                        f"list of strings or a datasets.Dataset; got {type(examples).__name__}")
+    if return_sources and not strings:
+        raise ValueError("return_sources=True is for strings; new Examples name their input in source_id, and "
+                         "Dataset rows keep their source row's other columns")
+    wrong = sorted({ex.type for ex in items} - set(generator.example_types))
+    if wrong:
+        raise DataError(f"{generator.display_name()} augments {' and '.join(generator.example_types)} examples; the input "
+                        f"holds {wrong[0]} examples")
+    if dataset is not None and spec.type == "tagging" and "tags" in spec.columns and not generator.labels_outputs \
+            and label_with is None:
+        column, class_label = spec.columns["tags"], bool(spec.names.get("tags"))
+        policies = "'keep' (the source word's tag) or 'drop'" if class_label else \
+            "'keep' (the source word's tag), 'unknown' or 'drop'"
+        if replaced_tags in (None, "none"):
+            raise DataError(f"the dataset's {column!r} column needs a tag for every word, and "
+                            f"{generator.display_name()} does not know the tags of the words it puts in: pass "
+                            f"label_with=a task model, or replaced_tags={policies}")
+        if replaced_tags == "unknown" and class_label:
+            raise DataError(f"replaced_tags='unknown': the dataset's {column!r} column is a ClassLabel "
+                            f"({', '.join(spec.names['tags'])}), which has no value for an unknown tag; pass "
+                            f"replaced_tags={policies}, or label_with=a task model")
+    generator.ensure_setup(device=device, precision=precision)
+    generator.fit(items)
+    out: list[Example] = []
+    for start in range(0, len(items), batch_size):
+        out.extend(generator.augment_batch(items[start:start + batch_size], seed=seed))
+    sources = {ex.id: ex for ex in items}
+    if not keep_identical and generator.changes_text:
+        out = drop_identical(out, sources, generator.stats)
+    if label_with is not None or replaced_tags is not None:
+        out = finish_augmented(out, label_with=label_with, replaced_tags=replaced_tags,
+                               labeler=labeler, device=device, stats=generator.stats)
+    if strings:
+        if return_sources:
+            return [(example_text(sources[ex.source_id]) if ex.source_id in sources else None, example_text(ex))
+                    for ex in out]
+        return [example_text(ex) for ex in out]
+    if dataset is not None:
+        rows = {ex.id: i for i, ex in enumerate(items)}
+        return examples_to_dataset(out, dataset, spec, rows)
+    return out
+
+
+def _is_dataset(obj) -> bool:
+    return type(obj).__name__ == "Dataset" and type(obj).__module__.startswith("datasets")
+
+
+def _is_dataset_dict(obj) -> bool:
+    return type(obj).__name__ in ("DatasetDict", "IterableDatasetDict") and type(obj).__module__.startswith("datasets")
 
 
 def augment_file(input_path: str, output_path: str, *, generator: str, params: dict[str, Any] | None = None,

@@ -238,3 +238,43 @@ def test_training_frees_its_optimizer_state_when_it_ends_though_the_trainer_live
     assert report["steps"] == 2 and report["best_dev"] == 0.5
     assert seen["optimizer"]() is None and seen["moment"]() is None  # freed, with the trainer still held here
     assert trainer.model is None and selection.weights is None  # nor the model, nor dev selection's copy of it
+
+
+def test_the_schedule_and_other_trainer_settings_reach_the_optimizer():
+    """lr_scheduler_type and trainer_args (TrainingArguments' own names) are what the optimizer gets; names
+    augkit sets, unknown names and wrong values are refused with where to look."""
+    from transformers import TrainerCallback
+
+    from augkit import build_params
+    from augkit.tasks import FeatureDataset, build_trainer, encode, feature_collator, run_training
+
+    tm = load_task_model("augkit:tiny-xlmr", "tagging", LABELS, seed=0)
+    feats = encode(sentences(8), tm.tokenizer, "tagging", 32, {l: i for i, l in enumerate(LABELS)})
+    seen = []
+
+    class Watch(TrainerCallback):
+        def on_step_end(self, args, state, control, optimizer=None, lr_scheduler=None, **kw):
+            seen.append((lr_scheduler.get_last_lr()[0], optimizer.param_groups[0]["betas"]))
+
+    def lrs(**raw):
+        seen.clear()
+        params = build_params(TrainingParams, {"learning_rate": 1e-3, "batch_size": 4, "max_length": 32, **raw})
+        run_training(build_trainer(tm.model, params, train_dataset=FeatureDataset(feats), steps=4, seed=0,
+                                   data_collator=feature_collator(tm.tokenizer.pad_token_id), callbacks=[Watch()]))
+        return [round(lr, 8) for lr, _ in seen], seen[0][1]
+
+    linear, betas = lrs()
+    assert linear == [7.5e-4, 5e-4, 2.5e-4, 0.0] and betas == (0.9, 0.999)  # transformers' defaults
+    constant, betas = lrs(lr_scheduler_type="constant", trainer_args={"adam_beta1": 0.5, "adam_beta2": 0.98})
+    assert constant == [1e-3] * 4 and betas == (0.5, 0.98)
+    with pytest.raises(ParamError, match=r"lr_scheduler_type: 'cosin' is not a transformers schedule \(did you mean "
+                                         r"\"cosine\"\?\)"):
+        build_params(TrainingParams, {"lr_scheduler_type": "cosin"})
+    with pytest.raises(ParamError, match=r"trainer_args.adam_beta3: not a transformers.TrainingArguments field "
+                                         r"\(did you mean \"adam_beta2\"\?\).*trainer_args.seed: augkit sets it; use "
+                                         r"the run's seed"):
+        build_params(TrainingParams, {"trainer_args": {"adam_beta3": 0.9, "seed": 1}})
+    with pytest.raises(ParamError, match=r"trainer_args.adam_beta2: expected float, got 'x'"):
+        build_params(TrainingParams, {"trainer_args": {"adam_beta2": "x"}})
+    with pytest.raises(ParamError, match=r"trainer_args: transformers refuses them: adamw_bogus"):
+        build_params(TrainingParams, {"trainer_args": {"optim": "adamw_bogus"}})

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, ClassVar, Literal, Sequence
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 import numpy as np
 
-from ..errors import RunError
+from ..errors import RunError, did_you_mean
 from ..params import Params, param
 
 
@@ -18,7 +18,7 @@ from ..params import Params, param
 class TrainingParams(Params):
     """Training settings shared by every trainer stage (a trainer's own ``Params`` subclass this)."""
 
-    learning_rate: float = param(3e-5, help="peak learning rate (linear schedule)", gt=0)
+    learning_rate: float = param(3e-5, help="peak learning rate", gt=0)
     batch_size: int = param(4, help="examples per optimizer step over all processes (the papers' batch size); "
                             "the same on 1 or N GPUs", ge=1, le=1 << 20)
     micro_batch_size: int | Literal["auto"] = param(
@@ -38,6 +38,11 @@ class TrainingParams(Params):
     keep_checkpoints: Literal["all", "last"] = param(
         "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs')
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
+    lr_scheduler_type: str = param("linear", help="learning-rate schedule after warm-up, a transformers "
+                                   "SchedulerType: linear, cosine, constant, polynomial, inverse_sqrt, ...")
+    trainer_args: dict[str, Any] = param({}, help="other transformers.TrainingArguments settings, by their own "
+                                         "names (e.g. adam_beta2, optim, lr_scheduler_kwargs); those augkit "
+                                         "sets from its own parameters are refused, naming the parameter")
 
     retired: ClassVar[dict[str, str]] = {
         "grad_accum": "batch_size is now the global batch (examples per optimizer step over all processes) and "
@@ -45,6 +50,19 @@ class TrainingParams(Params):
                       "and micro_batch_size = your batch_size to keep the per-device size (or leave it \"auto\")"}
 
     def check(self):
+        if self.lr_scheduler_type != "linear":  # the library's own list (importing it loads torch)
+            from transformers.trainer_utils import SchedulerType
+
+            names = [t.value for t in SchedulerType]
+            if self.lr_scheduler_type not in names:
+                raise ValueError(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not a transformers "
+                                 f"schedule{did_you_mean(self.lr_scheduler_type, names)}; expected one of "
+                                 f"{', '.join(names)}")
+            if self.lr_scheduler_type == "reduce_lr_on_plateau":
+                raise ValueError("lr_scheduler_type: reduce_lr_on_plateau steps on the Trainer's own evaluation, "
+                                 "which augkit does not use (it selects on dev itself); choose another schedule")
+        if self.trainer_args:
+            check_trainer_args(self.trainer_args)
         if not self.report_to:
             return
         unknown = [r for r in self.report_to if r not in ("none", "all") and r not in _reporting_integrations()]
@@ -52,6 +70,50 @@ class TrainingParams(Params):
             raise ValueError(f"report_to: {', '.join(map(repr, unknown))} is not an installed logging integration "
                              f"(installed: {', '.join(_reporting_integrations()) or 'none'}); install its package "
                              "(e.g. tensorboard) or leave it out")
+
+
+#: TrainingArguments that augkit sets itself, and where a recipe says what they should be
+MANAGED_TRAINER_ARGS = {
+    "learning_rate": "learning_rate", "max_steps": "max_steps", "num_train_epochs": "train_epochs",
+    "per_device_train_batch_size": "batch_size and micro_batch_size",
+    "gradient_accumulation_steps": "batch_size and micro_batch_size (augkit works out the accumulation)",
+    "warmup_steps": "warmup_steps", "warmup_ratio": "warmup_ratio", "weight_decay": "weight_decay",
+    "max_grad_norm": "max_grad_norm", "lr_scheduler_type": "lr_scheduler_type", "logging_steps": "logging_steps",
+    "report_to": "report_to", "seed": "the run's seed ([run] seed)", "data_seed": "the run's seed ([run] seed)",
+    "bf16": "[run] precision", "fp16": "[run] precision", "use_cpu": "[run] device", "no_cuda": "[run] device",
+    "output_dir": "the run folder (-o)", "run_name": "the stage and model names",
+    "save_strategy": "keep_checkpoints (augkit saves the selected models itself)",
+    "eval_strategy": "eval_steps (augkit evaluates on dev itself)", "logging_strategy": "logging_steps",
+    "disable_tqdm": "augkit's own progress display", "dataloader_num_workers": "nothing (augkit feeds batches itself)",
+}
+
+
+def check_trainer_args(trainer_args: dict[str, Any]) -> None:
+    """``trainer_args`` names only ``transformers.TrainingArguments`` fields augkit leaves to the user, with
+    values TrainingArguments accepts (it is built once, on the CPU, to check them)."""
+    from transformers import TrainingArguments
+
+    fields = {f.name: f.type for f in dataclasses.fields(TrainingArguments) if f.init}
+    simple = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,)}
+    problems = []
+    for key, value in trainer_args.items():
+        kind = getattr(fields.get(key), "__name__", fields.get(key))
+        if key in MANAGED_TRAINER_ARGS:
+            problems.append(f"trainer_args.{key}: augkit sets it; use {MANAGED_TRAINER_ARGS[key]}")
+        elif key not in fields:
+            problems.append(f"trainer_args.{key}: not a transformers.TrainingArguments field"
+                            f"{did_you_mean(key, fields)}")
+        elif kind in simple and (not isinstance(value, simple[kind]) or (kind != "bool" and isinstance(value, bool))):
+            problems.append(f"trainer_args.{key}: expected {kind}, got {value!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            TrainingArguments(output_dir=scratch, use_cpu=True, report_to=[], **trainer_args)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"trainer_args: transformers refuses them: {e}") from None
 
 
 def _reporting_integrations() -> list[str]:

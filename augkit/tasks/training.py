@@ -279,10 +279,11 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
         learning_rate=params.learning_rate, per_device_train_batch_size=split.micro_batch,
         gradient_accumulation_steps=split.accumulation,
         warmup_steps=params.warmup_steps or int(params.warmup_ratio * steps), weight_decay=params.weight_decay,
-        max_grad_norm=params.max_grad_norm, lr_scheduler_type="linear", seed=seed % (2**31),
+        max_grad_norm=params.max_grad_norm, lr_scheduler_type=params.lr_scheduler_type, seed=seed % (2**31),
         data_seed=seed % (2**31), report_to=report_to, run_name=name, save_strategy="no", eval_strategy="no",
         logging_strategy="steps", logging_steps=params.logging_steps or max(1, steps // 20),
-        disable_tqdm=True, use_cpu=not cuda, dataloader_num_workers=0, **precision_flags(precision, device))
+        disable_tqdm=True, use_cpu=not cuda, dataloader_num_workers=0, **precision_flags(precision, device),
+        **params.trainer_args)
     history = history if history is not None else []
     bar = ctx.progress.bar(f"train {name}", steps, "steps") if ctx is not None and ctx.progress is not None \
         and distributed.is_main() else None

@@ -3,6 +3,7 @@
 Anything a later resume may trust is written to a temporary sibling first and renamed into place, so a
 crash or a kill leaves either the old artefact or the new one, never half of one.
 """
+
 from __future__ import annotations
 
 import contextlib

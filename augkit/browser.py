@@ -6,6 +6,7 @@ Uses Debian's Chromium (``apt-get install chromium``; ``AUGKIT_CHROMIUM`` names 
 Playwright (``pip install playwright``; its own browser downloads are not needed). Both are optional:
 ``BrowserUnavailable`` says which one is missing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +17,15 @@ from pathlib import Path
 from typing import Iterator
 
 #: what keeps Chromium quiet on a machine without network (and lets it run as root in a container)
-CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 class BrowserUnavailable(RuntimeError):
@@ -29,9 +37,9 @@ class PageCheck:
     headings: list[str]
     console_errors: list[str]
     page_errors: list[str]
-    requests: list[str]         # URLs other than file: and data: the page asked for (all blocked)
-    images: list[bool]          # per <img>: loaded and decoded
-    screenshot: bytes           # PNG of the full page (or its top)
+    requests: list[str]  # URLs other than file: and data: the page asked for (all blocked)
+    images: list[bool]  # per <img>: loaded and decoded
+    screenshot: bytes  # PNG of the full page (or its top)
 
 
 def chromium_path() -> str | None:

@@ -11,6 +11,7 @@ Construction is cheap (no model loading); heavy work happens in ``setup`` or in 
 listing and validating never load a model. Plugins register component *classes* through the
 ``register_*`` hooks in ``augkit.hookspecs``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +44,8 @@ class StageContext:
 
     ``out_dir`` is the stage's own folder (write artefacts only there; the runner makes the stage's
     completion atomic). ``inputs`` maps each declared input name to a ``Corpus``, a ``ModelSet`` (a
-    trainer stage's models, or a model id/folder named directly), or a list of them. ``seed`` is already derived from the run seed and the stage name.
+    trainer stage's models, or a model id/folder named directly), or a list of them. ``seed`` is already derived from
+    the run seed and the stage name.
     ``rank``/``world_size`` come from ``torchrun``/``accelerate launch`` (0/1 otherwise).
     """
 
@@ -58,7 +60,7 @@ class StageContext:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     log: logging.Logger = dataclasses.field(default_factory=lambda: logging.getLogger("augkit"))
     progress: Any = None  # augkit.progress.Progress-like; None = silent
-    resolve: Any = None   # callable(kind, name) -> component class, for components that compose others
+    resolve: Any = None  # callable(kind, name) -> component class, for components that compose others
 
     @property
     def is_main(self) -> bool:
@@ -225,8 +227,9 @@ class Filter(Component):
         if len(corpora) != self.n_inputs:
             from .errors import RunError
 
-            raise RunError(f"stage {ctx.name!r}: {self.display_name()} takes {self.n_inputs} input corpora, "
-                           f"got {len(corpora)}")
+            raise RunError(
+                f"stage {ctx.name!r}: {self.display_name()} takes {self.n_inputs} input corpora, got {len(corpora)}"
+            )
         result = self.filter(*corpora)
         result.corpus.save(ctx.out_dir / "data")
         return result.report()
@@ -248,8 +251,10 @@ class Distiller(Filter):
         if cls.n_inputs != 1:
             raise TypeError(f"{cls.__name__}: a distiller selects from one corpus (n_inputs = 1)")
         if cls.threshold and cls.threshold not in {f.name for f in dataclasses.fields(cls.Params)}:
-            raise TypeError(f"{cls.__name__}.threshold = {cls.threshold!r} is not one of its parameters "
-                            f"({', '.join(f.name for f in dataclasses.fields(cls.Params)) or 'none'})")
+            raise TypeError(
+                f"{cls.__name__}.threshold = {cls.threshold!r} is not one of its parameters "
+                f"({', '.join(f.name for f in dataclasses.fields(cls.Params)) or 'none'})"
+            )
 
     def filter(self, corpus: Corpus) -> FilterResult:  # type: ignore[override]
         raise NotImplementedError
@@ -331,6 +336,12 @@ class Writer(Component):
 
 
 COMPONENT_KINDS = {
-    "generator": Generator, "labeler": Labeler, "filter": Filter, "trainer": Trainer,
-    "trainer_hook": TrainerHook, "analyzer": Analyzer, "reader": Reader, "writer": Writer,
+    "generator": Generator,
+    "labeler": Labeler,
+    "filter": Filter,
+    "trainer": Trainer,
+    "trainer_hook": TrainerHook,
+    "analyzer": Analyzer,
+    "reader": Reader,
+    "writer": Writer,
 }

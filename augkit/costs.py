@@ -11,6 +11,7 @@ PyTorch's fused attention keeps no s × s matrix). In bf16/fp16 the saved tensor
 FLOPs count the matrix multiplications: 2 per parameter-token of the layers plus 4·s·h per token and
 layer for attention; a training step is three forwards' worth (backward = 2 forwards).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,26 +27,36 @@ ACT_EMBED = 16.5
 @dataclasses.dataclass(frozen=True)
 class GPU:
     name: str
-    bf16_tflops: float      # dense peak, no sparsity
+    bf16_tflops: float  # dense peak, no sparsity
     memory_gib: float
-    bandwidth_tbs: float    # memory bandwidth, TB/s
-    bf16: bool = True       # False: fp16 tensor cores only (V100, T4)
+    bandwidth_tbs: float  # memory bandwidth, TB/s
+    bf16: bool = True  # False: fp16 tensor cores only (V100, T4)
 
 
 #: common GPUs: dense bf16 (fp16 where there is no bf16) tensor-core peak, memory and memory bandwidth, from
 #: the vendors' data sheets
-GPUS = {g.name: g for g in (
-    GPU("h100", 989.0, 80, 3.35), GPU("h100-pcie", 756.0, 80, 2.0), GPU("h200", 989.0, 141, 4.8),
-    GPU("a100", 312.0, 80, 2.0), GPU("a100-40gb", 312.0, 40, 1.555), GPU("l40s", 362.0, 48, 0.864),
-    GPU("l4", 121.0, 24, 0.3), GPU("a10", 125.0, 24, 0.6), GPU("v100", 125.0, 32, 0.9, bf16=False),
-    GPU("t4", 65.0, 16, 0.32, bf16=False),
-)}
+GPUS = {
+    g.name: g
+    for g in (
+        GPU("h100", 989.0, 80, 3.35),
+        GPU("h100-pcie", 756.0, 80, 2.0),
+        GPU("h200", 989.0, 141, 4.8),
+        GPU("a100", 312.0, 80, 2.0),
+        GPU("a100-40gb", 312.0, 40, 1.555),
+        GPU("l40s", 362.0, 48, 0.864),
+        GPU("l4", 121.0, 24, 0.3),
+        GPU("a10", 125.0, 24, 0.6),
+        GPU("v100", 125.0, 32, 0.9, bf16=False),
+        GPU("t4", 65.0, 16, 0.32, bf16=False),
+    )
+}
 DEFAULT_UTILISATION = 0.40
 #: what a step costs besides its FLOPs (not yet measured on a GPU; benchmarks/gpu_check.sh will): AdamW
 #: reads and writes about 36 bytes per parameter per optimizer step (weights, gradient, two moments, the
 #: norm for clipping, zeroing), and a forward+backward of a small micro-batch is bound by kernel launches,
 #: about 0.3 ms per layer on a GPU; on a CPU the Trainer's own work adds about 15 ms per optimizer step and
-#: 5 ms per layer and pass (a micro-batch's forward and backward, per stream; measured with the tiny recipes), at about 10 GB/s of memory traffic
+#: 5 ms per layer and pass (a micro-batch's forward and backward, per stream; measured with the tiny recipes), at
+#: about 10 GB/s of memory traffic
 OPTIMIZER_BYTES_PER_PARAM = 36
 GPU_LAYER_SECONDS, CPU_LAYER_SECONDS, CPU_STEP_SECONDS, CPU_BANDWIDTH = 3e-4, 5e-3, 1.5e-2, 10e9
 #: a training's forward and backward reach this share of the CPU's plain matrix-multiply rate (measured: an
@@ -79,13 +90,21 @@ class ModelShape:
         h, f, L = self.hidden, self.ffn, self.layers
         return tokens * L * (2 * (4 * h * h + 2 * h * f) + 4 * seq_len * h)
 
-    def activation_bytes(self, batch: int, seq_len: int, *, half: bool, fused_attention: bool,
-                         checkpointing: bool = False) -> float:
+    def activation_bytes(
+        self, batch: int, seq_len: int, *, half: bool, fused_attention: bool, checkpointing: bool = False
+    ) -> float:
         """Bytes autograd keeps for the backward pass of one forward over ``batch × seq_len`` tokens."""
         scale = 0.5 if half else 1.0
         tokens = batch * seq_len
-        per_layer = tokens * (ACT_H * self.hidden + ACT_F * self.ffn
-                              + (0.0 if fused_attention else ACT_ATTENTION * self.heads * seq_len)) * scale
+        per_layer = (
+            tokens
+            * (
+                ACT_H * self.hidden
+                + ACT_F * self.ffn
+                + (0.0 if fused_attention else ACT_ATTENTION * self.heads * seq_len)
+            )
+            * scale
+        )
         embed = tokens * ACT_EMBED * self.hidden * scale
         if checkpointing:  # each layer's input is kept; one layer's activations exist at a time
             return embed + self.layers * tokens * self.hidden * 4 * scale + per_layer
@@ -116,9 +135,14 @@ def model_shape(ref: str) -> ModelShape | None:
     config = read_model_config(ref)
     if not config or "hidden_size" not in config:
         return None
-    return ModelShape(config["num_hidden_layers"], config["hidden_size"], config["num_attention_heads"],
-                      config.get("intermediate_size", 4 * config["hidden_size"]), config.get("vocab_size", 0),
-                      config.get("max_position_embeddings", 512))
+    return ModelShape(
+        config["num_hidden_layers"],
+        config["hidden_size"],
+        config["num_attention_heads"],
+        config.get("intermediate_size", 4 * config["hidden_size"]),
+        config.get("vocab_size", 0),
+        config.get("max_position_embeddings", 512),
+    )
 
 
 @dataclasses.dataclass
@@ -139,15 +163,30 @@ class Memory:
         return {**dataclasses.asdict(self), "total": self.total}
 
 
-def training_memory(shape: ModelShape, micro_batch: int, seq_len: int, *, half: bool, fused_attention: bool,
-                    processes: int = 1, checkpointing: bool = False, streams: int = 1) -> Memory:
+def training_memory(
+    shape: ModelShape,
+    micro_batch: int,
+    seq_len: int,
+    *,
+    half: bool,
+    fused_attention: bool,
+    processes: int = 1,
+    checkpointing: bool = False,
+    streams: int = 1,
+) -> Memory:
     """One device training ``shape`` with AdamW on micro-batches of ``micro_batch × seq_len`` tokens
     (``streams``: forwards kept at once, 2 for X-Mixup's source and target)."""
     p = shape.params
-    return Memory(weights=4 * p, gradients=4 * p, optimizer=8 * p, buckets=4 * p if processes > 1 else 0,
-                  activations=streams * shape.activation_bytes(micro_batch, seq_len, half=half,
-                                                               fused_attention=fused_attention,
-                                                               checkpointing=checkpointing))
+    return Memory(
+        weights=4 * p,
+        gradients=4 * p,
+        optimizer=8 * p,
+        buckets=4 * p if processes > 1 else 0,
+        activations=streams
+        * shape.activation_bytes(
+            micro_batch, seq_len, half=half, fused_attention=fused_attention, checkpointing=checkpointing
+        ),
+    )
 
 
 def inference_memory(shape: ModelShape, batch: int, seq_len: int, *, half: bool, logits: float = 0) -> Memory:
@@ -168,8 +207,8 @@ class Hardware:
     nodes: int = 1
     precision: str = "auto"
     utilisation: float = DEFAULT_UTILISATION
-    cpu_flops: float = 0.0          # measured rate of this machine, for a CPU plan
-    cpu_memory: float = math.inf    # this machine's RAM, for a CPU plan
+    cpu_flops: float = 0.0  # measured rate of this machine, for a CPU plan
+    cpu_memory: float = math.inf  # this machine's RAM, for a CPU plan
 
     @property
     def processes(self) -> int:
@@ -206,12 +245,15 @@ class Hardware:
 
     def describe(self) -> str:
         if self.gpu is None:
-            parts = ([f"{self.cpu_flops / 1e9:.0f} GFLOP/s measured"] if self.cpu_flops else []) + \
-                ([f"{self.cpu_memory / 2**30:.0f} GiB"] if math.isfinite(self.cpu_memory) else [])
+            parts = ([f"{self.cpu_flops / 1e9:.0f} GFLOP/s measured"] if self.cpu_flops else []) + (
+                [f"{self.cpu_memory / 2**30:.0f} GiB"] if math.isfinite(self.cpu_memory) else []
+            )
             return "this machine's CPU" + (f" ({', '.join(parts)})" if parts else "")
         where = f"{self.gpus} × {self.gpu.name}" + (f" on {self.nodes} nodes" if self.nodes > 1 else "")
-        return (f"{where} ({self.gpu.memory_gib:g} GiB, {self.gpu.bf16_tflops:g} TFLOP/s "
-                f"{'bf16' if self.gpu.bf16 else 'fp16'} peak at {self.utilisation:.0%})")
+        return (
+            f"{where} ({self.gpu.memory_gib:g} GiB, {self.gpu.bf16_tflops:g} TFLOP/s "
+            f"{'bf16' if self.gpu.bf16 else 'fp16'} peak at {self.utilisation:.0%})"
+        )
 
 
 def local_hardware(precision: str = "auto", measure: bool = True) -> Hardware:
@@ -224,8 +266,11 @@ def local_hardware(precision: str = "auto", measure: bool = True) -> Hardware:
         props = torch.cuda.get_device_properties(0)
         for key in sorted(GPUS, key=len, reverse=True):
             base = key.split("-")[0]
-            if base in name and ("pcie" in name) == ("pcie" in key) and \
-                    (key != "a100-40gb" or props.total_memory < 50 * 2**30):
+            if (
+                base in name
+                and ("pcie" in name) == ("pcie" in key)
+                and (key != "a100-40gb" or props.total_memory < 50 * 2**30)
+            ):
                 return Hardware(GPUS[key], torch.cuda.device_count(), 1, precision)
     return cpu_hardware(precision, measure)
 
@@ -234,8 +279,12 @@ def cpu_hardware(precision: str = "auto", measure: bool = True) -> Hardware:
     """This machine's CPU: its measured matrix-multiply rate and its memory."""
     import psutil
 
-    return Hardware(None, precision=precision, cpu_flops=measured_cpu_flops() if measure else 0.0,
-                    cpu_memory=float(psutil.virtual_memory().total))
+    return Hardware(
+        None,
+        precision=precision,
+        cpu_flops=measured_cpu_flops() if measure else 0.0,
+        cpu_memory=float(psutil.virtual_memory().total),
+    )
 
 
 def measured_cpu_flops(size: int = 1024, repeats: int = 5) -> float:
@@ -251,7 +300,7 @@ def measured_cpu_flops(size: int = 1024, repeats: int = 5) -> float:
         t0 = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - t0)
-    return 2 * size ** 3 / best
+    return 2 * size**3 / best
 
 
 @dataclasses.dataclass
@@ -262,14 +311,14 @@ class Work:
     flops: float
     tokens: float
     memory: Memory
-    steps: int = 0                 # optimizer steps (training)
-    batches: float = 0.0           # forward (and backward) passes over all processes
-    layers: int = 0                # the model's layers (a pass's fixed cost grows with them)
-    params: int = 0                # parameters the optimizer updates (training)
+    steps: int = 0  # optimizer steps (training)
+    batches: float = 0.0  # forward (and backward) passes over all processes
+    layers: int = 0  # the model's layers (a pass's fixed cost grows with them)
+    params: int = 0  # parameters the optimizer updates (training)
     micro_batch: int = 0
     accumulation: int = 0
-    checkpointing_memory: Memory | None = None   # the same training with gradient checkpointing
-    fitting_micro: int = 0         # when it does not fit: the largest micro-batch that would
+    checkpointing_memory: Memory | None = None  # the same training with gradient checkpointing
+    fitting_micro: int = 0  # when it does not fit: the largest micro-batch that would
 
 
 @dataclasses.dataclass
@@ -287,10 +336,10 @@ class StageCost:
     examples: int = 0
     work: list[Work] = dataclasses.field(default_factory=list)
     disk_bytes: float = 0.0
-    outputs: int | None = None     # examples the stage writes (for later stages' estimates)
-    models: Models | None = None   # the models the stage trains (for later stages' estimates)
+    outputs: int | None = None  # examples the stage writes (for later stages' estimates)
+    models: Models | None = None  # the models the stage trains (for later stages' estimates)
     notes: list[str] = dataclasses.field(default_factory=list)
-    advice: str = ""               # what would make it fit, when it does not
+    advice: str = ""  # what would make it fit, when it does not
 
     @property
     def steps(self) -> int:
@@ -315,15 +364,22 @@ class DataSize:
 
     examples: int
     words: float
-    source: str = "counted"        # "counted" from the file, "documented" by the recipe, or "unknown"
-    kind: str = ""                 # the examples' type: "tagging", "pair", "qa" ("" if unknown)
+    source: str = "counted"  # "counted" from the file, "documented" by the recipe, or "unknown"
+    kind: str = ""  # the examples' type: "tagging", "pair", "qa" ("" if unknown)
 
     def tokens(self, subwords_per_word: float = 1.4) -> float:
         return self.words * subwords_per_word + 2
 
 
-def fit_training(shape: ModelShape, hw: Hardware, batch_size: int, micro: int | str, seq_len: int,
-                 streams: int = 1, examples: int = 0) -> tuple[Any, Memory, bool]:
+def fit_training(
+    shape: ModelShape,
+    hw: Hardware,
+    batch_size: int,
+    micro: int | str,
+    seq_len: int,
+    streams: int = 1,
+    examples: int = 0,
+) -> tuple[Any, Memory, bool]:
     """The split (``BatchSplit``) a training would use on ``hw`` — ``micro_batch_size = "auto"`` halves the
     per-device share until it fits, as ``fit_micro_batch`` does — its memory per device, and whether it fits
     (92 % of the device, as the probe allows)."""
@@ -335,8 +391,16 @@ def fit_training(shape: ModelShape, hw: Hardware, batch_size: int, micro: int | 
         batch_size = max(min(batch_size, examples), processes)
 
     def memory(m: int, checkpointing: bool = False) -> Memory:
-        return training_memory(shape, m, seq_len, half=hw.half, fused_attention=hw.fused_attention,
-                               processes=processes, checkpointing=checkpointing, streams=streams)
+        return training_memory(
+            shape,
+            m,
+            seq_len,
+            half=hw.half,
+            fused_attention=hw.fused_attention,
+            processes=processes,
+            checkpointing=checkpointing,
+            streams=streams,
+        )
 
     if micro == "auto" and hw.gpu is None:  # on a CPU "auto" is the whole share (no probe)
         split = BatchSplit.of(batch_size, batch_size, processes)
@@ -352,8 +416,16 @@ def fit_training(shape: ModelShape, hw: Hardware, batch_size: int, micro: int | 
 
 def checkpointed(shape: ModelShape, hw: Hardware, micro_batch: int, seq_len: int, streams: int = 1) -> Memory:
     """The memory of the same training with gradient checkpointing (the layers' activations recomputed)."""
-    return training_memory(shape, micro_batch, seq_len, half=hw.half, fused_attention=hw.fused_attention,
-                           processes=hw.processes, checkpointing=True, streams=streams)
+    return training_memory(
+        shape,
+        micro_batch,
+        seq_len,
+        half=hw.half,
+        fused_attention=hw.fused_attention,
+        processes=hw.processes,
+        checkpointing=True,
+        streams=streams,
+    )
 
 
 #: a batch is padded to its longest sequence: padded length ≈ this × the mean (capped at max_length)
@@ -367,8 +439,16 @@ def checkpoint_bytes(shape: ModelShape) -> float:
     return 4 * shape.params + TOKENIZER_BYTES_PER_PIECE * shape.vocab
 
 
-def training_work(what: str, shape: ModelShape, hw: Hardware, params: Any, size: DataSize, *, streams: int = 1,
-                  steps: int | None = None) -> Work:
+def training_work(
+    what: str,
+    shape: ModelShape,
+    hw: Hardware,
+    params: Any,
+    size: DataSize,
+    *,
+    streams: int = 1,
+    steps: int | None = None,
+) -> Work:
     """One training of ``shape`` with ``params`` (a ``TrainingParams``) on ``size``: optimizer steps (as the
     trainer counts them), tokens, FLOPs (three forwards' worth per step, ``streams`` forwards each) and the
     memory of the micro-batch split ``micro_batch_size`` would choose on ``hw`` (worst case: every sequence
@@ -381,45 +461,83 @@ def training_work(what: str, shape: ModelShape, hw: Hardware, params: Any, size:
     mean = min(params.max_length, size.tokens())
     padded = min(params.max_length, mean * PADDING)
     examples = steps * params.batch_size
-    split, memory, fits = fit_training(shape, hw, params.batch_size, params.micro_batch_size, params.max_length,
-                                       streams, size.examples)
-    work = Work(what, flops=3 * streams * shape.forward_flops(examples * padded, padded),
-                tokens=streams * examples * mean, memory=memory, steps=steps,
-                batches=steps * split.accumulation * split.processes * streams, layers=shape.layers,
-                params=shape.params,
-                micro_batch=split.micro_batch, accumulation=split.accumulation)
+    split, memory, fits = fit_training(
+        shape, hw, params.batch_size, params.micro_batch_size, params.max_length, streams, size.examples
+    )
+    work = Work(
+        what,
+        flops=3 * streams * shape.forward_flops(examples * padded, padded),
+        tokens=streams * examples * mean,
+        memory=memory,
+        steps=steps,
+        batches=steps * split.accumulation * split.processes * streams,
+        layers=shape.layers,
+        params=shape.params,
+        micro_batch=split.micro_batch,
+        accumulation=split.accumulation,
+    )
     if not fits:
         work.checkpointing_memory = checkpointed(shape, hw, split.micro_batch, params.max_length, streams)
         from .tasks.training import BatchSplit, largest_fitting
 
         def fits_with(m: int) -> bool:
             small = BatchSplit.of(split.batch_size, m, split.processes).micro_batch
-            return training_memory(shape, small, params.max_length, half=hw.half, fused_attention=hw.fused_attention,
-                                   processes=split.processes, streams=streams).total <= 0.92 * hw.memory_bytes
+            return (
+                training_memory(
+                    shape,
+                    small,
+                    params.max_length,
+                    half=hw.half,
+                    fused_attention=hw.fused_attention,
+                    processes=split.processes,
+                    streams=streams,
+                ).total
+                <= 0.92 * hw.memory_bytes
+            )
 
         work.fitting_micro = largest_fitting(split.micro_batch, fits_with)
     return work
 
 
-def inference_work(what: str, shape: ModelShape, hw: Hardware, size: DataSize, max_length: int, *,
-                   passes: float = 1.0, batch: int = 32, streams: int = 1, logits_per_token: float = 0.0) -> Work:
+def inference_work(
+    what: str,
+    shape: ModelShape,
+    hw: Hardware,
+    size: DataSize,
+    max_length: int,
+    *,
+    passes: float = 1.0,
+    batch: int = 32,
+    streams: int = 1,
+    logits_per_token: float = 0.0,
+) -> Work:
     """Forward passes over ``size`` (``passes`` times; ``streams`` forwards per example)."""
     mean = min(max_length, size.tokens())
     padded = min(max_length, mean * PADDING)
     n = size.examples * passes * streams
-    return Work(what, flops=shape.forward_flops(n * padded, padded), tokens=n * mean,
-                batches=math.ceil(size.examples * passes / batch), layers=shape.layers,
-                memory=inference_memory(shape, batch * streams, max_length, half=hw.half,
-                                        logits=batch * max_length * logits_per_token))
+    return Work(
+        what,
+        flops=shape.forward_flops(n * padded, padded),
+        tokens=n * mean,
+        batches=math.ceil(size.examples * passes / batch),
+        layers=shape.layers,
+        memory=inference_memory(
+            shape, batch * streams, max_length, half=hw.half, logits=batch * max_length * logits_per_token
+        ),
+    )
 
 
 def training_advice(work: Work, hw: Hardware) -> str:
     """What would make a training that does not fit ``hw`` fit."""
     ck = work.checkpointing_memory
     if work.fitting_micro:
-        return (f"micro-batch {work.micro_batch} needs {work.memory.total / 2**30:.0f} GiB; "
-                f"micro_batch_size = {work.fitting_micro} fits (the global batch kept by accumulation)")
+        return (
+            f"micro-batch {work.micro_batch} needs {work.memory.total / 2**30:.0f} GiB; "
+            f"micro_batch_size = {work.fitting_micro} fits (the global batch kept by accumulation)"
+        )
     if ck is not None and ck.total <= 0.92 * hw.memory_bytes:
-        return (f"micro-batch {work.micro_batch} still needs {work.memory.total / 2**30:.0f} GiB; gradient "
-                f"checkpointing needs {ck.total / 2**30:.0f} GiB")
+        return (
+            f"micro-batch {work.micro_batch} still needs {work.memory.total / 2**30:.0f} GiB; gradient "
+            f"checkpointing needs {ck.total / 2**30:.0f} GiB"
+        )
     return f"needs {work.memory.total / 2**30:.0f} GiB per device even at micro-batch 1: a larger GPU"

@@ -14,12 +14,14 @@ and ``component`` (which component made it), ``replaced`` (word positions a gene
 the replaced positions whose word actually differs from the source's. ``keep_orig_tags`` says how a
 labeler treats such an example: False (the default), it labels every word; True, only the ``replaced``
 words, the others keep their ``orig_tags`` (GEN-LM's ``relabel = "masked"``). Readers keep columns that have no
-field here in ``meta["extra"]`` (augmented examples inherit their source's). A labeler adds ``probs``: a label distribution per word (tagging) or
+field here in ``meta["extra"]`` (augmented examples inherit their source's). A labeler adds ``probs``: a label
+distribution per word (tagging) or
 one row (pair), in the order of the corpus's ``labels``.
 
 A ``Corpus`` is a memory-mapped Hugging Face ``datasets.Dataset`` with a fixed schema, so it scales to
 millions of examples; ``corpus.dataset`` gives the Dataset itself for ``map``/``filter``/``shard``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +31,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import DataError
 from .atomic import atomic_dir, atomic_write_json
+from .errors import DataError
 
 EXAMPLE_TYPES = ("tagging", "pair", "qa")
 #: the tag of a word whose label is unknown: written and read like any tag, never a class of its own;
@@ -102,17 +104,28 @@ def features():
     """The Arrow schema every corpus uses (as ``datasets.Features``)."""
     from datasets import Features, List, Value
 
-    return Features({
-        "id": Value("string"), "type": Value("string"), "lang": Value("string"),
-        "tokens": List(Value("string")), "tags": List(Value("string")),
-        "text_a": Value("string"), "text_b": Value("string"), "label": Value("string"),
-        "question": Value("string"), "context": Value("string"),
-        "answers": List({"text": Value("string"), "start": Value("int32")}),
-        "source_id": Value("string"), "component": Value("string"),
-        "replaced": List(Value("int32")), "orig_tags": List(Value("string")), "keep_orig_tags": Value("bool"),
-        "probs": List(List(Value("float32"))),
-        "meta": Value("string"),
-    })
+    return Features(
+        {
+            "id": Value("string"),
+            "type": Value("string"),
+            "lang": Value("string"),
+            "tokens": List(Value("string")),
+            "tags": List(Value("string")),
+            "text_a": Value("string"),
+            "text_b": Value("string"),
+            "label": Value("string"),
+            "question": Value("string"),
+            "context": Value("string"),
+            "answers": List({"text": Value("string"), "start": Value("int32")}),
+            "source_id": Value("string"),
+            "component": Value("string"),
+            "replaced": List(Value("int32")),
+            "orig_tags": List(Value("string")),
+            "keep_orig_tags": Value("bool"),
+            "probs": List(List(Value("float32"))),
+            "meta": Value("string"),
+        }
+    )
 
 
 def _upgrade(ds):
@@ -200,8 +213,9 @@ class Corpus:
 
     # construction ---------------------------------------------------------------------------
     @classmethod
-    def from_examples(cls, examples: Iterable[Example], labels: Sequence[str] | None = None,
-                      name: str | None = None) -> "Corpus":
+    def from_examples(
+        cls, examples: Iterable[Example], labels: Sequence[str] | None = None, name: str | None = None
+    ) -> "Corpus":
         """Build an in-memory corpus (for small data and the Python API; stages write to disk)."""
         from datasets import Dataset
 
@@ -245,8 +259,9 @@ class Corpus:
         """The examples as a pyarrow Table (selections applied), for columnar work. A corpus never
         changes, so the table is made once (each view of a Dataset copies its schema)."""
         if self._table is None:
-            self._table = self.dataset.with_format("arrow")[:] if len(self.dataset) else \
-                features().arrow_schema.empty_table()
+            self._table = (
+                self.dataset.with_format("arrow")[:] if len(self.dataset) else features().arrow_schema.empty_table()
+            )
         return self._table
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -313,8 +328,7 @@ class Corpus:
 
 
 def write_corpus_meta(folder: Path, files: list[str], labels, count: int, name: str | None = None) -> None:
-    atomic_write_json(Path(folder) / Corpus.META_FILE,
-                      {"files": files, "labels": labels, "count": count, "name": name})
+    atomic_write_json(Path(folder) / Corpus.META_FILE, {"files": files, "labels": labels, "count": count, "name": name})
 
 
 def concat(corpora: Sequence[Corpus], name: str | None = None) -> Corpus:

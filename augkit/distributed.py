@@ -7,6 +7,7 @@ process each of them is a no-op, so the same code runs single-process unchanged.
 The process group is the one transformers' Trainer / accelerate use (``accelerate.PartialState``): NCCL
 on GPUs, gloo on CPUs, initialised from the launcher's environment variables.
 """
+
 from __future__ import annotations
 
 import time
@@ -50,8 +51,10 @@ def _group_up() -> bool:
     if not dist.is_initialized():
         from .errors import RunError
 
-        raise RunError("several processes were launched but no process group is up; call "
-                       "augkit.distributed.ensure_process_group(device) before the first collective")
+        raise RunError(
+            "several processes were launched but no process group is up; call "
+            "augkit.distributed.ensure_process_group(device) before the first collective"
+        )
     return True
 
 

@@ -1,4 +1,5 @@
 """What a run ran on: versions, plugins, seed, process topology (written to env.json)."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -8,8 +9,23 @@ import subprocess
 import sys
 from typing import Any
 
-PACKAGES = ("augkit", "torch", "transformers", "datasets", "accelerate", "tokenizers", "sentencepiece",
-            "scikit-learn", "seqeval", "pluggy", "rich", "safetensors", "numpy", "fairseq", "fairseq-fixed")
+PACKAGES = (
+    "augkit",
+    "torch",
+    "transformers",
+    "datasets",
+    "accelerate",
+    "tokenizers",
+    "sentencepiece",
+    "scikit-learn",
+    "seqeval",
+    "pluggy",
+    "rich",
+    "safetensors",
+    "numpy",
+    "fairseq",
+    "fairseq-fixed",
+)
 
 
 def topology() -> tuple[int, int, int]:
@@ -40,21 +56,25 @@ def pick_device(requested: str = "auto") -> str:
     kind, _, index = requested.partition(":")
     if kind == "cuda":
         if not torch.backends.cuda.is_built():
-            raise RunError(f"device {requested!r}: this torch ({torch.__version__}) was built without CUDA; "
-                           "use device \"cpu\", or install a CUDA build of torch (AUGKIT_TORCH_PIN=\"\" bash "
-                           "scripts/setup.sh lets pip choose one)")
+            raise RunError(
+                f"device {requested!r}: this torch ({torch.__version__}) was built without CUDA; "
+                'use device "cpu", or install a CUDA build of torch (AUGKIT_TORCH_PIN="" bash '
+                "scripts/setup.sh lets pip choose one)"
+            )
         if not torch.cuda.is_available():
-            raise RunError(f"device {requested!r}: torch has CUDA support but sees no GPU (check the driver and "
-                           "CUDA_VISIBLE_DEVICES), or use device \"cpu\"")
+            raise RunError(
+                f"device {requested!r}: torch has CUDA support but sees no GPU (check the driver and "
+                'CUDA_VISIBLE_DEVICES), or use device "cpu"'
+            )
         n = torch.cuda.device_count()
         if index and (not index.isdigit() or int(index) >= n):
             raise RunError(f"device {requested!r}: expected cuda:0 to cuda:{n - 1} ({n} GPU{'s' * (n != 1)} visible)")
         return requested
     if kind == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise RunError(f"device {requested!r}: this machine or torch build has no Apple MPS support; use \"cpu\"")
+            raise RunError(f'device {requested!r}: this machine or torch build has no Apple MPS support; use "cpu"')
         return requested
-    raise RunError(f"device {requested!r}: expected \"auto\", \"cpu\", \"cuda\", \"cuda:N\" or \"mps\"")
+    raise RunError(f'device {requested!r}: expected "auto", "cpu", "cuda", "cuda:N" or "mps"')
 
 
 def resolved_precision(precision: str, device: str) -> str:
@@ -73,11 +93,17 @@ def hardware_record(device: str, precision: str) -> dict[str, Any]:
     """What a run really ran on: the device and its name, the GPUs this process sees, the process
     topology, the precision used, and the torch/CUDA/cuDNN/NCCL versions."""
     rank, world, local = topology()
-    record: dict[str, Any] = {"device": str(device), "precision_requested": precision,
-                              "precision": resolved_precision(precision, device), "world_size": world,
-                              "rank": rank, "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", 1)),
-                              "nodes": max(1, world // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", world or 1)))),
-                              "cpu": _cpu_name(), "cpu_count": os.cpu_count()}
+    record: dict[str, Any] = {
+        "device": str(device),
+        "precision_requested": precision,
+        "precision": resolved_precision(precision, device),
+        "world_size": world,
+        "rank": rank,
+        "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", 1)),
+        "nodes": max(1, world // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", world or 1)))),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+    }
     try:
         import torch
     except ImportError:
@@ -86,12 +112,18 @@ def hardware_record(device: str, precision: str) -> dict[str, Any]:
     record["torch_threads"] = torch.get_num_threads()
     if torch.cuda.is_available():
         n = torch.cuda.device_count()
-        record["gpus"] = [{"index": i, "name": torch.cuda.get_device_name(i),
-                           "memory_gib": round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1)}
-                          for i in range(n)]
+        record["gpus"] = [
+            {
+                "index": i,
+                "name": torch.cuda.get_device_name(i),
+                "memory_gib": round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1),
+            }
+            for i in range(n)
+        ]
         record["gpu_count"] = n
-        record["device_name"] = torch.cuda.get_device_name(torch.device(device)) if str(device).startswith("cuda") \
-            else record["cpu"]
+        record["device_name"] = (
+            torch.cuda.get_device_name(torch.device(device)) if str(device).startswith("cuda") else record["cpu"]
+        )
         record["cuda"] = torch.version.cuda
         record["cudnn"] = torch.backends.cudnn.version()
         try:
@@ -139,18 +171,36 @@ def environment_record(seed: int, pm=None, *, device: str | None = None, precisi
         except importlib.metadata.PackageNotFoundError:
             pass
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=os.path.dirname(__file__)).stdout.strip() or None
+        sha = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=os.path.dirname(__file__)
+            ).stdout.strip()
+            or None
+        )
     except Exception:
         sha = None
     rank, world, _ = topology()
     plugins = []
     if pm is not None:
-        plugins = [{"name": p["name"], "version": p["version"], "distribution": p["distribution"],
-                    "components": {k: [c["name"] for c in v] for k, v in p["components"].items()}}
-                   for p in pm.describe()]
-    record = {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions,
-              "augkit_git_sha": sha, "seed": seed, "world_size": world, "argv": sys.argv, "plugins": plugins}
+        plugins = [
+            {
+                "name": p["name"],
+                "version": p["version"],
+                "distribution": p["distribution"],
+                "components": {k: [c["name"] for c in v] for k, v in p["components"].items()},
+            }
+            for p in pm.describe()
+        ]
+    record = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "augkit_git_sha": sha,
+        "seed": seed,
+        "world_size": world,
+        "argv": sys.argv,
+        "plugins": plugins,
+    }
     if device is not None:
         record["hardware"] = hardware_record(device, precision)
     return record

@@ -3,6 +3,7 @@
 Every error names where the problem is (file and line, recipe key, component) and what was expected.
 The command line prints ``str(error)`` and exits with status 2; nothing else is printed.
 """
+
 from __future__ import annotations
 
 

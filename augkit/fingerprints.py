@@ -1,4 +1,5 @@
 """Content hashes: what makes a stage's fingerprint, so a resume redoes exactly what changed."""
+
 from __future__ import annotations
 
 import hashlib

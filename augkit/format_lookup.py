@@ -1,4 +1,5 @@
 """Choosing a reader or writer by name or by file suffix."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,11 @@ def _by_suffix(kind: str, path: str):
     matches = [r for r in get_plugin_manager().components(kind) if suffix in r.cls.suffixes]
     if not matches:
         known = sorted({s for r in get_plugin_manager().components(kind) for s in r.cls.suffixes})
-        raise DataError(f"cannot tell the format from the suffix {suffix or '(none)'!r}; pass a format "
-                        f"(known suffixes: {', '.join(known)})", path=path)
+        raise DataError(
+            f"cannot tell the format from the suffix {suffix or '(none)'!r}; pass a format "
+            f"(known suffixes: {', '.join(known)})",
+            path=path,
+        )
     return matches[0].cls
 
 
@@ -33,5 +37,8 @@ def writer_for(path: str, format: str | None, params: dict | None = None, where:
 
 def formats_for(kind: str, example_type: str) -> list[str]:
     """``name (suffixes)`` of every installed reader or writer that handles ``example_type``."""
-    return [f"{r.name} ({', '.join(r.cls.suffixes)})" if r.cls.suffixes else r.name
-            for r in get_plugin_manager().components(kind) if example_type in r.cls.example_types]
+    return [
+        f"{r.name} ({', '.join(r.cls.suffixes)})" if r.cls.suffixes else r.name
+        for r in get_plugin_manager().components(kind)
+        if example_type in r.cls.example_types
+    ]

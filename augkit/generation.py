@@ -6,6 +6,7 @@ a shard file that exists is complete, so an interrupted run resumes at its first
 corpus is the shards in order, so the output is the same for any number of processes (every example's
 randomness comes from ``derive_seed(stage_seed, example.id)``).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from .atomic import atomic_write_json, remove_stale_tmp
 from .data import Corpus, CorpusWriter, concat, write_corpus_meta
 from .errors import RunError
-from .atomic import atomic_write_json, remove_stale_tmp
 
 if TYPE_CHECKING:
     from .components import Generator, StageContext
@@ -25,11 +26,19 @@ if TYPE_CHECKING:
 
 def same_text(a: "Example", b: "Example") -> bool:
     """Whether two examples hold the same text (words, both texts of a pair, question and context)."""
-    return (a.type, list(a.tokens), a.text_a, a.text_b, a.question, a.context) == \
-        (b.type, list(b.tokens), b.text_a, b.text_b, b.question, b.context)
+    return (a.type, list(a.tokens), a.text_a, a.text_b, a.question, a.context) == (
+        b.type,
+        list(b.tokens),
+        b.text_a,
+        b.text_b,
+        b.question,
+        b.context,
+    )
 
 
-def drop_identical(outputs: Iterable["Example"], sources: Mapping[str, "Example"], stats: dict[str, Any]) -> list["Example"]:
+def drop_identical(
+    outputs: Iterable["Example"], sources: Mapping[str, "Example"], stats: dict[str, Any]
+) -> list["Example"]:
     """``outputs`` without those whose text is their source's (counted in ``stats["identical_dropped"]``):
     a copy of an input is not an augmentation."""
     kept, dropped = [], 0
@@ -53,17 +62,34 @@ def run_generator_stage(gen: "Generator", ctx: "StageContext") -> dict[str, Any]
     corpus = _inputs_as_one_corpus(ctx)
     bad = sorted(set(corpus.types) - set(gen.example_types))
     if bad:
-        raise RunError(f"stage {ctx.name!r}: {gen.display_name()} accepts {list(gen.example_types)} examples, "
-                       f"input has {bad}")
-    return generate_shards(gen, corpus, ctx.out_dir / "data", seed=ctx.seed, ctx=ctx,
-                           batch_size=int(ctx.options.get("batch_size", 64)),
-                           shard_size=int(ctx.options.get("shard_size", 2000)),
-                           include_original=bool(ctx.options.get("include_original", False)))
+        raise RunError(
+            f"stage {ctx.name!r}: {gen.display_name()} accepts {list(gen.example_types)} examples, input has {bad}"
+        )
+    return generate_shards(
+        gen,
+        corpus,
+        ctx.out_dir / "data",
+        seed=ctx.seed,
+        ctx=ctx,
+        batch_size=int(ctx.options.get("batch_size", 64)),
+        shard_size=int(ctx.options.get("shard_size", 2000)),
+        include_original=bool(ctx.options.get("include_original", False)),
+    )
 
 
-def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: int, ctx: "StageContext | None" = None,
-                    batch_size: int = 64, shard_size: int = 2000, include_original: bool = False,
-                    rank: int | None = None, world_size: int | None = None) -> dict[str, Any]:
+def generate_shards(
+    gen: "Generator",
+    corpus: Corpus,
+    data_dir: Path,
+    *,
+    seed: int,
+    ctx: "StageContext | None" = None,
+    batch_size: int = 64,
+    shard_size: int = 2000,
+    include_original: bool = False,
+    rank: int | None = None,
+    world_size: int | None = None,
+) -> dict[str, Any]:
     """Augment ``corpus`` into the corpus folder ``data_dir``; return counters (summed over shards)."""
     rank = ctx.rank if ctx is not None and rank is None else (rank or 0)
     world_size = ctx.world_size if ctx is not None and world_size is None else (world_size or 1)
@@ -91,8 +117,13 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
 
     writer, before = None, {}
     total_inputs = sum(min(shard_size, n - k * shard_size) for k in todo)
-    for k, batch in progress_iter(shard_batches(), total=total_inputs, description=f"generate ({gen.display_name()})",
-                                  unit="sentences", size=lambda item: len(item[1]) if item[1] else 0):
+    for k, batch in progress_iter(
+        shard_batches(),
+        total=total_inputs,
+        description=f"generate ({gen.display_name()})",
+        unit="sentences",
+        size=lambda item: len(item[1]) if item[1] else 0,
+    ):
         if batch is None:
             _finish_shard(writer, data_dir, k, gen.stats, before)
             writer = None
@@ -120,10 +151,21 @@ def generate_shards(gen: "Generator", corpus: Corpus, data_dir: Path, *, seed: i
         missing = [k for k in range(n_shards) if not (data_dir / f"shard-{k:05d}.arrow").exists()]
         if missing:
             raise RunError(f"generation incomplete: shards {missing[:5]} missing in {data_dir}")
-        write_corpus_meta(data_dir, [f"shard-{k:05d}.arrow" for k in range(n_shards)], corpus.labels,
-                          stats.get("written", 0), corpus.name)
-    stats.update({"inputs": n, "shards": n_shards, "shards_resumed": resumed,
-                  "inputs_per_s_this_run": round(done_inputs / elapsed, 2) if elapsed > 0 and done_inputs else None})
+        write_corpus_meta(
+            data_dir,
+            [f"shard-{k:05d}.arrow" for k in range(n_shards)],
+            corpus.labels,
+            stats.get("written", 0),
+            corpus.name,
+        )
+    stats.update(
+        {
+            "inputs": n,
+            "shards": n_shards,
+            "shards_resumed": resumed,
+            "inputs_per_s_this_run": round(done_inputs / elapsed, 2) if elapsed > 0 and done_inputs else None,
+        }
+    )
     return stats
 
 
@@ -166,5 +208,9 @@ def _barrier(data_dir: Path, n_shards: int, rank: int, timeout_s: float = 24 * 3
         return
     from .distributed import wait_until
 
-    wait_until(lambda: all((data_dir / f"shard-{k:05d}.arrow").exists() for k in range(n_shards)),
-               f"the other processes' shards in {data_dir}", timeout_s=timeout_s, interval_s=0.5)
+    wait_until(
+        lambda: all((data_dir / f"shard-{k:05d}.arrow").exists() for k in range(n_shards)),
+        f"the other processes' shards in {data_dir}",
+        timeout_s=timeout_s,
+        interval_s=0.5,
+    )

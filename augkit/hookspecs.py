@@ -9,6 +9,7 @@ Register a plugin as a pip package with an entry point in the ``augkit`` group::
     [project.entry-points.augkit]
     mention_replace = "augkit_mention_replace"
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable

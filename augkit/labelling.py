@@ -17,6 +17,7 @@ chooses one of:
 
 Sentence pairs keep their source's label (label preservation) unless a labeler relabels them.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
@@ -40,11 +41,15 @@ def default_labeler() -> str:
     if not claims and len(labelers) == 1:
         return labelers[0].qualified
     if not labelers:
-        raise PluginError("no labeler is installed (the multimix plugin brings one); install one or give tags "
-                          "another way (replaced_tags)")
+        raise PluginError(
+            "no labeler is installed (the multimix plugin brings one); install one or give tags "
+            "another way (replaced_tags)"
+        )
     among = claims or labelers
-    raise PluginError(f"{'several labelers claim to be the default' if claims else 'no labeler is the default'}: "
-                      f"name one ({', '.join(r.qualified for r in among)}), e.g. --labeler {among[0].qualified}")
+    raise PluginError(
+        f"{'several labelers claim to be the default' if claims else 'no labeler is the default'}: "
+        f"name one ({', '.join(r.qualified for r in among)}), e.g. --labeler {among[0].qualified}"
+    )
 
 
 def check_policy(policy: str | None, where: str = "replaced_tags") -> None:
@@ -72,9 +77,11 @@ def tag_replaced(examples: Iterable[Example], policy: str, stats: dict[str, int]
             yield ex
             continue
         if len(ex.orig_tags) != len(ex.tokens):
-            raise DataError(f"example {ex.id!r}: {len(ex.tokens)} words but {len(ex.orig_tags)} original tags, so "
-                            f"replaced_tags={policy!r} cannot carry tags over word by word; label it with a task "
-                            "model instead (label_with / --label-with)")
+            raise DataError(
+                f"example {ex.id!r}: {len(ex.tokens)} words but {len(ex.orig_tags)} original tags, so "
+                f"replaced_tags={policy!r} cannot carry tags over word by word; label it with a task "
+                "model instead (label_with / --label-with)"
+            )
         changed = set(changed_positions(ex))
         tags = list(ex.orig_tags)
         if policy == "unknown":
@@ -100,8 +107,14 @@ def load_labelling_model(ref: Any, types: Iterable[str], device: str = "cpu"):
     return tm
 
 
-def label_examples(examples: Iterable[Example] | Corpus, model: Any, *, labeler: str | None = None,
-                   device: str = "cpu", **labeler_params) -> Corpus:
+def label_examples(
+    examples: Iterable[Example] | Corpus,
+    model: Any,
+    *,
+    labeler: str | None = None,
+    device: str = "cpu",
+    **labeler_params,
+) -> Corpus:
     """Label ``examples`` with the labeler named ``labeler`` (default: ``default_labeler()``) and ``model``
     (a loaded task model, a model folder or id, or a trainer stage folder); returns the labelled corpus
     (``probs`` included)."""
@@ -134,9 +147,16 @@ def inherit_extra(examples: Iterable[Example], sources: dict[str, Example]) -> I
         yield ex
 
 
-def finish_augmented(new: Iterable[Example] | Corpus, *, label_with: Any = None, replaced_tags: str | None = None,
-                     labeler: str | None = None, device: str = "cpu", labeler_params: dict | None = None,
-                     stats: dict[str, int] | None = None) -> list[Example]:
+def finish_augmented(
+    new: Iterable[Example] | Corpus,
+    *,
+    label_with: Any = None,
+    replaced_tags: str | None = None,
+    labeler: str | None = None,
+    device: str = "cpu",
+    labeler_params: dict | None = None,
+    stats: dict[str, int] | None = None,
+) -> list[Example]:
     """New examples with their labels: from ``label_with`` (a task model, through ``labeler``) if given,
     else by the ``replaced_tags`` policy (examples that need no tags pass unchanged)."""
     if label_with is not None:

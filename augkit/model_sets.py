@@ -11,6 +11,7 @@ another trainer or ``augkit analyze`` can take any trained model::
                  "scores": {"source_dev": 0.81}}, ...],
      "selected": "model-1", "selection": "best source_dev"}
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -81,10 +82,17 @@ class ModelSet:
             except ValueError:
                 return p
 
-        atomic_write_json(folder / self.FILE, {
-            "schema_version": SCHEMA_VERSION, "task": self.task, "labels": self.labels,
-            "models": [{**dataclasses.asdict(m), "path": rel(m.path)} for m in self.models],
-            "selected": self.selected, "selection": self.selection})
+        atomic_write_json(
+            folder / self.FILE,
+            {
+                "schema_version": SCHEMA_VERSION,
+                "task": self.task,
+                "labels": self.labels,
+                "models": [{**dataclasses.asdict(m), "path": rel(m.path)} for m in self.models],
+                "selected": self.selected,
+                "selection": self.selection,
+            },
+        )
         return folder / self.FILE
 
     @classmethod
@@ -94,14 +102,17 @@ class ModelSet:
         folder = Path(folder)
         file = folder / cls.FILE
         if not file.is_file():
-            raise DataError(f"no model set here (no {cls.FILE}): this stage's output is not a trained model",
-                            path=str(folder))
+            raise DataError(
+                f"no model set here (no {cls.FILE}): this stage's output is not a trained model", path=str(folder)
+            )
         try:
             raw = json.loads(file.read_text(encoding="utf-8"))
             if raw.get("schema_version") != SCHEMA_VERSION:
                 raise ValueError(f"schema_version {raw.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-            models = [ModelEntry(**{**m, "path": str(folder / m["path"]) if not Path(m["path"]).is_absolute()
-                                    else m["path"]}) for m in raw["models"]]
+            models = [
+                ModelEntry(**{**m, "path": str(folder / m["path"]) if not Path(m["path"]).is_absolute() else m["path"]})
+                for m in raw["models"]
+            ]
         except (ValueError, KeyError, TypeError) as e:
             raise DataError(f"not a valid model set: {e}", path=str(file)) from None
         return cls(models, raw.get("task"), raw.get("labels"), raw.get("selected"), raw.get("selection", ""), folder)
@@ -116,4 +127,3 @@ class ModelSet:
         if (path / cls.FILE).is_file():
             return cls.load(path)
         return cls([ModelEntry(name=path.name or str(ref), path=str(ref))], selection="named directly")
-

@@ -8,6 +8,7 @@ exercising translation machinery. Tiny models are for
 tests, demos and benchmarks on machines without a model hub; they are built once into
 ``$AUGKIT_CACHE`` (default ``~/.cache/augkit``) and reused.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import AugkitError
 from .atomic import atomic_dir
+from .errors import AugkitError
 
 RESOURCES = Path(__file__).parent / "resources"
 #: bump when the way tiny models are built changes, so cached builds of the old recipe are not reused
@@ -45,11 +46,21 @@ def resolve_model(ref: str) -> str:
         key = hashlib.sha256((f"{ref}|{BUILD_VERSION}|" + repr(sorted(shape.items())) + text).encode()).hexdigest()[:12]
         folder = cache_dir() / f"{ref.split(':')[1]}-{key}"
         if not (folder / "config.json").exists():
-            what = (f"a {shape['layers']}-layer XLM-R" + (f" trained {shape['train_steps']} masked-LM steps, about 2 "
-                    "minutes on 2 CPU cores" if shape.get("train_steps") else ", random weights, a few seconds")
-                    if ref in TINY else "a 1-layer Marian, random weights, a few seconds")
-            print(f"augkit: building the built-in model {ref} on first use ({what}); kept in {folder}",
-                  file=sys.stderr, flush=True)
+            what = (
+                f"a {shape['layers']}-layer XLM-R"
+                + (
+                    f" trained {shape['train_steps']} masked-LM steps, about 2 minutes on 2 CPU cores"
+                    if shape.get("train_steps")
+                    else ", random weights, a few seconds"
+                )
+                if ref in TINY
+                else "a 1-layer Marian, random weights, a few seconds"
+            )
+            print(
+                f"augkit: building the built-in model {ref} on first use ({what}); kept in {folder}",
+                file=sys.stderr,
+                flush=True,
+            )
             start = time.perf_counter()
             try:
                 build(folder, text.splitlines(), **shape)
@@ -63,9 +74,19 @@ def resolve_model(ref: str) -> str:
     return ref
 
 
-def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, layers: int = 2, heads: int = 2,
-                    ffn: int = 128, vocab_size: int = 400, max_positions: int = 130, train_steps: int = 0,
-                    seed: int = 0) -> Path:
+def build_tiny_xlmr(
+    folder: str | Path,
+    lines: list[str],
+    *,
+    hidden: int = 64,
+    layers: int = 2,
+    heads: int = 2,
+    ffn: int = 128,
+    vocab_size: int = 400,
+    max_positions: int = 130,
+    train_steps: int = 0,
+    seed: int = 0,
+) -> Path:
     """Build a tiny XLM-R masked LM with a sentencepiece tokenizer trained on ``lines`` (atomically).
 
     The weights are a function of ``seed`` alone, and the global random state is left as it was
@@ -84,17 +105,31 @@ def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, l
     with atomic_dir(folder) as tmp, isolated_rng(seed):
         model_bytes = io.BytesIO()
         # one thread keeps sentencepiece's training deterministic
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model_bytes, vocab_size=vocab_size,
-                                       model_type="unigram", hard_vocab_limit=False, character_coverage=1.0,
-                                       num_threads=1, minloglevel=2)
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines),
+            model_writer=model_bytes,
+            vocab_size=vocab_size,
+            model_type="unigram",
+            hard_vocab_limit=False,
+            character_coverage=1.0,
+            num_threads=1,
+            minloglevel=2,
+        )
         (tmp / "sentencepiece.bpe.model").write_bytes(model_bytes.getvalue())
         tok = XLMRobertaTokenizer.from_pretrained(str(tmp))
         tok.model_max_length = max_positions - 2
-        config = XLMRobertaConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers,
-                                  num_attention_heads=heads, intermediate_size=ffn,
-                                  max_position_embeddings=max_positions, type_vocab_size=1,
-                                  pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                                  eos_token_id=tok.eos_token_id)
+        config = XLMRobertaConfig(
+            vocab_size=len(tok),
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=ffn,
+            max_position_embeddings=max_positions,
+            type_vocab_size=1,
+            pad_token_id=tok.pad_token_id,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
         model = XLMRobertaForMaskedLM(config)
         if train_steps:
             _train_mlm(model, tok, lines, train_steps, seed)
@@ -103,8 +138,18 @@ def build_tiny_xlmr(folder: str | Path, lines: list[str], *, hidden: int = 64, l
     return folder
 
 
-def build_tiny_marian(folder: str | Path, lines: list[str], *, d_model: int = 32, layers: int = 1, heads: int = 2,
-                      ffn: int = 64, vocab_size: int = 300, max_positions: int = 128, seed: int = 0) -> Path:
+def build_tiny_marian(
+    folder: str | Path,
+    lines: list[str],
+    *,
+    d_model: int = 32,
+    layers: int = 1,
+    heads: int = 2,
+    ffn: int = 64,
+    vocab_size: int = 300,
+    max_positions: int = 128,
+    seed: int = 0,
+) -> Path:
     """Build a tiny MarianMT model (random weights) with one sentencepiece vocabulary, trained on
     ``lines``, for both sides (atomically; the global random state is left as it was)."""
     import io
@@ -120,23 +165,50 @@ def build_tiny_marian(folder: str | Path, lines: list[str], *, d_model: int = 32
     folder = Path(folder)
     with atomic_dir(folder) as tmp, isolated_rng(seed):
         model_bytes = io.BytesIO()
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model_bytes, vocab_size=vocab_size,
-                                       model_type="unigram", hard_vocab_limit=False, character_coverage=1.0,
-                                       num_threads=1, minloglevel=2, unk_id=0, eos_id=1, pad_id=2, bos_id=-1,
-                                       unk_piece="<unk>", eos_piece="</s>", pad_piece="<pad>")
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines),
+            model_writer=model_bytes,
+            vocab_size=vocab_size,
+            model_type="unigram",
+            hard_vocab_limit=False,
+            character_coverage=1.0,
+            num_threads=1,
+            minloglevel=2,
+            unk_id=0,
+            eos_id=1,
+            pad_id=2,
+            bos_id=-1,
+            unk_piece="<unk>",
+            eos_piece="</s>",
+            pad_piece="<pad>",
+        )
         spm_dir = tmp / ".spm"
         spm_dir.mkdir()
         for name in ("source.spm", "target.spm"):
             (spm_dir / name).write_bytes(model_bytes.getvalue())
         sp = spm.SentencePieceProcessor(model_proto=model_bytes.getvalue())
         (spm_dir / "vocab.json").write_text(json.dumps({sp.id_to_piece(i): i for i in range(sp.get_piece_size())}))
-        tok = MarianTokenizer(vocab=str(spm_dir / "vocab.json"), source_spm=str(spm_dir / "source.spm"),
-                              target_spm=str(spm_dir / "target.spm"), model_max_length=max_positions)
-        config = MarianConfig(vocab_size=len(tok), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
-                              encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn,
-                              decoder_ffn_dim=ffn, max_position_embeddings=max_positions,
-                              pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                              decoder_start_token_id=tok.pad_token_id, forced_eos_token_id=tok.eos_token_id)
+        tok = MarianTokenizer(
+            vocab=str(spm_dir / "vocab.json"),
+            source_spm=str(spm_dir / "source.spm"),
+            target_spm=str(spm_dir / "target.spm"),
+            model_max_length=max_positions,
+        )
+        config = MarianConfig(
+            vocab_size=len(tok),
+            d_model=d_model,
+            encoder_layers=layers,
+            decoder_layers=layers,
+            encoder_attention_heads=heads,
+            decoder_attention_heads=heads,
+            encoder_ffn_dim=ffn,
+            decoder_ffn_dim=ffn,
+            max_position_embeddings=max_positions,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+            decoder_start_token_id=tok.pad_token_id,
+            forced_eos_token_id=tok.eos_token_id,
+        )
         MarianMTModel(config).save_pretrained(str(tmp))
         tok.save_pretrained(str(tmp))
         for f in spm_dir.iterdir():
@@ -179,12 +251,14 @@ def unsafe_weights_message(path: str | Path) -> str:
     folder = Path(path)
     bins = sorted(folder.glob("*.bin")) if folder.is_dir() else [folder]
     weights = bins[0] if bins else folder / "pytorch_model.bin"
-    return (f"{weights} holds Python objects that torch.load(weights_only=True) refuses to unpickle (loading them "
-            "could run code); augkit loads weights only from safetensors or plain-tensor files. If you made this "
-            "file yourself and trust it, convert it once to safetensors: python -c \"import torch, "
-            "safetensors.torch as s; s.save_file({k: v.contiguous().clone() for k, v in torch.load("
-            f"'{weights}', weights_only=False).items()}}, '{weights.parent / 'model.safetensors'}')\" and move "
-            f"{weights.name} out of the folder")
+    return (
+        f"{weights} holds Python objects that torch.load(weights_only=True) refuses to unpickle (loading them "
+        "could run code); augkit loads weights only from safetensors or plain-tensor files. If you made this "
+        'file yourself and trust it, convert it once to safetensors: python -c "import torch, '
+        "safetensors.torch as s; s.save_file({k: v.contiguous().clone() for k, v in torch.load("
+        f"'{weights}', weights_only=False).items()}}, '{weights.parent / 'model.safetensors'}')\" and move "
+        f"{weights.name} out of the folder"
+    )
 
 
 def load_pretrained(loader, path: str | Path, *, ref: str | Path | None = None, what: str = "model", **kwargs):
@@ -213,8 +287,13 @@ def read_model_config(ref: str | Path) -> dict | None:
     ref = str(ref)
     if ref in TINY:
         shape = TINY[ref]
-        return {"model_type": "xlm-roberta", "num_hidden_layers": shape["layers"], "hidden_size": shape["hidden"],
-                "num_attention_heads": shape["heads"], "intermediate_size": shape["ffn"]}
+        return {
+            "model_type": "xlm-roberta",
+            "num_hidden_layers": shape["layers"],
+            "hidden_size": shape["hidden"],
+            "num_attention_heads": shape["heads"],
+            "intermediate_size": shape["ffn"],
+        }
     if ref.startswith(("augkit:", "stage:")):
         return None
     folder = Path(ref).expanduser()

@@ -9,6 +9,7 @@ types, defaults and help text. Recipes are checked against it before any model l
         mask_ratio: float = param(0.30, help="P, share of words to replace", gt=0, le=1)
         decoding: Literal["argmax", "sample"] = "argmax"
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,8 +24,17 @@ from .errors import ParamError, PluginError, did_you_mean
 _MISSING = dataclasses.MISSING
 
 
-def param(default: Any = _MISSING, *, help: str = "", ge=None, le=None, gt=None, lt=None,
-          choices=None, default_factory=_MISSING):
+def param(
+    default: Any = _MISSING,
+    *,
+    help: str = "",
+    ge=None,
+    le=None,
+    gt=None,
+    lt=None,
+    choices=None,
+    default_factory=_MISSING,
+):
     """A dataclass field with help text and optional bounds (``ge``/``le``/``gt``/``lt``) or ``choices``."""
     meta = {"help": help, "ge": ge, "le": le, "gt": gt, "lt": lt, "choices": choices}
     if default_factory is not _MISSING:
@@ -55,8 +65,11 @@ STAGE_PREFIX = "stage:"
 
 def stage_model_refs(params: "Params") -> dict[str, str]:
     """The ``ModelRef`` parameters of ``params`` that name a recipe stage (``"stage:NAME"``): key -> NAME."""
-    return {k: v[len(STAGE_PREFIX):] for k, v in params.to_dict().items()
-            if isinstance(v, str) and type(getattr(params, k)) is ModelRef and v.startswith(STAGE_PREFIX)}
+    return {
+        k: v[len(STAGE_PREFIX) :]
+        for k, v in params.to_dict().items()
+        if isinstance(v, str) and type(getattr(params, k)) is ModelRef and v.startswith(STAGE_PREFIX)
+    }
 
 
 @dataclasses.dataclass
@@ -140,7 +153,9 @@ def type_name(tp: Any) -> str:
 
 
 def _describe_value(v: Any) -> str:
-    kind = {bool: "boolean", int: "integer", float: "float", str: "string", list: "list", dict: "table"}.get(type(v), type(v).__name__)
+    kind = {bool: "boolean", int: "integer", float: "float", str: "string", list: "list", dict: "table"}.get(
+        type(v), type(v).__name__
+    )
     r = repr(v)
     return f"{kind} {r if len(r) < 40 else r[:37] + '...'}"
 
@@ -214,8 +229,12 @@ def _check_bounds(value: Any, meta: dict, key: str) -> None:
     for v in values:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
-        for op, test, word in (("ge", lambda a, b: a >= b, ">="), ("le", lambda a, b: a <= b, "<="),
-                               ("gt", lambda a, b: a > b, ">"), ("lt", lambda a, b: a < b, "<")):
+        for op, test, word in (
+            ("ge", lambda a, b: a >= b, ">="),
+            ("le", lambda a, b: a <= b, "<="),
+            ("gt", lambda a, b: a > b, ">"),
+            ("lt", lambda a, b: a < b, "<"),
+        ):
             bound = meta.get(op)
             if bound is not None and not test(v, bound):
                 raise ParamError(f"{key}: expected a value {word} {bound}, got {v!r}")
@@ -252,12 +271,17 @@ class TextReaderParams(Params):
     """Options every reader of text files shares (subclass it for a reader's own Params)."""
 
     encoding: Encoding = param(Encoding("utf-8"), help="file encoding (utf-8, latin-1, cp1252, utf-16, ...)")
-    max_line_bytes: int = param(1 << 20, help="the longest line read (bytes); a longer one is an error naming "
-                                "the line, not a memory exhaustion", ge=1, le=1 << 31)
+    max_line_bytes: int = param(
+        1 << 20,
+        help="the longest line read (bytes); a longer one is an error naming the line, not a memory exhaustion",
+        ge=1,
+        le=1 << 31,
+    )
 
 
-def build_params(params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params",
-                 base_dir=None, resolve=None) -> Params:
+def build_params(
+    params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params", base_dir=None, resolve=None
+) -> Params:
     """Validate ``raw`` against ``params_cls`` and return an instance.
 
     ``where`` is the key path used in messages (e.g. ``stages.vicinity.params``); ``base_dir`` is where
@@ -306,6 +330,13 @@ def describe_params(params_cls: type[Params]) -> list[dict[str, Any]]:
             default = f.default_factory()  # type: ignore[misc]
         else:
             default, required = None, True
-        out.append({"name": f.name, "type": type_name(hints[f.name]), "default": default, "required": required,
-                    "help": f.metadata.get("help", "")})
+        out.append(
+            {
+                "name": f.name,
+                "type": type_name(hints[f.name]),
+                "default": default,
+                "required": required,
+                "help": f.metadata.get("help", ""),
+            }
+        )
     return out

@@ -6,6 +6,7 @@ component estimates its own work (``Component.estimate(est)`` returning a ``augk
 its inputs' sizes — data entries, or what earlier stages' estimates say they write — and the hardware;
 a component without an estimate is listed as such. Totals add the stages up.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,7 +30,7 @@ class Estimate:
         """The shape of ``ref``: a model id or folder, or ``stage:NAME`` (the models that stage trains)."""
         ref = str(ref)
         if ref.startswith("stage:"):
-            found = self.stage_models.get(ref[len("stage:"):])
+            found = self.stage_models.get(ref[len("stage:") :])
             return found.shape if found else None
         return model_shape(ref)
 
@@ -42,8 +43,11 @@ def total_size(value: Any) -> DataSize:
     items = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, DataSize)]
     n = sum(d.examples for d in items)
     words = sum(d.examples * d.words for d in items) / n if n else 0.0
-    source = "unknown" if any(d.source == "unknown" for d in items) or not items else \
-        ("documented" if any(d.source == "documented" for d in items) else "counted")
+    source = (
+        "unknown"
+        if any(d.source == "unknown" for d in items) or not items
+        else ("documented" if any(d.source == "documented" for d in items) else "counted")
+    )
     return DataSize(n, words, source, next((d.kind for d in items if d.kind), ""))
 
 
@@ -109,26 +113,62 @@ class RecipePlan:
         costs = [s.cost for s in self.stages if s.cost is not None]
         flops = sum(c.flops for c in costs)
         seconds = sum(self.stage_seconds(c) for c in costs)
-        return {"steps": sum(c.steps for c in costs), "tokens": sum(c.tokens for c in costs), "flops": flops,
-                "seconds": seconds, "device_hours": seconds * self.hw.processes / 3600,
-                "peak_bytes": max((c.peak.total for c in costs), default=0.0),
-                "disk_bytes": sum(c.disk_bytes for c in costs)}
+        return {
+            "steps": sum(c.steps for c in costs),
+            "tokens": sum(c.tokens for c in costs),
+            "flops": flops,
+            "seconds": seconds,
+            "device_hours": seconds * self.hw.processes / 3600,
+            "peak_bytes": max((c.peak.total for c in costs), default=0.0),
+            "disk_bytes": sum(c.disk_bytes for c in costs),
+        }
 
     def stage_seconds(self, cost: StageCost) -> float:
         return sum(self.hw.seconds(w) for w in cost.work)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"recipe": self.source, "hardware": self.hw.describe(), "fits": self.fits, "totals": self.totals(),
-                "data": {k: dataclasses.asdict(v) for k, v in self.data.items()},
-                "stages": [{"stage": s.name, "component": s.component, "fits": s.fits, "advice": s.advice,
-                            **({"examples": s.cost.examples, "steps": s.cost.steps, "tokens": s.cost.tokens,
-                                "flops": s.cost.flops, "seconds": self.stage_seconds(s.cost),
-                                "peak": s.cost.peak.to_dict(), "disk_bytes": s.cost.disk_bytes,
-                                "work": [dict(what=w.what, steps=w.steps, flops=w.flops, micro_batch=w.micro_batch,
-                                              accumulation=w.accumulation, peak=w.memory.total,
-                                              seconds=self.hw.seconds(w))
-                                         for w in s.cost.work], "notes": s.cost.notes}
-                               if s.cost is not None else {"estimate": None})} for s in self.stages]}
+        return {
+            "recipe": self.source,
+            "hardware": self.hw.describe(),
+            "fits": self.fits,
+            "totals": self.totals(),
+            "data": {k: dataclasses.asdict(v) for k, v in self.data.items()},
+            "stages": [
+                {
+                    "stage": s.name,
+                    "component": s.component,
+                    "fits": s.fits,
+                    "advice": s.advice,
+                    **(
+                        {
+                            "examples": s.cost.examples,
+                            "steps": s.cost.steps,
+                            "tokens": s.cost.tokens,
+                            "flops": s.cost.flops,
+                            "seconds": self.stage_seconds(s.cost),
+                            "peak": s.cost.peak.to_dict(),
+                            "disk_bytes": s.cost.disk_bytes,
+                            "work": [
+                                dict(
+                                    what=w.what,
+                                    steps=w.steps,
+                                    flops=w.flops,
+                                    micro_batch=w.micro_batch,
+                                    accumulation=w.accumulation,
+                                    peak=w.memory.total,
+                                    seconds=self.hw.seconds(w),
+                                )
+                                for w in s.cost.work
+                            ],
+                            "notes": s.cost.notes,
+                        }
+                        if s.cost is not None
+                        else {"estimate": None}
+                    ),
+                }
+                for s in self.stages
+            ],
+        }
 
 
 def corpus_size(corpus) -> DataSize:
@@ -149,8 +189,10 @@ def plan_recipe(plan, hw: Hardware, pm=None, sizes: dict[str, DataSize] | None =
 
     pm = pm or get_plugin_manager()
     known = sizes or {}
-    sizes = {name: known[name] if name in known else measure_data(spec, pm, plan.raw.get("data", {}).get(name))
-             for name, spec in plan.data.items()}
+    sizes = {
+        name: known[name] if name in known else measure_data(spec, pm, plan.raw.get("data", {}).get(name))
+        for name, spec in plan.data.items()
+    }
     data = dict(sizes)
     models: dict[str, Models] = {}
     stages = []
@@ -168,8 +210,12 @@ def plan_recipe(plan, hw: Hardware, pm=None, sizes: dict[str, DataSize] | None =
         if cost is not None:
             if cost.outputs is not None:
                 first = next((v for v in inputs.values() if isinstance(v, DataSize)), None)
-                sizes[st.name] = DataSize(cost.outputs, first.words if first else 0.0,
-                                          first.source if first else "unknown", first.kind if first else "")
+                sizes[st.name] = DataSize(
+                    cost.outputs,
+                    first.words if first else 0.0,
+                    first.source if first else "unknown",
+                    first.kind if first else "",
+                )
             if cost.models is not None:
                 models[st.name] = cost.models
             fits = cost.peak.total <= 0.92 * hw.memory_bytes
@@ -208,9 +254,18 @@ def render(rp: RecipePlan, console=None) -> None:
         console = Console(highlight=False, width=150, file=console.file)
     unknown = [k for k, v in rp.data.items() if v.source == "unknown"]
     table = Table(title=f"plan: {rp.source} on {rp.hw.describe()}", title_justify="left")
-    for col, just in (("stage", "left"), ("component", "left"), ("examples", "right"), ("steps", "right"),
-                      ("tokens", "right"), ("FLOPs", "right"), ("peak / device", "right"), ("time", "right"),
-                      ("disk", "right"), ("fits", "left")):
+    for col, just in (
+        ("stage", "left"),
+        ("component", "left"),
+        ("examples", "right"),
+        ("steps", "right"),
+        ("tokens", "right"),
+        ("FLOPs", "right"),
+        ("peak / device", "right"),
+        ("time", "right"),
+        ("disk", "right"),
+        ("fits", "left"),
+    ):
         table.add_column(col, justify=just)
     for s in rp.stages:
         if s.cost is None:
@@ -218,19 +273,45 @@ def render(rp: RecipePlan, console=None) -> None:
             continue
         c = s.cost
         micro = next((f" ({w.micro_batch}×{w.accumulation})" for w in c.work if w.steps), "")
-        table.add_row(s.name, s.component, f"{c.examples:,}", f"{c.steps:,}" if c.steps else "",
-                      _num(c.tokens), _num(c.flops), _gib(c.peak.total) + micro, _duration(rp.stage_seconds(c)),
-                      _gib(c.disk_bytes), "yes" if s.fits else f"NO: {s.advice}")
+        table.add_row(
+            s.name,
+            s.component,
+            f"{c.examples:,}",
+            f"{c.steps:,}" if c.steps else "",
+            _num(c.tokens),
+            _num(c.flops),
+            _gib(c.peak.total) + micro,
+            _duration(rp.stage_seconds(c)),
+            _gib(c.disk_bytes),
+            "yes" if s.fits else f"NO: {s.advice}",
+        )
     t = rp.totals()
-    table.add_row("total", "", "", f"{int(t['steps']):,}", _num(t["tokens"]), _num(t["flops"]), _gib(t["peak_bytes"]),
-                  _duration(t["seconds"]), _gib(t["disk_bytes"]), "yes" if rp.fits else "NO", end_section=True)
+    table.add_row(
+        "total",
+        "",
+        "",
+        f"{int(t['steps']):,}",
+        _num(t["tokens"]),
+        _num(t["flops"]),
+        _gib(t["peak_bytes"]),
+        _duration(t["seconds"]),
+        _gib(t["disk_bytes"]),
+        "yes" if rp.fits else "NO",
+        end_section=True,
+    )
     console.print(table)
     if rp.hw.gpu is not None:
-        console.print(f"{t['device_hours']:.1f} GPU-hours ({rp.hw.processes} GPU(s) × {_duration(t['seconds'])}); "
-                      f"time at {rp.hw.utilisation:.0%} of peak.", markup=False)
+        console.print(
+            f"{t['device_hours']:.1f} GPU-hours ({rp.hw.processes} GPU(s) × {_duration(t['seconds'])}); "
+            f"time at {rp.hw.utilisation:.0%} of peak.",
+            markup=False,
+        )
     notes = [f"{s.name}: {n}" for s in rp.stages if s.cost for n in s.cost.notes]
     for n in notes:
         console.print(f"  note: {n}", markup=False)
     if unknown:
-        console.print(f"  {len(unknown)} data entr{'ies' if len(unknown) > 1 else 'y'} of unknown size (not here "
-                      f"and no documented `size`): {', '.join(unknown)}; the figures leave them out.", markup=False)
+        console.print(
+            f"  {len(unknown)} data entr{'ies' if len(unknown) > 1 else 'y'} of unknown size (not here "
+            f"and no documented `size`): {', '.join(unknown)}; the figures leave them out.",
+            markup=False,
+        )

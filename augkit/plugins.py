@@ -5,6 +5,7 @@ loads only those entry points (empty: none); ``AUGKIT_DISABLE_PLUGINS=a,b`` (or 
 --disable-plugin a``) blocks some. Components are known as ``plugin:name``; a bare ``name`` works when
 it is unique, and an ambiguous one is an error listing the candidates.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -24,9 +25,14 @@ ENTRY_POINT_GROUP = "augkit"
 log = logging.getLogger("augkit.plugins")
 
 _HOOK_FOR_KIND = {
-    "generator": "register_generators", "labeler": "register_labelers", "filter": "register_filters",
-    "trainer": "register_trainers", "trainer_hook": "register_trainer_hooks",
-    "analyzer": "register_analyzers",    "reader": "register_readers", "writer": "register_writers",
+    "generator": "register_generators",
+    "labeler": "register_labelers",
+    "filter": "register_filters",
+    "trainer": "register_trainers",
+    "trainer_hook": "register_trainer_hooks",
+    "analyzer": "register_analyzers",
+    "reader": "register_readers",
+    "writer": "register_writers",
 }
 
 
@@ -78,9 +84,16 @@ class PluginManager(pluggy.PluginManager):
                 module = ep.load()
             except Exception as e:  # a broken plugin is skipped, named, and the way to silence it given
                 self.failed[ep.name] = f"{type(e).__name__}: {e}"
-                log.warning("plugin %r (%s) failed to import and is skipped: %s: %s; its components are "
-                            "unavailable (silence this with --disable-plugin %s or AUGKIT_DISABLE_PLUGINS=%s)",
-                            ep.name, ep.value, type(e).__name__, e, ep.name, ep.name)
+                log.warning(
+                    "plugin %r (%s) failed to import and is skipped: %s: %s; its components are "
+                    "unavailable (silence this with --disable-plugin %s or AUGKIT_DISABLE_PLUGINS=%s)",
+                    ep.name,
+                    ep.value,
+                    type(e).__name__,
+                    e,
+                    ep.name,
+                    ep.name,
+                )
                 continue
             self.register(module, name=ep.name)
             dist = getattr(ep, "dist", None)
@@ -104,8 +117,10 @@ class PluginManager(pluggy.PluginManager):
 
                 def register(cls, name: str | None = None, _plugin=plugin_name, _kind=kind, _base=base):
                     if not (isinstance(cls, type) and issubclass(cls, _base)):
-                        raise PluginError(f"plugin {_plugin!r}: {_kind} registration {cls!r} is not a "
-                                          f"subclass of augkit.{_base.__name__}")
+                        raise PluginError(
+                            f"plugin {_plugin!r}: {_kind} registration {cls!r} is not a "
+                            f"subclass of augkit.{_base.__name__}"
+                        )
                     name = name or getattr(cls, "name", None)
                     if not isinstance(name, str) or not name:
                         raise PluginError(f"plugin {_plugin!r}: {cls.__name__} registered without a name")
@@ -153,14 +168,16 @@ class PluginManager(pluggy.PluginManager):
             for kind in COMPONENT_KINDS:
                 for reg in self.components(kind):
                     if reg.plugin == name:
-                        comps.setdefault(kind, []).append({
-                            "name": reg.name, "class": f"{reg.cls.__module__}.{reg.cls.__qualname__}",
-                            "example_types": list(reg.cls.example_types),
-                            "params": describe_params(reg.cls.Params),
-                            "doc": (reg.cls.__doc__ or "").strip().split("\n")[0],
-                        })
-            out.append({"name": name, "distribution": dist, "version": version, "hooks": hooks,
-                        "components": comps})
+                        comps.setdefault(kind, []).append(
+                            {
+                                "name": reg.name,
+                                "class": f"{reg.cls.__module__}.{reg.cls.__qualname__}",
+                                "example_types": list(reg.cls.example_types),
+                                "params": describe_params(reg.cls.Params),
+                                "doc": (reg.cls.__doc__ or "").strip().split("\n")[0],
+                            }
+                        )
+            out.append({"name": name, "distribution": dist, "version": version, "hooks": hooks, "components": comps})
         return out
 
 

@@ -1,4 +1,5 @@
 """Progress display: rich bars on a terminal, a plain line every few seconds otherwise."""
+
 from __future__ import annotations
 
 import logging
@@ -13,16 +14,31 @@ class Progress:
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self.interval_s = interval_s
 
-    def track(self, iterable: Iterable, total: int | None = None, description: str = "", unit: str = "it",
-              size=None) -> Iterator:
+    def track(
+        self, iterable: Iterable, total: int | None = None, description: str = "", unit: str = "it", size=None
+    ) -> Iterator:
         """Yield from ``iterable`` while showing progress; ``size(item)`` says how many units an item is."""
         size = size or (lambda item: 1)
         if self.interactive:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
+            )
 
-            with RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
+            with RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            ) as bar:
                 task = bar.add_task(description, total=total, rate="")
                 start, i = time.perf_counter(), 0
                 for item in iterable:
@@ -67,11 +83,25 @@ class ProgressBar:
         self.start = self.last = time.perf_counter()
         self._rich = None
         if progress.interactive:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
+            )
 
-            self._rich = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TimeRemainingColumn())
+            self._rich = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[note]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
             self._rich.start()
             self._task = self._rich.add_task(description, total=total, note="")
 
@@ -86,8 +116,9 @@ class ProgressBar:
         if now - self.last >= self.progress.interval_s:
             self.last = now
             of = f"/{self.total}" if self.total else ""
-            self.progress._plain(f"{self.description}: {self.done}{of} {self.unit}"
-                                 + (f", {self.note}" if self.note else ""))
+            self.progress._plain(
+                f"{self.description}: {self.done}{of} {self.unit}" + (f", {self.note}" if self.note else "")
+            )
 
     def close(self) -> None:
         if self._rich is not None:
@@ -96,5 +127,7 @@ class ProgressBar:
             return
         el = time.perf_counter() - self.start
         if self.done:
-            self.progress._plain(f"{self.description}: done, {self.done} {self.unit} in {el:.1f}s"
-                                 + (f", {self.note}" if self.note else ""))
+            self.progress._plain(
+                f"{self.description}: done, {self.done} {self.unit} in {el:.1f}s"
+                + (f", {self.note}" if self.note else "")
+            )

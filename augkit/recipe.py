@@ -8,20 +8,27 @@ before anything heavy is imported or loaded::
     [data.NAME]              format, path, lang, fraction, fraction_seed, limit + the reader's params
     [[stages]]               name, kind, component, inputs, params, options, hooks
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
-import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
+
+import tomllib
 
 from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param
 
 SCHEMA_VERSION = 1
-STAGE_KINDS = {"generate": "generator", "label": "labeler", "filter": "filter", "train": "trainer",
-               "analyze": "analyzer"}
+STAGE_KINDS = {
+    "generate": "generator",
+    "label": "labeler",
+    "filter": "filter",
+    "train": "trainer",
+    "analyze": "analyzer",
+}
 #: what a stage of each kind gives later stages ("analysis": results for people and the report, no input)
 STAGE_OUTPUTS = {"generate": "corpus", "label": "corpus", "filter": "corpus", "train": "model", "analyze": "analysis"}
 TOP_KEYS = {"schema_version", "run", "data", "stages"}
@@ -35,12 +42,16 @@ class RunConfig(Params):
     seed: int = param(42, help="the one seed every stage's randomness derives from")
     output_dir: str = param("runs/augkit", help="where the run's artefacts go (relative to the working directory)")
     device: str = param("auto", help='"auto", "cpu", "cuda" or "cuda:N"')
-    precision: str = param("auto", help='"auto" (bf16/fp16 on GPU, fp32 on CPU), "fp32", "bf16" or "fp16"',
-                           choices=["auto", "fp32", "bf16", "fp16"])
+    precision: str = param(
+        "auto",
+        help='"auto" (bf16/fp16 on GPU, fp32 on CPU), "fp32", "bf16" or "fp16"',
+        choices=["auto", "fp32", "bf16", "fp16"],
+    )
 
     retired: ClassVar[dict[str, str]] = {
         "trust_remote_code": "it never reached a model; set trust_remote_code = true in the params of the stage "
-                             "whose model needs its own code (off unless a stage says so)"}
+        "whose model needs its own code (off unless a stage says so)"
+    }
 
 
 @dataclasses.dataclass
@@ -70,7 +81,7 @@ class StageSpec:
     component: str
     component_cls: type
     params: Params
-    inputs: dict[str, Any]           # input name -> ref or list of refs
+    inputs: dict[str, Any]  # input name -> ref or list of refs
     options: StageOptions
     hooks: list[tuple[str, type, Params]]
     #: ModelRef parameters naming an earlier train stage ("stage:NAME"): key -> NAME
@@ -86,7 +97,7 @@ class Plan:
     """A validated recipe: what to read, which stages to run, with which parameters."""
 
     source: str
-    raw: dict[str, Any]              # the resolved recipe (overrides applied, paths absolute)
+    raw: dict[str, Any]  # the resolved recipe (overrides applied, paths absolute)
     run: RunConfig
     data: dict[str, DataSpec]
     stages: list[StageSpec]
@@ -126,7 +137,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         line = getattr(e, "lineno", None)
         col = getattr(e, "colno", None)
         if line is None and "(at line " in msg:
-            tail = msg[msg.rindex("(at line ") + 9:].rstrip(")")
+            tail = msg[msg.rindex("(at line ") + 9 :].rstrip(")")
             line, _, col = tail.partition(", column ")
         if line is not None:
             base = getattr(e, "msg", msg.split(" (at line")[0])
@@ -173,7 +184,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         parts, value = parse_override(text)
         node: Any = raw
         path = []
-        for i, part in enumerate(parts[:-1]):
+        for part in parts[:-1]:
             path.append(part)
             if isinstance(node, list):
                 node = _find_stage(node, part, ".".join(path), text)
@@ -218,7 +229,9 @@ def _check_keys(source: str, where: str, table: dict, allowed: set[str]) -> None
     for k in table:
         if k not in allowed:
             key = f"{where}.{k}" if where else k
-            raise _err(source, key, f"unknown key{did_you_mean(k, allowed)}; valid keys here: {', '.join(sorted(allowed))}")
+            raise _err(
+                source, key, f"unknown key{did_you_mean(k, allowed)}; valid keys here: {', '.join(sorted(allowed))}"
+            )
 
 
 def _table(source: str, key: str, value: Any) -> dict:
@@ -227,8 +240,14 @@ def _table(source: str, key: str, value: Any) -> dict:
     return value
 
 
-def validate(raw: dict[str, Any], *, source: str = "recipe", base_dir: Path | None = None,
-             overrides: list[str] | None = None, pm=None) -> Plan:
+def validate(
+    raw: dict[str, Any],
+    *,
+    source: str = "recipe",
+    base_dir: Path | None = None,
+    overrides: list[str] | None = None,
+    pm=None,
+) -> Plan:
     """Check a whole recipe and return its Plan. Every mistake is collected (each section is checked
     even when an earlier one failed) and reported in one RecipeError (``.problems``)."""
     from .plugins import get_plugin_manager
@@ -250,7 +269,9 @@ def validate(raw: dict[str, Any], *, source: str = "recipe", base_dir: Path | No
     attempt(_check_keys, source, "", raw, TOP_KEYS)
     version = raw.get("schema_version")
     if version is None:
-        problems.append(str(_err(source, "schema_version", f"missing; add `schema_version = {SCHEMA_VERSION}` at the top")))
+        problems.append(
+            str(_err(source, "schema_version", f"missing; add `schema_version = {SCHEMA_VERSION}` at the top"))
+        )
     elif version != SCHEMA_VERSION or isinstance(version, bool):
         problems.append(str(_err(source, "schema_version", f"expected {SCHEMA_VERSION}, got {version!r}")))
 
@@ -294,8 +315,12 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
     where = f"data.{name}"
     fmt = entry.get("format")
     if not isinstance(fmt, str):
-        raise _err(source, f"{where}.format", "missing or not a string; expected a reader name such as "
-                   '"conll", "conllu", "jsonl", "tsv", "squad" or "hf"')
+        raise _err(
+            source,
+            f"{where}.format",
+            "missing or not a string; expected a reader name such as "
+            '"conll", "conllu", "jsonl", "tsv", "squad" or "hf"',
+        )
     try:
         reader_cls = pm.resolve("reader", fmt, f"{where}.format")
     except PluginError as e:
@@ -304,7 +329,9 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
     _check_keys(source, where, entry, DATA_KEYS | reader_keys)
     path = entry.get("path")
     if not isinstance(path, str) or not path:
-        raise _err(source, f"{where}.path", "missing or not a string; expected a file path (or a dataset id for format \"hf\")")
+        raise _err(
+            source, f"{where}.path", 'missing or not a string; expected a file path (or a dataset id for format "hf")'
+        )
     if getattr(reader_cls, "reads_files", True):
         p = Path(path).expanduser()
         p = p if p.is_absolute() else (base_dir / p)
@@ -317,8 +344,11 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
 
             mode = p.stat().st_mode
             if not stat.S_ISREG(mode):
-                raise _err(source, f"{where}.path", f"{p} is {file_kind(mode)}; expected a data file (augkit reads "
-                           "data from regular files only)")
+                raise _err(
+                    source,
+                    f"{where}.path",
+                    f"{p} is {file_kind(mode)}; expected a data file (augkit reads data from regular files only)",
+                )
         path = str(p.resolve())
     common = {}
     for key, tp in (("lang", str), ("fraction", float), ("fraction_seed", int), ("limit", int)):
@@ -344,9 +374,16 @@ def _validate_data(source: str, name: str, entry: dict, base_dir: Path, pm) -> D
         build_params(reader_cls.Params, reader_params, where=where, resolve=pm.resolve)
     except ParamError as e:
         raise RecipeError(f"{source}: {e}") from None
-    return DataSpec(name=name, format=fmt, path=path, lang=common.get("lang", "und"), reader_params=reader_params,
-                    fraction=common.get("fraction", 1.0), fraction_seed=common.get("fraction_seed", 0),
-                    limit=common.get("limit", 0))
+    return DataSpec(
+        name=name,
+        format=fmt,
+        path=path,
+        lang=common.get("lang", "und"),
+        reader_params=reader_params,
+        fraction=common.get("fraction", 1.0),
+        fraction_seed=common.get("fraction_seed", 0),
+        limit=common.get("limit", 0),
+    )
 
 
 def _jsonable(obj):
@@ -362,8 +399,12 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
     _check_keys(source, where, st, STAGE_KEYS)
     kind = st.get("kind")
     if kind not in STAGE_KINDS:
-        raise _err(source, f"{where}.kind", f"expected one of {', '.join(map(repr, STAGE_KINDS))}, got {kind!r}"
-                   + (did_you_mean(kind, STAGE_KINDS) if isinstance(kind, str) else ""))
+        raise _err(
+            source,
+            f"{where}.kind",
+            f"expected one of {', '.join(map(repr, STAGE_KINDS))}, got {kind!r}"
+            + (did_you_mean(kind, STAGE_KINDS) if isinstance(kind, str) else ""),
+        )
     name = st.get("name", f"{kind}{i + 1}")
     if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
         raise _err(source, f"{where}.name", f"expected a name of letters, digits, - and _, got {name!r}")
@@ -387,13 +428,19 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
 
     params = options = None
     try:
-        params = build_params(cls.Params, _table(source, f"{where}.params", st.get("params", {})),
-                              where=f"{where}.params", base_dir=base_dir, resolve=pm.resolve)
+        params = build_params(
+            cls.Params,
+            _table(source, f"{where}.params", st.get("params", {})),
+            where=f"{where}.params",
+            base_dir=base_dir,
+            resolve=pm.resolve,
+        )
     except (RecipeError, ParamError) as e:
         collect(e)
     try:
-        options = build_params(StageOptions, _table(source, f"{where}.options", st.get("options", {})),
-                               where=f"{where}.options")
+        options = build_params(
+            StageOptions, _table(source, f"{where}.options", st.get("options", {})), where=f"{where}.options"
+        )
     except (RecipeError, ParamError) as e:
         collect(e)
     model_params: dict[str, str] = {}
@@ -404,8 +451,16 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
         for key, ref in model_params.items():
             if outputs.get(ref) != "model":
                 what = f"is a {outputs[ref]}" if ref in outputs else "is not an earlier stage"
-                problems.append(str(_err(source, f"{where}.params.{key}", f"'stage:{ref}' {what}; expected the name of "
-                                         f"an earlier train stage{did_you_mean(ref, [k for k, v in outputs.items() if v == 'model'])}")))
+                problems.append(
+                    str(
+                        _err(
+                            source,
+                            f"{where}.params.{key}",
+                            f"'stage:{ref}' {what}; expected the name of an earlier train stage"
+                            f"{did_you_mean(ref, [k for k, v in outputs.items() if v == 'model'])}",
+                        )
+                    )
+                )
     inputs: dict[str, Any] = {}
     try:
         inputs = _table(source, f"{where}.inputs", st.get("inputs", {}))
@@ -417,22 +472,39 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
     if hooks_raw and kind != "train":
         problems.append(str(_err(source, f"{where}.hooks", "only train stages take hooks")))
     elif not isinstance(hooks_raw, list):
-        problems.append(str(_err(source, f"{where}.hooks", "expected a list of {component = ..., params = {...}} tables")))
+        problems.append(
+            str(_err(source, f"{where}.hooks", "expected a list of {component = ..., params = {...}} tables"))
+        )
     else:
         for j, h in enumerate(hooks_raw):
             hw = f"{where}.hooks[{j}]"
             try:
                 _check_keys(source, hw, _table(source, hw, h), {"component", "params"})
                 hcls = pm.resolve("trainer_hook", h.get("component", ""), f"{hw}.component")
-                hparams = build_params(hcls.Params, _table(source, f"{hw}.params", h.get("params", {})),
-                                       where=f"{hw}.params", base_dir=base_dir, resolve=pm.resolve)
+                hparams = build_params(
+                    hcls.Params,
+                    _table(source, f"{hw}.params", h.get("params", {})),
+                    where=f"{hw}.params",
+                    base_dir=base_dir,
+                    resolve=pm.resolve,
+                )
                 hooks.append((h["component"], hcls, hparams))
             except (RecipeError, ParamError, PluginError) as e:
                 collect(e)
     if problems:
         raise RecipeError.collected(source, problems)
-    return StageSpec(index=i, name=name, kind=kind, component=comp, component_cls=cls, params=params,
-                     inputs=inputs, options=options, hooks=hooks, model_params=model_params)
+    return StageSpec(
+        index=i,
+        name=name,
+        kind=kind,
+        component=comp,
+        component_cls=cls,
+        params=params,
+        inputs=inputs,
+        options=options,
+        hooks=hooks,
+        model_params=model_params,
+    )
 
 
 def _check_inputs(source: str, where: str, comp: str, cls, inputs: dict, outputs: dict[str, str], data, pm) -> None:
@@ -442,8 +514,16 @@ def _check_inputs(source: str, where: str, comp: str, cls, inputs: dict, outputs
     for key, ref in inputs.items():
         spec = cls.inputs.get(key)
         if spec is None:
-            problems.append(str(_err(source, f"{where}.inputs.{key}", f"{comp} has no input {key!r}"
-                                     f"{did_you_mean(key, cls.inputs)}; its inputs: {', '.join(cls.inputs) or '(none)'}")))
+            problems.append(
+                str(
+                    _err(
+                        source,
+                        f"{where}.inputs.{key}",
+                        f"{comp} has no input {key!r}"
+                        f"{did_you_mean(key, cls.inputs)}; its inputs: {', '.join(cls.inputs) or '(none)'}",
+                    )
+                )
+            )
             continue
         refs = ref if isinstance(ref, list) else [ref]
         if isinstance(ref, list) and not spec.many:
@@ -453,21 +533,50 @@ def _check_inputs(source: str, where: str, comp: str, cls, inputs: dict, outputs
                 problems.append(str(_err(source, f"{where}.inputs.{key}", f"expected a data or stage name, got {r!r}")))
             elif r in outputs:
                 if outputs[r] == "analysis":
-                    problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} is an analyze stage; its results "
-                                             f"go to the report and are no input of other stages (expected a {spec.type})")))
+                    problems.append(
+                        str(
+                            _err(
+                                source,
+                                f"{where}.inputs.{key}",
+                                f"{r!r} is an analyze stage; its results "
+                                f"go to the report and are no input of other stages (expected a {spec.type})",
+                            )
+                        )
+                    )
                 elif outputs[r] != spec.type:
-                    problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} gives a {outputs[r]}, expected a {spec.type}")))
+                    problems.append(
+                        str(
+                            _err(source, f"{where}.inputs.{key}", f"{r!r} gives a {outputs[r]}, expected a {spec.type}")
+                        )
+                    )
             elif spec.type != "model":  # a model input may also be a model id or folder
-                problems.append(str(_err(source, f"{where}.inputs.{key}", f"unknown reference {r!r}{did_you_mean(r, outputs)}; "
-                                         f"defined so far: {', '.join(outputs)}")))
+                problems.append(
+                    str(
+                        _err(
+                            source,
+                            f"{where}.inputs.{key}",
+                            f"unknown reference {r!r}{did_you_mean(r, outputs)}; defined so far: {', '.join(outputs)}",
+                        )
+                    )
+                )
             if isinstance(r, str) and r in data and getattr(cls, "example_types", None):
                 fmt_cls = pm.resolve("reader", data[r].format)
                 if len(fmt_cls.example_types) == 1 and fmt_cls.example_types[0] not in cls.example_types:
-                    problems.append(str(_err(source, f"{where}.inputs.{key}", f"{r!r} holds {fmt_cls.example_types[0]} "
-                                             f"examples; {comp} accepts {', '.join(cls.example_types)}")))
+                    problems.append(
+                        str(
+                            _err(
+                                source,
+                                f"{where}.inputs.{key}",
+                                f"{r!r} holds {fmt_cls.example_types[0]} "
+                                f"examples; {comp} accepts {', '.join(cls.example_types)}",
+                            )
+                        )
+                    )
     for key, spec in cls.inputs.items():
         if spec.required and key not in inputs:
-            problems.append(str(_err(source, f"{where}.inputs.{key}", f"missing; {comp} needs it ({spec.help or spec.type})")))
+            problems.append(
+                str(_err(source, f"{where}.inputs.{key}", f"missing; {comp} needs it ({spec.help or spec.type})"))
+            )
     if problems:
         raise RecipeError.collected(source, problems)
 

@@ -7,6 +7,7 @@ text, tables and PNG figures. Sections marked ``terminal`` also print their tabl
 ``augkit run`` and ``augkit report``. ``augkit report RUN_DIR`` rebuilds the report at any time, also for
 a run that stopped part-way: what exists is shown, what is missing is said.
 """
+
 from __future__ import annotations
 
 import base64
@@ -184,41 +185,74 @@ def summary_section(run: RunInfo) -> ReportSection:
     from .environment import describe_hardware
 
     hardware = env.get("hardware") or run.results.get("hardware") or {}
-    where = (f"ran on {describe_hardware(hardware)}" if hardware else
-             f"device `{r.get('device', 'auto')}`, precision `{r.get('precision', 'auto')}`")
-    lines = [f"Status: **{run.status}** — {len(done)} of {len(run.stages)} stages finished. Seed {r.get('seed', '?')}, "
-             f"{where}."]
+    where = (
+        f"ran on {describe_hardware(hardware)}"
+        if hardware
+        else f"device `{r.get('device', 'auto')}`, precision `{r.get('precision', 'auto')}`"
+    )
+    lines = [
+        f"Status: **{run.status}** — {len(done)} of {len(run.stages)} stages finished. Seed {r.get('seed', '?')}, "
+        f"{where}."
+    ]
     data = run.recipe.get("data", {})
     if data:
-        lines.append("Data: " + ", ".join(f"`{k}` ({v.get('format', '?')}, {v.get('lang', 'und')})"
-                                          for k, v in data.items()) + ".")
+        lines.append(
+            "Data: "
+            + ", ".join(f"`{k}` ({v.get('format', '?')}, {v.get('lang', 'und')})" for k, v in data.items())
+            + "."
+        )
     if env:
         pk = env.get("packages", {})
-        lines.append("Ran with " + ", ".join(f"{k} {pk[k]}" for k in ("augkit", "torch", "transformers") if k in pk)
-                     + (f", git {env['augkit_git_sha'][:10]}" if env.get("augkit_git_sha") else "") + ".")
+        lines.append(
+            "Ran with "
+            + ", ".join(f"{k} {pk[k]}" for k in ("augkit", "torch", "transformers") if k in pk)
+            + (f", git {env['augkit_git_sha'][:10]}" if env.get("augkit_git_sha") else "")
+            + "."
+        )
     if run.status in ("failed", "interrupted") and run.results.get("error"):
         lines.append(f"Stopped in `{run.results.get('failed_stage') or '?'}`: {run.results['error']}")
     kept = set(run.results.get("from_earlier_run") or [])
     if kept:
-        lines.append("Kept from an earlier run (unchanged, not run again): "
-                     + ", ".join(f"`{s.name}`" for s in run.stages if s.name in kept) + ".")
+        lines.append(
+            "Kept from an earlier run (unchanged, not run again): "
+            + ", ".join(f"`{s.name}`" for s in run.stages if s.name in kept)
+            + "."
+        )
     missing = [s for s in run.stages if not s.done]
     if missing:
-        lines.append("Missing (not run or not finished): " + ", ".join(
-            f"`{s.name}`" + (" (started, no result)" if s.folder.exists() else " (not started)") for s in missing)
-            + ". Sections below show what exists.")
+        lines.append(
+            "Missing (not run or not finished): "
+            + ", ".join(
+                f"`{s.name}`" + (" (started, no result)" if s.folder.exists() else " (not started)") for s in missing
+            )
+            + ". Sections below show what exists."
+        )
     rows = []
     for s in run.stages:
-        counts = ", ".join(f"{k}={v}" for k, v in (s.stats or {}).items()
-                           if k != "seconds" and isinstance(v, (int, float)) and not isinstance(v, bool))
+        counts = ", ".join(
+            f"{k}={v}"
+            for k, v in (s.stats or {}).items()
+            if k != "seconds" and isinstance(v, (int, float)) and not isinstance(v, bool)
+        )
         secs = (s.stats or {}).get("seconds")
         state = ("done (earlier run)" if s.name in kept else "done") if s.done else "missing"
-        rows.append([f"{s.index + 1}. {s.name}", s.kind, s.component, state,
-                     f"{secs:.1f}" if isinstance(secs, (int, float)) else "-", counts])
-    table = ReportTable(["stage", "kind", "component", "status", "seconds", "counts"], rows, caption="stages",
-                        terminal_columns=["stage", "component", "status", "seconds"])
-    return ReportSection(f"Run {r.get('name', run.out_dir.name)}", "\n\n".join(lines), [table], order=0,
-                         terminal=True)
+        rows.append(
+            [
+                f"{s.index + 1}. {s.name}",
+                s.kind,
+                s.component,
+                state,
+                f"{secs:.1f}" if isinstance(secs, (int, float)) else "-",
+                counts,
+            ]
+        )
+    table = ReportTable(
+        ["stage", "kind", "component", "status", "seconds", "counts"],
+        rows,
+        caption="stages",
+        terminal_columns=["stage", "component", "status", "seconds"],
+    )
+    return ReportSection(f"Run {r.get('name', run.out_dir.name)}", "\n\n".join(lines), [table], order=0, terminal=True)
 
 
 def collect_sections(run: RunInfo, pm=None) -> list[ReportSection]:
@@ -296,7 +330,8 @@ padding:.25em .6em;text-align:left;vertical-align:top}th{background:#f3f3f6}td.n
 font-variant-numeric:tabular-nums}caption{caption-side:top;text-align:left;font-style:italic;padding:.2em 0}
 figure{display:inline-block;vertical-align:top;margin:1em 1em 1em 0;max-width:100%}
 img{max-width:100%;border:1px solid #eee}figcaption{font-size:.9em;color:#555}
-code{background:#f3f3f6;padding:0 .25em;border-radius:3px}td strong{background:#fff1a8;padding:0 .1em}nav a{margin-right:1em}"""
+code{background:#f3f3f6;padding:0 .25em;border-radius:3px}td strong{background:#fff1a8;padding:0 .1em}
+nav a{margin-right:1em}"""
 
 
 def _is_num(v: Any) -> bool:
@@ -305,8 +340,10 @@ def _is_num(v: Any) -> bool:
 
 def render_html(sections: list[ReportSection], title: str) -> str:
     """The report as one self-contained HTML page (inline CSS, images as data URIs, no scripts)."""
-    body = [f"<h1>{html.escape(title)}</h1>",
-            "<nav>" + "".join(f'<a href="#{_slug(s.title)}">{html.escape(s.title)}</a>' for s in sections) + "</nav>"]
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<nav>" + "".join(f'<a href="#{_slug(s.title)}">{html.escape(s.title)}</a>' for s in sections) + "</nav>",
+    ]
     for sec in sections:
         body.append(f'<section id="{_slug(sec.title)}"><h2>{html.escape(sec.title)}</h2>')
         if sec.text:
@@ -314,21 +351,33 @@ def render_html(sections: list[ReportSection], title: str) -> str:
         for t in sec.tables:
             cap = f"<caption>{html.escape(t.caption)}</caption>" if t.caption else ""
             head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t.columns)
-            rows = "".join("<tr>" + "".join(f'<td class="num">{_inline(str(v))}</td>' if _is_num(v)
-                                            else f"<td>{_inline(str(v))}</td>" for v in row) + "</tr>"
-                           for row in t.rows)
+            rows = "".join(
+                "<tr>"
+                + "".join(
+                    f'<td class="num">{_inline(str(v))}</td>' if _is_num(v) else f"<td>{_inline(str(v))}</td>"
+                    for v in row
+                )
+                + "</tr>"
+                for row in t.rows
+            )
             body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         for fig in sec.figures:
             data = base64.b64encode(fig.png).decode("ascii")
             cap = f"<figcaption>{html.escape(fig.caption or fig.title)}</figcaption>"
-            body.append(f'<figure><img alt="{html.escape(fig.title)}" src="data:image/png;base64,{data}">{cap}</figure>')
+            body.append(
+                f'<figure><img alt="{html.escape(fig.title)}" src="data:image/png;base64,{data}">{cap}</figure>'
+            )
         body.append("</section>")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'
-            f"<body>{''.join(body)}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'
+        f"<body>{''.join(body)}</body></html>\n"
+    )
 
 
-def write_report(out_dir: str | Path, status: str | None = None, pm=None) -> tuple[list[ReportSection], dict[str, Path]]:
+def write_report(
+    out_dir: str | Path, status: str | None = None, pm=None
+) -> tuple[list[ReportSection], dict[str, Path]]:
     """Build the report of the run in ``out_dir`` and write ``report.html`` and ``report.md`` there
     (atomically); return the sections and the files."""
     import shutil

@@ -16,6 +16,7 @@ A toolkit that runs for days on a GPU box must never cost its user a file. So:
   second ``run``/``--resume``/``--force`` refuses at once naming it; a record left by a holder that died
   is taken over, with a message.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -38,8 +39,20 @@ except ImportError:  # pragma: no cover - Windows
 MARKER = "augkit-run.json"
 LOCK = ".augkit.lock"
 #: what a run folder made by augkit before the marker existed may hold (and nothing else)
-LEGACY_RUN_ENTRIES = {"resolved_recipe.toml", "overrides.txt", "env.json", "run.log", "results.json", "data",
-                      "stages", "report.html", "report.md", "report_files", ".ready", LOCK}
+LEGACY_RUN_ENTRIES = {
+    "resolved_recipe.toml",
+    "overrides.txt",
+    "env.json",
+    "run.log",
+    "results.json",
+    "data",
+    "stages",
+    "report.html",
+    "report.md",
+    "report_files",
+    ".ready",
+    LOCK,
+}
 _ASIDE = ".augkit-old-"
 _NEW = ".augkit-new-"
 
@@ -67,11 +80,16 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
 
 
 def write_marker(folder: Path, recipe: str | None) -> dict[str, Any]:
-    from .version import __version__
     from .atomic import atomic_write_json
+    from .version import __version__
 
-    marker = {"augkit_run": 1, "run_id": uuid.uuid4().hex, "created": _now(), "recipe": recipe,
-              "augkit_version": __version__}
+    marker = {
+        "augkit_run": 1,
+        "run_id": uuid.uuid4().hex,
+        "created": _now(),
+        "recipe": recipe,
+        "augkit_version": __version__,
+    }
     atomic_write_json(folder / MARKER, marker)
     return marker
 
@@ -84,8 +102,11 @@ def is_legacy_run(folder: Path) -> bool:
     """A run folder an augkit without markers made: its recipe and env record, and nothing but a run's
     files (temporary siblings of a killed write included)."""
     names = _entries(folder)
-    return ("resolved_recipe.toml" in names and "env.json" in names
-            and all(n in LEGACY_RUN_ENTRIES or (n.startswith(".") and ".tmp-" in n) for n in names))
+    return (
+        "resolved_recipe.toml" in names
+        and "env.json" in names
+        and all(n in LEGACY_RUN_ENTRIES or (n.startswith(".") and ".tmp-" in n) for n in names)
+    )
 
 
 def is_run_folder(folder: Path) -> bool:
@@ -146,8 +167,10 @@ def acquire(folder: Path, what: str = "run folder") -> RunLock:
         except OSError:
             record = _read_record(fd)
             os.close(fd)
-            raise RunError(f"{what} {folder} is in use by {describe_holder(record)}; wait for that run to end "
-                           "or choose another output folder") from None
+            raise RunError(
+                f"{what} {folder} is in use by {describe_holder(record)}; wait for that run to end "
+                "or choose another output folder"
+            ) from None
     previous = _read_record(fd)
     taken_over = previous if previous and previous.get("pid") != os.getpid() else None
     os.ftruncate(fd, 0)
@@ -205,8 +228,15 @@ def _force_refusal(out: Path, protected: Iterable[tuple[str, Path]]) -> str | No
     return None
 
 
-def claim(output_dir: str | os.PathLike, *, resume: bool, force: bool, recipe: str | None = None,
-          protected: Iterable[tuple[str, Path]] = (), log=None) -> tuple[Path, RunLock, dict[str, Any]]:
+def claim(
+    output_dir: str | os.PathLike,
+    *,
+    resume: bool,
+    force: bool,
+    recipe: str | None = None,
+    protected: Iterable[tuple[str, Path]] = (),
+    log=None,
+) -> tuple[Path, RunLock, dict[str, Any]]:
     """Check and lock the output folder of a run; return (resolved folder, lock, marker).
 
     A new or empty folder is claimed (marker written). A non-empty one must be an augkit run folder and
@@ -215,8 +245,10 @@ def claim(output_dir: str | os.PathLike, *, resume: bool, force: bool, recipe: s
     input files)."""
     given = Path(os.path.abspath(os.path.expanduser(os.fspath(output_dir))))
     if force and given.is_symlink():
-        raise RunError(f"--force: {given} is a symbolic link (to {os.readlink(given)}); augkit never deletes "
-                       "through a link: give the folder itself, or a new folder")
+        raise RunError(
+            f"--force: {given} is a symbolic link (to {os.readlink(given)}); augkit never deletes "
+            "through a link: give the folder itself, or a new folder"
+        )
     out = given.resolve()
     if out.exists() and not out.is_dir():
         raise RunError(f"output folder {out} exists and is not a folder")
@@ -224,8 +256,10 @@ def claim(output_dir: str | os.PathLike, *, resume: bool, force: bool, recipe: s
     if out.is_dir() and is_run_folder(out):  # in use: say so first, whatever the flags
         record = holder(out)
         if record is not None:
-            raise RunError(f"run folder {out} is in use by {describe_holder(record)}; wait for that run to end "
-                           "or choose another output folder")
+            raise RunError(
+                f"run folder {out} is in use by {describe_holder(record)}; wait for that run to end "
+                "or choose another output folder"
+            )
     if out.is_dir() and _entries(out):
         _check_existing(out, resume=resume, force=force, protected=protected)
     try:
@@ -258,16 +292,19 @@ def claim(output_dir: str | os.PathLike, *, resume: bool, force: bool, recipe: s
 def _check_existing(out: Path, *, resume: bool, force: bool, protected) -> None:
     if not is_run_folder(out):
         flag = "--force" if force else "--resume" if resume else ""
-        raise RunError(f"{(flag + ': ') if flag else ''}{out} is not empty and is not an augkit run folder (no "
-                       f"{MARKER}); choose a new or empty folder" + ("; nothing was deleted" if force else ""))
+        raise RunError(
+            f"{(flag + ': ') if flag else ''}{out} is not empty and is not an augkit run folder (no "
+            f"{MARKER}); choose a new or empty folder" + ("; nothing was deleted" if force else "")
+        )
     if not (resume or force):
-        raise RunError(f"output folder {out} is not empty; pass --resume to continue that run or --force to "
-                       "discard it and start over")
+        raise RunError(
+            f"output folder {out} is not empty; pass --resume to continue that run or --force to "
+            "discard it and start over"
+        )
     if force:
         why = _force_refusal(out, protected)
         if why:
-            raise RunError(f"--force: {why}; refusing to delete it (nothing was deleted); choose another output "
-                           "folder")
+            raise RunError(f"--force: {why}; refusing to delete it (nothing was deleted); choose another output folder")
 
 
 def _replace(out: Path, lock: RunLock, recipe: str | None) -> RunLock:
@@ -279,8 +316,10 @@ def _replace(out: Path, lock: RunLock, recipe: str | None) -> RunLock:
     try:
         new.mkdir()
     except OSError as e:
-        raise RunError(f"--force: cannot prepare the new run beside {out} ({new.parent} must be writable): "
-                       f"{e.strerror or e}; nothing was deleted") from None
+        raise RunError(
+            f"--force: cannot prepare the new run beside {out} ({new.parent} must be writable): "
+            f"{e.strerror or e}; nothing was deleted"
+        ) from None
     new_lock = acquire(new)
     try:
         write_marker(new, recipe)
@@ -288,16 +327,18 @@ def _replace(out: Path, lock: RunLock, recipe: str | None) -> RunLock:
     except OSError as e:
         new_lock.release()
         shutil.rmtree(new, ignore_errors=True)
-        raise RunError(f"--force: cannot move the old run in {out} aside: {e.strerror or e}; nothing was "
-                       "deleted") from None
+        raise RunError(
+            f"--force: cannot move the old run in {out} aside: {e.strerror or e}; nothing was deleted"
+        ) from None
     try:
         os.rename(new, out)
     except OSError as e:  # something took the name meanwhile: put the old run back
         os.rename(aside, out)
         new_lock.release()
         shutil.rmtree(new, ignore_errors=True)
-        raise RunError(f"--force: cannot put the new run in place of {out}: {e.strerror or e}; the old run "
-                       "is kept") from None
+        raise RunError(
+            f"--force: cannot put the new run in place of {out}: {e.strerror or e}; the old run is kept"
+        ) from None
     lock.release()
     new_lock.folder = out
     try:

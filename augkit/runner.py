@@ -13,6 +13,7 @@ different fingerprint is cleared and redone; one with the same fingerprint but n
 its partial work (finished shards, checkpoints) for the component to pick up. ``_SUCCESS`` is written
 last and atomically, so a killed run never leaves an artefact a resume would trust.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,14 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_dir, atomic_write_json, atomic_write_text, remove_stale_tmp
 from .components import StageContext
 from .data import Corpus, CorpusWriter, write_corpus_meta
 from .distributed import wait_until
 from .environment import environment_record, pick_device, topology
 from .errors import AugkitError, DataError, RunError
-from .model_sets import ModelSet
-from .atomic import atomic_dir, atomic_write_json, atomic_write_text, remove_stale_tmp
 from .fingerprints import hash_obj, hash_path
+from .model_sets import ModelSet
 from .progress import Progress
 from .recipe import DataSpec, Plan, StageSpec, dump_toml
 from .seeding import derive_seed, seed_everything
@@ -39,8 +40,17 @@ SUCCESS = "_SUCCESS"
 
 
 class Runner:
-    def __init__(self, plan: Plan, output_dir: str | Path | None = None, *, resume: bool = False,
-                 force: bool = False, console=None, interactive: bool | None = None, pm=None):
+    def __init__(
+        self,
+        plan: Plan,
+        output_dir: str | Path | None = None,
+        *,
+        resume: bool = False,
+        force: bool = False,
+        console=None,
+        interactive: bool | None = None,
+        pm=None,
+    ):
         from .plugins import get_plugin_manager
 
         if resume and force:
@@ -60,8 +70,8 @@ class Runner:
         self.console = console
         self.results: dict[str, Any] = {}
         self.fingerprints: dict[str, str] = {}
-        self.kept: list[str] = []           # stages whose results an earlier invocation made
-        self.current: str | None = None     # the stage (or "data NAME") being worked on
+        self.kept: list[str] = []  # stages whose results an earlier invocation made
+        self.current: str | None = None  # the stage (or "data NAME") being worked on
         self.lock = None
         self.marker: dict[str, Any] = {}
         self.hardware: dict[str, Any] | None = None
@@ -76,15 +86,18 @@ class Runner:
             self.log.info("report: %s", files["html"])
         except Exception as e:  # the run's results are on disk; `augkit report` can try again
             self.sections = []
-            self.log.warning("could not write the run report (%s: %s); `augkit report %s` retries",
-                             type(e).__name__, e, self.out)
+            self.log.warning(
+                "could not write the run report (%s: %s); `augkit report %s` retries", type(e).__name__, e, self.out
+            )
 
     # output folder ----------------------------------------------------------------------------
     def _launch_id(self) -> str:
         import os
 
-        return os.environ.get("TORCHELASTIC_RUN_ID") or \
-            f"{os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
+        return (
+            os.environ.get("TORCHELASTIC_RUN_ID")
+            or f"{os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
+        )
 
     def prepare_output(self) -> None:
         """Rank 0 claims the output folder (``augkit.run_folder.claim``: refuses what is not an augkit run,
@@ -96,8 +109,13 @@ class Runner:
         if self.rank != 0:
             return
         self.out, self.lock, self.marker = run_folder.claim(
-            self.given_out, resume=self.resume, force=self.force, recipe=self.plan.source,
-            protected=self._protected_paths(), log=self.log)
+            self.given_out,
+            resume=self.resume,
+            force=self.force,
+            recipe=self.plan.source,
+            protected=self._protected_paths(),
+            log=self.log,
+        )
         (self.out / ".ready").unlink(missing_ok=True)
         if self.world_size > 1:
             import uuid
@@ -128,10 +146,12 @@ class Runner:
         blind = [r for r, (ok, _) in enumerate(views) if not ok]
         if blind:
             hosts = sorted({host for ok, host in views if not ok})
-            raise RunError(f"the run folder {self.given_out} that rank 0 prepared is not visible to rank(s) "
-                           f"{', '.join(map(str, blind))} (host {', '.join(hosts)}): when training on several "
-                           "nodes, the run folder must be on a filesystem every node shares (NFS, Lustre, ...), "
-                           "under the same path on each")
+            raise RunError(
+                f"the run folder {self.given_out} that rank 0 prepared is not visible to rank(s) "
+                f"{', '.join(map(str, blind))} (host {', '.join(hosts)}): when training on several "
+                "nodes, the run folder must be on a filesystem every node shares (NFS, Lustre, ...), "
+                "under the same path on each"
+            )
 
     def _protected_paths(self) -> list[tuple[str, Path]]:
         """What ``--force`` must never delete: the recipe, the input files, files and model folders named
@@ -174,18 +194,31 @@ class Runner:
         try:
             self.check_shared_folder()
             if self.lock is not None and self.lock.taken_over:
-                self.log.warning("the lock of %s was left by %s, which is no longer running; taken over", self.out,
-                                 describe_holder(self.lock.taken_over))
+                self.log.warning(
+                    "the lock of %s was left by %s, which is no longer running; taken over",
+                    self.out,
+                    describe_holder(self.lock.taken_over),
+                )
             if self.rank == 0:
                 self._write_results("running")
                 raw = dict(self.plan.raw)
                 raw["run"] = {**raw.get("run", {}), "output_dir": str(self.out)}
                 atomic_write_text(self.out / "resolved_recipe.toml", dump_toml(raw))
                 atomic_write_text(self.out / "overrides.txt", "".join(o + "\n" for o in self.plan.overrides))
-                atomic_write_json(self.out / "env.json", environment_record(
-                    self.plan.run.seed, self.pm, device=self.device, precision=self.plan.run.precision))
-            self.log.info("run %s: %d data entries, %d stages, device %s, output %s", self.plan.run.name,
-                          len(self.plan.data), len(self.plan.stages), self.device, self.out)
+                atomic_write_json(
+                    self.out / "env.json",
+                    environment_record(
+                        self.plan.run.seed, self.pm, device=self.device, precision=self.plan.run.precision
+                    ),
+                )
+            self.log.info(
+                "run %s: %d data entries, %d stages, device %s, output %s",
+                self.plan.run.name,
+                len(self.plan.data),
+                len(self.plan.stages),
+                self.device,
+                self.out,
+            )
             self._check_data_present()
             for spec in self.plan.data.values():
                 self.current = f"data {spec.name}"
@@ -233,10 +266,14 @@ class Runner:
             from .environment import hardware_record
 
             self.hardware = hardware_record(self.device, self.plan.run.precision)
-        record: dict[str, Any] = {"status": status, "run_id": self.marker.get("run_id"),
-                                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
-                                  "hardware": self.hardware, "stages": self.results,
-                                  "from_earlier_run": list(self.kept)}
+        record: dict[str, Any] = {
+            "status": status,
+            "run_id": self.marker.get("run_id"),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
+            "hardware": self.hardware,
+            "stages": self.results,
+            "from_earlier_run": list(self.kept),
+        }
         if status == "running":
             import os
             import socket
@@ -255,8 +292,10 @@ class Runner:
             marker = self.out / "stages" / stage.dirname / SUCCESS
             if not (marker.is_file() and marker.read_text() == self.fingerprints.get(stage.name)):
                 self.current = stage.name
-                raise RunError(f"stage {stage.name!r} has no valid {SUCCESS} after the run; its folder was changed "
-                               "while the run ran (run again with --resume)")
+                raise RunError(
+                    f"stage {stage.name!r} has no valid {SUCCESS} after the run; its folder was changed "
+                    "while the run ran (run again with --resume)"
+                )
 
     # data ----------------------------------------------------------------------------------------
     def _check_data_present(self) -> None:
@@ -267,14 +306,24 @@ class Runner:
         if missing:
             self.current = "data"
             lines = "".join(f"\n  data.{name}: {path}" for name, path in missing)
-            raise DataError(f"{len(missing)} data file{'s' if len(missing) > 1 else ''} not found "
-                            f"(`augkit validate {self.plan.source}` lists them):{lines}")
+            raise DataError(
+                f"{len(missing)} data file{'s' if len(missing) > 1 else ''} not found "
+                f"(`augkit validate {self.plan.source}` lists them):{lines}"
+            )
 
     def _read_data(self, spec: DataSpec) -> None:
         folder = self.out / "data" / spec.name
-        fp = hash_obj({"format": spec.format, "params": spec.reader_params, "lang": spec.lang,
-                       "fraction": spec.fraction, "fraction_seed": spec.fraction_seed, "limit": spec.limit,
-                       "content": hash_path(spec.path) if Path(spec.path).exists() else spec.path})
+        fp = hash_obj(
+            {
+                "format": spec.format,
+                "params": spec.reader_params,
+                "lang": spec.lang,
+                "fraction": spec.fraction,
+                "fraction_seed": spec.fraction_seed,
+                "limit": spec.limit,
+                "content": hash_path(spec.path) if Path(spec.path).exists() else spec.path,
+            }
+        )
         self.fingerprints[spec.name] = fp
         if self._complete(folder, fp):
             return
@@ -304,8 +353,15 @@ class Runner:
                 raise DataError("no examples left after fraction/limit", path=spec.path)
             label_list = spec.reader_params.get("labels") or sorted(labels)
             write_corpus_meta(tmp, ["data-00000.arrow"], label_list, count, spec.name)
-            atomic_write_json(tmp / "manifest.json", {"source": spec.path, "format": spec.format, "count": count,
-                                                      "seconds": round(time.perf_counter() - started, 3)})
+            atomic_write_json(
+                tmp / "manifest.json",
+                {
+                    "source": spec.path,
+                    "format": spec.format,
+                    "count": count,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
             atomic_write_text(tmp / SUCCESS, fp)
         self.log.info("data %s: %d examples from %s", spec.name, count, spec.path)
 
@@ -340,8 +396,9 @@ class Runner:
             return
         for s in result.stages:
             if not s.fits:
-                self.log.warning("stage %s may not fit %s: %s (estimated by `augkit plan`)", s.name,
-                                 hw.describe(), s.advice)
+                self.log.warning(
+                    "stage %s may not fit %s: %s (estimated by `augkit plan`)", s.name, hw.describe(), s.advice
+                )
 
     # stages --------------------------------------------------------------------------------------
     def _resolve_input(self, ref: str, type_: str):
@@ -357,8 +414,9 @@ class Runner:
                 try:
                     return ModelSet.load(folder)
                 except DataError as e:
-                    raise DataError(f"stage {ref!r} ({st.component}) wrote no model set, so it cannot be a model "
-                                    f"input: {e}") from None
+                    raise DataError(
+                        f"stage {ref!r} ({st.component}) wrote no model set, so it cannot be a model input: {e}"
+                    ) from None
         return ModelSet.of(ref)  # a model id or folder given directly
 
     def _inputs(self, stage: StageSpec) -> dict[str, Any]:
@@ -387,17 +445,29 @@ class Runner:
 
     def _stage_fingerprint(self, stage: StageSpec, input_fps: dict) -> str:
         cls = stage.component_cls
-        return hash_obj({"component": f"{cls.plugin_name}:{cls.registered_name}", "class": cls.__qualname__,
-                         "version": getattr(cls, "version", None), "params": stage.params.to_dict(),
-                         "options": stage.options.to_dict(), "seed": self.plan.run.seed,
-                         "hooks": [(n, p.to_dict()) for n, _, p in stage.hooks], "inputs": input_fps,
-                         "files": _param_file_hashes(stage.params)})
+        return hash_obj(
+            {
+                "component": f"{cls.plugin_name}:{cls.registered_name}",
+                "class": cls.__qualname__,
+                "version": getattr(cls, "version", None),
+                "params": stage.params.to_dict(),
+                "options": stage.options.to_dict(),
+                "seed": self.plan.run.seed,
+                "hooks": [(n, p.to_dict()) for n, _, p in stage.hooks],
+                "inputs": input_fps,
+                "files": _param_file_hashes(stage.params),
+            }
+        )
 
     def _run_stage(self, stage: StageSpec) -> None:
         folder = self.out / "stages" / stage.dirname
         # fingerprints come from upstream fingerprints only, so a skipped stage needs no input loading
-        input_fps = {key: [self.fingerprints.get(r) or _external_fingerprint(r)
-                           for r in (ref if isinstance(ref, list) else [ref])] for key, ref in stage.inputs.items()}
+        input_fps = {
+            key: [
+                self.fingerprints.get(r) or _external_fingerprint(r) for r in (ref if isinstance(ref, list) else [ref])
+            ]
+            for key, ref in stage.inputs.items()
+        }
         input_fps.update({f"params.{key}": [self.fingerprints[ref]] for key, ref in stage.model_params.items()})
         fp = self._stage_fingerprint(stage, input_fps)
         self.fingerprints[stage.name] = fp
@@ -430,10 +500,20 @@ class Runner:
         seed_everything(seed)
         hooks = [hcls(hparams) for _, hcls, hparams in stage.hooks]
         component = stage.component_cls(params, hooks=hooks) if stage.kind == "train" else stage.component_cls(params)
-        ctx = StageContext(name=stage.name, out_dir=folder, seed=seed, inputs=inputs, device=self.device,
-                           precision=self.plan.run.precision, rank=self.rank, world_size=self.world_size,
-                           options=stage.options.to_dict(), log=logging.getLogger(f"augkit.stage.{stage.name}"),
-                           progress=self.progress, resolve=self.pm.resolve)
+        ctx = StageContext(
+            name=stage.name,
+            out_dir=folder,
+            seed=seed,
+            inputs=inputs,
+            device=self.device,
+            precision=self.plan.run.precision,
+            rank=self.rank,
+            world_size=self.world_size,
+            options=stage.options.to_dict(),
+            log=logging.getLogger(f"augkit.stage.{stage.name}"),
+            progress=self.progress,
+            resolve=self.pm.resolve,
+        )
         self.pm.hook.on_stage_start(stage=stage.name, kind=stage.kind, component=stage.component, out_dir=str(folder))
         self.log.info("stage %s (%s %s): started", stage.name, stage.kind, stage.component)
         started = time.perf_counter()
@@ -443,19 +523,31 @@ class Runner:
             return self._wait_for(folder, fp)
         stats = {**stats, "seconds": seconds}
         atomic_write_json(folder / "stats.json", stats)
-        atomic_write_json(folder / "manifest.json", {
-            "stage": stage.name, "kind": stage.kind, "component": stage.component,
-            "component_class": f"{stage.component_cls.__module__}.{stage.component_cls.__qualname__}",
-            "params": params.to_dict(), "options": stage.options.to_dict(),
-            "hooks": [{"component": n, "params": p.to_dict()} for n, _, p in stage.hooks],
-            "inputs": {k: {"refs": v if isinstance(v, list) else [v], "fingerprints": input_fps[k]}
-                       for k, v in stage.inputs.items()},
-            "seed": seed, "fingerprint": fp, "counts": {k: v for k, v in stats.items() if isinstance(v, int)}})
+        atomic_write_json(
+            folder / "manifest.json",
+            {
+                "stage": stage.name,
+                "kind": stage.kind,
+                "component": stage.component,
+                "component_class": f"{stage.component_cls.__module__}.{stage.component_cls.__qualname__}",
+                "params": params.to_dict(),
+                "options": stage.options.to_dict(),
+                "hooks": [{"component": n, "params": p.to_dict()} for n, _, p in stage.hooks],
+                "inputs": {
+                    k: {"refs": v if isinstance(v, list) else [v], "fingerprints": input_fps[k]}
+                    for k, v in stage.inputs.items()
+                },
+                "seed": seed,
+                "fingerprint": fp,
+                "counts": {k: v for k, v in stats.items() if isinstance(v, int)},
+            },
+        )
         atomic_write_text(folder / SUCCESS, fp)
         self.results[stage.name] = stats
         self._write_results("running")
-        self.pm.hook.on_stage_end(stage=stage.name, kind=stage.kind, component=stage.component,
-                                  out_dir=str(folder), stats=stats)
+        self.pm.hook.on_stage_end(
+            stage=stage.name, kind=stage.kind, component=stage.component, out_dir=str(folder), stats=stats
+        )
         self.log.info("stage %s: done in %.1fs", stage.name, seconds)
 
     # helpers -------------------------------------------------------------------------------------
@@ -464,8 +556,12 @@ class Runner:
         return self.resume and marker.exists() and marker.read_text() == fp
 
     def _wait_for(self, folder: Path, fp: str, marker: str = SUCCESS, timeout_s: float = 7 * 24 * 3600) -> None:
-        wait_until(lambda: (folder / marker).exists() and (folder / marker).read_text() == fp,
-                   str(folder / marker), timeout_s=timeout_s, interval_s=0.5)
+        wait_until(
+            lambda: (folder / marker).exists() and (folder / marker).read_text() == fp,
+            str(folder / marker),
+            timeout_s=timeout_s,
+            interval_s=0.5,
+        )
 
 
 def _param_file_hashes(params) -> dict[str, str]:

@@ -14,6 +14,7 @@ Scores are fractions (0..1). The ``compare`` analyzer (augkit_analysis) reads th
 MultiMix, translate-train and X-Mixup side by side; a third-party trainer that writes its own
 ``scores.json`` takes part in the same comparison.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,8 +58,16 @@ class StageScores:
 
     def write(self, folder: str | Path) -> Path:
         path = Path(folder) / self.FILE
-        atomic_write_json(path, {"schema_version": SCHEMA_VERSION, "metric": self.metric, "split": self.split,
-                                 "arms": self.arms, **({"sizes": self.sizes} if self.sizes else {})})
+        atomic_write_json(
+            path,
+            {
+                "schema_version": SCHEMA_VERSION,
+                "metric": self.metric,
+                "split": self.split,
+                "arms": self.arms,
+                **({"sizes": self.sizes} if self.sizes else {}),
+            },
+        )
         return path
 
     @classmethod
@@ -80,10 +89,14 @@ class StageScores:
             if not isinstance(langs, dict):
                 raise DataError(f"arms.{arm}: expected an object of language -> scores", path=str(path))
             for lang, values in langs.items():
-                if (not isinstance(values, list) or not values
-                        or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)):
-                    raise DataError(f"arms.{arm}.{lang}: expected a non-empty list of numbers (one per model)",
-                                    path=str(path))
+                if (
+                    not isinstance(values, list)
+                    or not values
+                    or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+                ):
+                    raise DataError(
+                        f"arms.{arm}.{lang}: expected a non-empty list of numbers (one per model)", path=str(path)
+                    )
         sizes = raw.get("sizes") or {}
         if not isinstance(sizes, dict) or not all(isinstance(n, int) and n >= 0 for n in sizes.values()):
             raise DataError("sizes: expected an object of language -> number of examples", path=str(path))

@@ -8,6 +8,7 @@ initialises weights; training a tiny model draws batches) run inside ``isolated_
 draw, the global state afterwards is what it was before, so nothing that follows depends on whether a
 cache was warm or a model had to be built.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,7 +56,9 @@ def isolated_rng(seed: int | None = None) -> Iterator[None]:
     import torch
 
     py_state, np_state = random.getstate(), np.random.get_state()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    devices = (
+        list(range(torch.cuda.device_count())) if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    )
     with torch.random.fork_rng(devices=devices):
         try:
             if seed is not None:

@@ -13,6 +13,7 @@ done (written atomically), and the work folder is then removed. Re-running after
 up at the first unfinished shard; labelling, the tag policy, ``include_original`` and the writer's
 options act when the output is written, so changing them reuses the generated shards.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,22 @@ from .seeding import derive_seed
 from .textfiles import check_data_file
 
 
-def augment(generator: Generator, examples: Any, *, seed: int = 0, batch_size: int = 64, device: str = "cpu",
-            precision: str = "auto", label_with: Any = None, replaced_tags: str | None = None,
-            labeler: str | None = None, lang: str = "und", columns: dict[str, str] | None = None,
-            keep_identical: bool = False, return_sources: bool = False) -> Any:
+def augment(
+    generator: Generator,
+    examples: Any,
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: str = "cpu",
+    precision: str = "auto",
+    label_with: Any = None,
+    replaced_tags: str | None = None,
+    labeler: str | None = None,
+    lang: str = "und",
+    columns: dict[str, str] | None = None,
+    keep_identical: bool = False,
+    return_sources: bool = False,
+) -> Any:
     """The new examples ``generator`` makes from ``examples`` (originals not included), as the same kind
     of thing that came in (the Python API of a generator on its own):
 
@@ -58,13 +71,17 @@ def augment(generator: Generator, examples: Any, *, seed: int = 0, batch_size: i
     recipe stage keeps them for its later stages.
     """
     if not isinstance(generator, Generator):
-        raise TypeError(f"augment takes a generator first (e.g. augkit.get_component(\"generator\", \"eda\")); "
-                        f"got {type(generator).__name__}")
+        raise TypeError(
+            f'augment takes a generator first (e.g. augkit.get_component("generator", "eda")); '
+            f"got {type(generator).__name__}"
+        )
     check_policy(replaced_tags)
     dataset, spec, strings = None, None, False
     if _is_dataset_dict(examples):
-        raise DataError(f"got a DatasetDict with splits {list(examples)}; pass one split, e.g. "
-                        f"dataset[{next(iter(examples), 'train')!r}]")
+        raise DataError(
+            f"got a DatasetDict with splits {list(examples)}; pass one split, e.g. "
+            f"dataset[{next(iter(examples), 'train')!r}]"
+        )
     if _is_dataset(examples):
         dataset = examples
         spec = detect_columns(dataset.features, columns=columns, where="the dataset")
@@ -77,46 +94,74 @@ def augment(generator: Generator, examples: Any, *, seed: int = 0, batch_size: i
             strings, items = True, examples_from_strings(items, lang)
         bad = next((x for x in items if not isinstance(x, Example)), None)
         if bad is not None:
-            raise TypeError(f"augment({generator.display_name()}, ...) takes augkit.Example objects, strings or a "
-                            f"datasets.Dataset; found a {type(bad).__name__} ({bad!r:.60})")
+            raise TypeError(
+                f"augment({generator.display_name()}, ...) takes augkit.Example objects, strings or a "
+                f"datasets.Dataset; found a {type(bad).__name__} ({bad!r:.60})"
+            )
     else:
-        raise TypeError(f"augment({generator.display_name()}, ...) takes augkit.Example objects (a list or a Corpus), a "
-                        f"list of strings or a datasets.Dataset; got {type(examples).__name__}")
+        raise TypeError(
+            f"augment({generator.display_name()}, ...) takes augkit.Example objects (a list or a Corpus), a "
+            f"list of strings or a datasets.Dataset; got {type(examples).__name__}"
+        )
     if return_sources and not strings:
-        raise ValueError("return_sources=True is for strings; new Examples name their input in source_id, and "
-                         "Dataset rows keep their source row's other columns")
+        raise ValueError(
+            "return_sources=True is for strings; new Examples name their input in source_id, and "
+            "Dataset rows keep their source row's other columns"
+        )
     wrong = sorted({ex.type for ex in items} - set(generator.example_types))
     if wrong:
-        raise DataError(f"{generator.display_name()} augments {' and '.join(generator.example_types)} examples; the input "
-                        f"holds {wrong[0]} examples")
-    if dataset is not None and spec.type == "tagging" and "tags" in spec.columns and not generator.labels_outputs \
-            and label_with is None:
+        raise DataError(
+            f"{generator.display_name()} augments {' and '.join(generator.example_types)} examples; the input "
+            f"holds {wrong[0]} examples"
+        )
+    if (
+        dataset is not None
+        and spec.type == "tagging"
+        and "tags" in spec.columns
+        and not generator.labels_outputs
+        and label_with is None
+    ):
         column, class_label = spec.columns["tags"], bool(spec.names.get("tags"))
-        policies = "'keep' (the source word's tag) or 'drop'" if class_label else \
-            "'keep' (the source word's tag), 'unknown' or 'drop'"
+        policies = (
+            "'keep' (the source word's tag) or 'drop'"
+            if class_label
+            else "'keep' (the source word's tag), 'unknown' or 'drop'"
+        )
         if replaced_tags in (None, "none"):
-            raise DataError(f"the dataset's {column!r} column needs a tag for every word, and "
-                            f"{generator.display_name()} does not know the tags of the words it puts in: pass "
-                            f"label_with=a task model, or replaced_tags={policies}")
+            raise DataError(
+                f"the dataset's {column!r} column needs a tag for every word, and "
+                f"{generator.display_name()} does not know the tags of the words it puts in: pass "
+                f"label_with=a task model, or replaced_tags={policies}"
+            )
         if replaced_tags == "unknown" and class_label:
-            raise DataError(f"replaced_tags='unknown': the dataset's {column!r} column is a ClassLabel "
-                            f"({', '.join(spec.names['tags'])}), which has no value for an unknown tag; pass "
-                            f"replaced_tags={policies}, or label_with=a task model")
+            raise DataError(
+                f"replaced_tags='unknown': the dataset's {column!r} column is a ClassLabel "
+                f"({', '.join(spec.names['tags'])}), which has no value for an unknown tag; pass "
+                f"replaced_tags={policies}, or label_with=a task model"
+            )
     generator.ensure_setup(device=device, precision=precision)
     generator.fit(items)
     out: list[Example] = []
     for start in range(0, len(items), batch_size):
-        out.extend(generator.augment_batch(items[start:start + batch_size], seed=seed))
+        out.extend(generator.augment_batch(items[start : start + batch_size], seed=seed))
     sources = {ex.id: ex for ex in items}
     if not keep_identical and generator.changes_text:
         out = drop_identical(out, sources, generator.stats)
     if label_with is not None or replaced_tags is not None:
-        out = finish_augmented(out, label_with=label_with, replaced_tags=replaced_tags,
-                               labeler=labeler, device=device, stats=generator.stats)
+        out = finish_augmented(
+            out,
+            label_with=label_with,
+            replaced_tags=replaced_tags,
+            labeler=labeler,
+            device=device,
+            stats=generator.stats,
+        )
     if strings:
         if return_sources:
-            return [(example_text(sources[ex.source_id]) if ex.source_id in sources else None, example_text(ex))
-                    for ex in out]
+            return [
+                (example_text(sources[ex.source_id]) if ex.source_id in sources else None, example_text(ex))
+                for ex in out
+            ]
         return [example_text(ex) for ex in out]
     if dataset is not None:
         rows = {ex.id: i for i, ex in enumerate(items)}
@@ -132,14 +177,31 @@ def _is_dataset_dict(obj) -> bool:
     return type(obj).__name__ in ("DatasetDict", "IterableDatasetDict") and type(obj).__module__.startswith("datasets")
 
 
-def augment_file(input_path: str, output_path: str, *, generator: str, params: dict[str, Any] | None = None,
-                 input_format: str | None = None, output_format: str | None = None,
-                 read_options: dict[str, Any] | None = None, write_options: dict[str, Any] | None = None,
-                 lang: str = "und", seed: int = 42, limit: int | None = None, label_with: Any = None,
-                 labeler: str | None = None, replaced_tags: str | None = None, batch_size: int = 64,
-                 shard_size: int = 2000, include_original: bool = False, device: str = "auto",
-                 precision: str = "auto", overwrite: bool = False, interactive: bool | None = None,
-                 keep_identical: bool = False) -> dict[str, Any]:
+def augment_file(
+    input_path: str,
+    output_path: str,
+    *,
+    generator: str,
+    params: dict[str, Any] | None = None,
+    input_format: str | None = None,
+    output_format: str | None = None,
+    read_options: dict[str, Any] | None = None,
+    write_options: dict[str, Any] | None = None,
+    lang: str = "und",
+    seed: int = 42,
+    limit: int | None = None,
+    label_with: Any = None,
+    labeler: str | None = None,
+    replaced_tags: str | None = None,
+    batch_size: int = 64,
+    shard_size: int = 2000,
+    include_original: bool = False,
+    device: str = "auto",
+    precision: str = "auto",
+    overwrite: bool = False,
+    interactive: bool | None = None,
+    keep_identical: bool = False,
+) -> dict[str, Any]:
     """Augment ``input_path`` with the named generator and write ``output_path``; return counters.
 
     ``read_options``/``write_options`` are the reader's and writer's parameters (e.g. ``encoding``);
@@ -168,8 +230,9 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
         raise ParamError(f"limit: expected a positive number of inputs, got {limit}")
     check_policy(replaced_tags, "--replaced-tags")
     reader = reader_for(input_path, input_format, read_options, where=f"{input_format or 'reader'} option (--read-opt)")
-    writer = writer_for(output_path, output_format, write_options,
-                        where=f"{output_format or 'writer'} option (--write-opt)")
+    writer = writer_for(
+        output_path, output_format, write_options, where=f"{output_format or 'writer'} option (--write-opt)"
+    )
     gen_cls = get_plugin_manager().resolve("generator", generator, "--generator")
     _check_generator_keys(gen_cls, params or {}, reader, writer)
     gen = gen_cls(**(params or {}))
@@ -178,8 +241,9 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
     if out.parent.exists() and not os.access(out.parent, os.W_OK):
         raise RunError(f"{out}: the folder {out.parent} cannot be written (permission denied); choose another output")
     device = pick_device(device)
-    types = _check_types(sorted(set(reader.example_types) & set(gen.example_types)), gen, reader, writer,
-                         input_path, output_path)
+    types = _check_types(
+        sorted(set(reader.example_types) & set(gen.example_types)), gen, reader, writer, input_path, output_path
+    )
     labeler_name = labeler
     model = None
     if label_with is not None:
@@ -188,9 +252,19 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
         model = load_labelling_model(label_with, types, device=device)
     gen.ensure_setup(device=device, precision=precision)  # a model that does not load fails before any work
 
-    fp = hash_obj({"input": hash_path(input_path), "format": type(reader).display_name(),
-                   "read": reader.params.to_dict(), "generator": generator, "params": gen.params.to_dict(),
-                   "seed": seed, "lang": lang, "limit": limit, "shard_size": shard_size})
+    fp = hash_obj(
+        {
+            "input": hash_path(input_path),
+            "format": type(reader).display_name(),
+            "read": reader.params.to_dict(),
+            "generator": generator,
+            "params": gen.params.to_dict(),
+            "seed": seed,
+            "lang": lang,
+            "limit": limit,
+            "shard_size": shard_size,
+        }
+    )
     work = out.with_name(out.name + ".augkit-work")
     lock = None
     try:
@@ -211,8 +285,11 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
         else:
             from .distributed import wait_until
 
-            wait_until(lambda: (work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp,
-                       f"rank 0 to read {input_path}", timeout_s=3600)
+            wait_until(
+                lambda: (work / "fingerprint").exists() and (work / "fingerprint").read_text() == fp,
+                f"rank 0 to read {input_path}",
+                timeout_s=3600,
+            )
         corpus = Corpus.load(work / "input")
         try:
             _check_types(corpus.types, gen, reader, writer, input_path, output_path, read=True)
@@ -224,10 +301,26 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
             raise
 
         stage_seed = derive_seed(seed, "augment")
-        ctx = StageContext(name="augment", out_dir=work, seed=stage_seed, inputs={}, device=device,
-                           precision=precision, progress=Progress(interactive=interactive))
-        stats = generate_shards(gen, corpus, work / "generated", seed=stage_seed, ctx=ctx, batch_size=batch_size,
-                                shard_size=shard_size, rank=rank, world_size=world)
+        ctx = StageContext(
+            name="augment",
+            out_dir=work,
+            seed=stage_seed,
+            inputs={},
+            device=device,
+            precision=precision,
+            progress=Progress(interactive=interactive),
+        )
+        stats = generate_shards(
+            gen,
+            corpus,
+            work / "generated",
+            seed=stage_seed,
+            ctx=ctx,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            rank=rank,
+            world_size=world,
+        )
         if rank == 0:
             from .labelling import finish_augmented, inherit_extra
 
@@ -239,16 +332,19 @@ def augment_file(input_path: str, output_path: str, *, generator: str, params: d
                 new = Corpus.from_examples(kept, labels=new.labels)
             if model is not None:
                 stats["labelled"] = len(new)
-            new = finish_augmented(new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name,
-                                   device=device, stats=stats)
+            new = finish_augmented(
+                new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name, device=device, stats=stats
+            )
             sources = {ex.id: ex for ex in corpus} if include_original or _has_extra(corpus) else {}
             new = list(inherit_extra(new, sources))
             stats["outputs"] = len(new)
             try:
                 stats["written"] = writer.write(_interleave(corpus, new) if include_original else new, out)
             except DataError as e:
-                raise DataError(f"{e} (the generated examples are kept in {work}: run again with other options to "
-                                "write them without generating again)") from None
+                raise DataError(
+                    f"{e} (the generated examples are kept in {work}: run again with other options to "
+                    "write them without generating again)"
+                ) from None
             shutil.rmtree(work, ignore_errors=True)
         return stats
     finally:
@@ -295,11 +391,15 @@ def _check_generator_keys(gen_cls, params: dict, reader, writer) -> None:
             continue
         for component, flag in ((reader, "--read-opt"), (writer, "--write-opt")):
             if key in {f.name for f in dataclasses.fields(component.Params)}:
-                raise ParamError(f"--set {key}: {key!r} is not a {gen_cls.display_name()} parameter but an option "
-                                 f"of the {component.display_name()} {component.kind}: pass {flag} "
-                                 f"{key}={params[key]}")
-        raise ParamError(f"--set {key}: unknown {gen_cls.display_name()} parameter{did_you_mean(key, own)}; "
-                         f"valid: {', '.join(sorted(own))} (`augkit plugins show {gen_cls.display_name()}` explains them)")
+                raise ParamError(
+                    f"--set {key}: {key!r} is not a {gen_cls.display_name()} parameter but an option "
+                    f"of the {component.display_name()} {component.kind}: pass {flag} "
+                    f"{key}={params[key]}"
+                )
+        raise ParamError(
+            f"--set {key}: unknown {gen_cls.display_name()} parameter{did_you_mean(key, own)}; "
+            f"valid: {', '.join(sorted(own))} (`augkit plugins show {gen_cls.display_name()}` explains them)"
+        )
 
 
 def _check_types(types: Iterable[str], gen, reader, writer, input_path, output_path, read: bool = False) -> list[str]:
@@ -310,13 +410,17 @@ def _check_types(types: Iterable[str], gen, reader, writer, input_path, output_p
     gname = gen.display_name()
     if not types or set(types) - set(gen.example_types):
         got = sorted(set(types) - set(gen.example_types)) or list(reader.example_types)
-        raise RunError(f"{gname} augments {' and '.join(gen.example_types)} examples; {input_path} "
-                       f"({reader.display_name()}) holds {' and '.join(got)} examples")
+        raise RunError(
+            f"{gname} augments {' and '.join(gen.example_types)} examples; {input_path} "
+            f"({reader.display_name()}) holds {' and '.join(got)} examples"
+        )
     missing = [t for t in types if t not in writer.example_types]
     if missing and (read or len(missing) == len(types)):
         options = ", ".join(formats_for("writer", missing[0]))
-        raise RunError(f"{output_path}: the {writer.display_name()} format holds {' and '.join(writer.example_types)} "
-                       f"examples, and this run makes {missing[0]} examples; write one of: {options}")
+        raise RunError(
+            f"{output_path}: the {writer.display_name()} format holds {' and '.join(writer.example_types)} "
+            f"examples, and this run makes {missing[0]} examples; write one of: {options}"
+        )
     return types
 
 
@@ -324,8 +428,9 @@ def _check_tags_chosen(corpus: Corpus, gen, input_path) -> None:
     import pyarrow.compute as pc
 
     table = corpus.table()
-    tagged = pc.and_(pc.equal(table.column("type"), "tagging"),
-                     pc.greater(pc.list_value_length(table.column("tags")), 0))
+    tagged = pc.and_(
+        pc.equal(table.column("type"), "tagging"), pc.greater(pc.list_value_length(table.column("tags")), 0)
+    )
     if pc.any(tagged).as_py():
         raise RunError(
             f"{input_path} holds tagged sentences, and {gen.display_name()} does not know the tags of the words it "
@@ -334,7 +439,8 @@ def _check_tags_chosen(corpus: Corpus, gen, input_path) -> None:
             "  --replaced-tags keep     a replaced word keeps the source word's tag (MultiMix's assumption)\n"
             "  --replaced-tags unknown  a changed word is tagged _ (training ignores it)\n"
             "  --replaced-tags drop     leave out sentences in which a word inside an entity changed\n"
-            "  --replaced-tags none     write them untagged (keep their provenance with -o FILE.jsonl)")
+            "  --replaced-tags none     write them untagged (keep their provenance with -o FILE.jsonl)"
+        )
 
 
 def _claim_work(work: Path, fp: str):

@@ -5,6 +5,7 @@ block forever, a device such as ``/dev/zero`` never ends). Lines are bounded (``
 file that is not line-oriented text is refused with a message instead of exhausting memory. Encodings
 whose newline is not the byte ``\\n`` (UTF-16, UTF-32) are decoded first and then split.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -17,8 +18,10 @@ from typing import Iterator
 from .errors import DataError
 
 #: what a decoding error tells the user to do
-ENCODING_HINT = ("give the reader the file's encoding (in a recipe's [data.*] table: encoding = \"latin-1\"; "
-                 "with augkit augment: --read-opt encoding=latin-1)")
+ENCODING_HINT = (
+    "give the reader the file's encoding (in a recipe's [data.*] table: encoding = \"latin-1\"; "
+    "with augkit augment: --read-opt encoding=latin-1)"
+)
 #: the longest line a reader accepts unless told otherwise (reader option ``max_line_bytes``)
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 
@@ -35,9 +38,13 @@ def check_encoding(name: str) -> str:
 
 
 def file_kind(mode: int) -> str:
-    for test, word in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, word in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return word
     return "not a regular file"
@@ -56,14 +63,20 @@ def check_data_file(path: str | os.PathLike) -> Path:
         kind = file_kind(mode)
         if kind == "a folder":
             raise DataError("expected a file, found a folder", path=str(path))
-        raise DataError(f"expected a regular file, found {kind}; augkit reads data from files only (save the "
-                        "data to a file first)", path=str(path))
+        raise DataError(
+            f"expected a regular file, found {kind}; augkit reads data from files only (save the data to a file first)",
+            path=str(path),
+        )
     return p
 
 
 def _too_long(path, n: int, limit: int) -> DataError:
-    return DataError(f"line longer than {limit} bytes; is this a text file of the expected format? (a reader's "
-                     f"max_line_bytes option raises the limit)", path=str(path), line=n)
+    return DataError(
+        f"line longer than {limit} bytes; is this a text file of the expected format? (a reader's "
+        f"max_line_bytes option raises the limit)",
+        path=str(path),
+        line=n,
+    )
 
 
 def read_lines(path: str, encoding: str, max_line_bytes: int | None = None) -> Iterator[tuple[int, str]]:
@@ -95,8 +108,12 @@ def read_lines(path: str, encoding: str, max_line_bytes: int | None = None) -> I
             try:
                 text = line.decode(encoding)
             except UnicodeDecodeError as e:
-                raise DataError(f"cannot decode byte {line[e.start:e.start + 1]!r} at column {e.start + 1} as "
-                                f"{encoding}; {ENCODING_HINT}", path=str(path), line=n) from None
+                raise DataError(
+                    f"cannot decode byte {line[e.start : e.start + 1]!r} at column {e.start + 1} as "
+                    f"{encoding}; {ENCODING_HINT}",
+                    path=str(path),
+                    line=n,
+                ) from None
             yield n, text
 
 
@@ -115,8 +132,9 @@ def _read_decoded(p: Path, encoding: str, limit: int) -> Iterator[tuple[int, str
                     raise _too_long(p, n, limit)
                 yield n, line.lstrip("\ufeff") if n == 1 else line
     except UnicodeDecodeError as e:
-        raise DataError(f"cannot decode the text as {encoding} ({e.reason}); {ENCODING_HINT}", path=str(p),
-                        line=n + 1) from None
+        raise DataError(
+            f"cannot decode the text as {encoding} ({e.reason}); {ENCODING_HINT}", path=str(p), line=n + 1
+        ) from None
 
 
 def read_text(path: str, encoding: str, max_line_bytes: int | None = None) -> str:
@@ -132,8 +150,11 @@ def read_text(path: str, encoding: str, max_line_bytes: int | None = None) -> st
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise DataError(f"cannot decode byte {raw[e.start:e.start + 1]!r} as {encoding}; {ENCODING_HINT}",
-                        path=str(path), line=line) from None
+        raise DataError(
+            f"cannot decode byte {raw[e.start : e.start + 1]!r} as {encoding}; {ENCODING_HINT}",
+            path=str(path),
+            line=line,
+        ) from None
     if max_line_bytes:
         for n, line in enumerate(text.split("\n"), start=1):
             if len(line) > max_line_bytes // 4 and len(line.encode("utf-8", "surrogatepass")) > max_line_bytes:

@@ -22,6 +22,7 @@ Names load on first use (PEP 562), so importing ``augkit.tasks`` — to subclass
 plugin's parameter schema, say — costs nothing: torch and transformers load with the first name that
 needs them.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,20 +31,36 @@ from typing import TYPE_CHECKING
 # name -> the submodule that defines it
 _WHERE = {
     **dict.fromkeys(["ModelEntry", "ModelSet"], "augkit.model_sets"),
-    **dict.fromkeys(["Feature", "budget_chunks", "collate", "encode", "encode_pairs", "encode_words", "pad_batch"],
-                    ".encoding"),
+    **dict.fromkeys(
+        ["Feature", "budget_chunks", "collate", "encode", "encode_pairs", "encode_words", "pad_batch"], ".encoding"
+    ),
     **dict.fromkeys(["by_language", "check_labels", "evaluate_models", "require_labelled"], ".evaluation"),
-    **dict.fromkeys(["evaluate", "predict_answers", "predict_flat", "predict_flat_sharded", "predict_probs"],
-                    ".inference"),
+    **dict.fromkeys(
+        ["evaluate", "predict_answers", "predict_flat", "predict_flat_sharded", "predict_probs"], ".inference"
+    ),
     **dict.fromkeys(["score", "span_f1", "squad_f1_em"], ".metrics"),
     **dict.fromkeys(["TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of"], ".models"),
     **dict.fromkeys(["QAFeature", "best_spans", "encode_qa"], ".qa"),
     "repair_iob": ".tags",
-    **dict.fromkeys(["BatchSplit", "TrainingParams", "largest_fitting", "mixture_probabilities", "training_steps"],
-                    ".settings"),
-    **dict.fromkeys(["BalancedBatchSampler", "DevSelection", "FeatureDataset", "build_trainer", "check_replicas",
-                     "feature_collator", "finished_report", "fit_micro_batch", "precision_flags", "run_training",
-                     "train_model"], ".training"),
+    **dict.fromkeys(
+        ["BatchSplit", "TrainingParams", "largest_fitting", "mixture_probabilities", "training_steps"], ".settings"
+    ),
+    **dict.fromkeys(
+        [
+            "BalancedBatchSampler",
+            "DevSelection",
+            "FeatureDataset",
+            "build_trainer",
+            "check_replicas",
+            "feature_collator",
+            "finished_report",
+            "fit_micro_batch",
+            "precision_flags",
+            "run_training",
+            "train_model",
+        ],
+        ".training",
+    ),
 }
 
 __all__ = list(_WHERE)
@@ -72,6 +89,16 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .qa import QAFeature, best_spans, encode_qa
     from .settings import BatchSplit, TrainingParams, largest_fitting, mixture_probabilities, training_steps
     from .tags import repair_iob
-    from .training import (BalancedBatchSampler, DevSelection, FeatureDataset, build_trainer, check_replicas,
-                           feature_collator, finished_report, fit_micro_batch, precision_flags, run_training,
-                           train_model)
+    from .training import (
+        BalancedBatchSampler,
+        DevSelection,
+        FeatureDataset,
+        build_trainer,
+        check_replicas,
+        feature_collator,
+        finished_report,
+        fit_micro_batch,
+        precision_flags,
+        run_training,
+        train_model,
+    )

@@ -4,6 +4,7 @@ Token tasks put each word's label on its first subword; other subwords get -100 
 and the metric). A word that tokenizes to nothing gets the unk id. A sentence longer than ``max_length``
 is split into windows of whole words (each window is its own feature), never cut.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,7 +24,7 @@ class Feature:
     features stay cheap for memory and for Python's garbage collector."""
 
     input_ids: np.ndarray
-    first_word: np.ndarray      # per token: word index if it is a word's first subword, else -1
+    first_word: np.ndarray  # per token: word index if it is a word's first subword, else -1
     example: int
     word_offset: int = 0
     labels: np.ndarray | None = None
@@ -47,8 +48,14 @@ class Feature:
         return dataclasses.replace(self, labels=labels.astype(np.int64))
 
 
-def encode(examples: Sequence[Example], tokenizer, task: str, max_length: int, label_index: dict[str, int] | None,
-           stats: dict | None = None) -> list[Feature]:
+def encode(
+    examples: Sequence[Example],
+    tokenizer,
+    task: str,
+    max_length: int,
+    label_index: dict[str, int] | None,
+    stats: dict | None = None,
+) -> list[Feature]:
     """Features for ``examples``. With ``label_index``, gold labels become training targets (tags
     outside the index are an error); without, features carry no labels (inference)."""
     if task == "tagging":
@@ -59,8 +66,9 @@ def encode(examples: Sequence[Example], tokenizer, task: str, max_length: int, l
     labels = None
     if label_index is not None:
         labels = [_label_id(label_index, ex.label, ex) if ex.label is not None else None for ex in examples]
-    return encode_pairs([ex.text_a or "" for ex in examples], [ex.text_b for ex in examples], tokenizer,
-                        max_length, labels, stats)
+    return encode_pairs(
+        [ex.text_a or "" for ex in examples], [ex.text_b for ex in examples], tokenizer, max_length, labels, stats
+    )
 
 
 def _label_id(label_index, tag, ex):
@@ -69,11 +77,18 @@ def _label_id(label_index, tag, ex):
     try:
         return label_index[tag]
     except KeyError:
-        raise DataError(f"example {ex.id!r}: label {tag!r} is not in the label set ({', '.join(label_index)})") from None
+        raise DataError(
+            f"example {ex.id!r}: label {tag!r} is not in the label set ({', '.join(label_index)})"
+        ) from None
 
 
-def encode_words(words_lists: Sequence[Sequence[str]], tokenizer, max_length: int,
-                 gold: Sequence[Sequence[int] | None] | None = None, stats: dict | None = None) -> list[Feature]:
+def encode_words(
+    words_lists: Sequence[Sequence[str]],
+    tokenizer,
+    max_length: int,
+    gold: Sequence[Sequence[int] | None] | None = None,
+    stats: dict | None = None,
+) -> list[Feature]:
     """Token-classification features: one per sentence, or several windows for a long one.
 
     Each distinct word is tokenised once (a word's pieces do not depend on its neighbours when the input
@@ -111,11 +126,11 @@ def _assemble(tokenizer, words_lists):
     # one tokenizer call: every distinct word alone, then a few whole sentences to check against
     sample = range(min(len(words_lists), 8))
     ids_all, word_ids_all = _tokenize_words(tokenizer, [[w] for w in index] + [words_lists[k] for k in sample])
-    u_ids_list = ids_all[:len(index)]
-    ids_of, word_ids_of = ids_all[len(index):], word_ids_all[len(index):]
+    u_ids_list = ids_all[: len(index)]
+    ids_of, word_ids_of = ids_all[len(index) :], word_ids_all[len(index) :]
     u_len = np.fromiter(map(len, u_ids_list), dtype=np.int64, count=len(u_ids_list))
     u_ids = np.fromiter((t for ids in u_ids_list for t in ids), dtype=np.int64, count=int(u_len.sum()))
-    per_word = u_len[wid]                                   # pieces of each word occurrence
+    per_word = u_len[wid]  # pieces of each word occurrence
     total = int(per_word.sum())
     src = np.repeat(_excl_cumsum(u_len)[wid] - _excl_cumsum(per_word), per_word) + np.arange(total)
     piece_ids = u_ids[src]
@@ -127,8 +142,10 @@ def _assemble(tokenizer, words_lists):
     offsets = np.concatenate([[0], np.cumsum(pieces_per_sentence)])
     for k in sample:
         a, b = offsets[k], offsets[k + 1]
-        if list(ids_of[k]) != piece_ids[a:b].tolist() or \
-                [-1 if w is None else w for w in word_ids_of[k]] != piece_word[a:b].tolist():
+        if (
+            list(ids_of[k]) != piece_ids[a:b].tolist()
+            or [-1 if w is None else w for w in word_ids_of[k]] != piece_word[a:b].tolist()
+        ):
             return None
     return piece_ids, piece_word, pieces_per_sentence
 
@@ -152,8 +169,11 @@ def _features(words_lists, piece_ids, piece_word, pieces_per_sentence, tokenizer
     out_off = np.concatenate([[0], np.cumsum(out_len)])
     seq = np.empty(int(out_off[-1]), dtype=np.int64)
     fw = np.full(len(seq), -1, dtype=np.int64)
-    dest = np.arange(len(piece_ids)) - np.repeat(piece_off[:-1], pieces_per_sentence) + \
-        np.repeat(out_off[:-1] + 1, pieces_per_sentence)
+    dest = (
+        np.arange(len(piece_ids))
+        - np.repeat(piece_off[:-1], pieces_per_sentence)
+        + np.repeat(out_off[:-1] + 1, pieces_per_sentence)
+    )
     seq[dest] = piece_ids
     seq[out_off[:-1]] = cls
     seq[out_off[1:] - 1] = sep
@@ -174,9 +194,18 @@ def _features(words_lists, piece_ids, piece_word, pieces_per_sentence, tokenizer
             features.append(Feature(seq[a:b], fw[a:b], k, 0, labels[a:b] if g else None))
         else:
             pa, pb = piece_off[k], piece_off[k + 1]
-            features.extend(_windows(k, words_lists[k], piece_ids[pa:pb].tolist(),
-                                     [None if w < 0 else w for w in piece_word[pa:pb].tolist()],
-                                     tokenizer, body, g, stats))
+            features.extend(
+                _windows(
+                    k,
+                    words_lists[k],
+                    piece_ids[pa:pb].tolist(),
+                    [None if w < 0 else w for w in piece_word[pa:pb].tolist()],
+                    tokenizer,
+                    body,
+                    g,
+                    stats,
+                )
+            )
     return features
 
 
@@ -238,8 +267,15 @@ def _windows(k, words, ids, word_ids, tokenizer, body, gold, stats) -> list[Feat
             first += [0] + [-1] * (m - 1)
             labels += ([gold[w]] if gold else [-100]) + [-100] * (m - 1)
             w += 1
-        out.append(Feature(np.asarray(seq + [sep], dtype=np.int64), np.asarray([*first, -1], dtype=np.int64), k, start,
-                           np.asarray(labels + [-100], dtype=np.int64) if gold else None))
+        out.append(
+            Feature(
+                np.asarray(seq + [sep], dtype=np.int64),
+                np.asarray([*first, -1], dtype=np.int64),
+                k,
+                start,
+                np.asarray(labels + [-100], dtype=np.int64) if gold else None,
+            )
+        )
         if w >= len(pieces):
             break
         start = w
@@ -248,23 +284,38 @@ def _windows(k, words, ids, word_ids, tokenizer, body, gold, stats) -> list[Feat
     return out
 
 
-def encode_pairs(text_a: Sequence[str], text_b: Sequence[str | None], tokenizer, max_length: int,
-                 labels: Sequence[int | None] | None = None, stats: dict | None = None) -> list[Feature]:
+def encode_pairs(
+    text_a: Sequence[str],
+    text_b: Sequence[str | None],
+    tokenizer,
+    max_length: int,
+    labels: Sequence[int | None] | None = None,
+    stats: dict | None = None,
+) -> list[Feature]:
     """Sentence-pair features (``text_b`` None for single sentences); overlong pairs are truncated (counted
     as ``pairs_at_max_length``)."""
     if not text_a:
         return []
     pairs = all(b is not None for b in text_b)
-    enc = tokenizer(list(text_a), list(text_b) if pairs else None, truncation=True, max_length=max_length,
-                    return_overflowing_tokens=False, return_length=True)
+    enc = tokenizer(
+        list(text_a),
+        list(text_b) if pairs else None,
+        truncation=True,
+        max_length=max_length,
+        return_overflowing_tokens=False,
+        return_length=True,
+    )
     features = []
     for k in range(len(text_a)):
         if stats is not None and len(enc["input_ids"][k]) >= max_length:
             stats["pairs_at_max_length"] = stats.get("pairs_at_max_length", 0) + 1  # truncated or exactly full
         label = np.array([labels[k]], dtype=np.int64) if labels is not None and labels[k] is not None else None
         tt = np.asarray(enc["token_type_ids"][k], dtype=np.int64) if "token_type_ids" in enc else None
-        features.append(Feature(np.asarray(enc["input_ids"][k], dtype=np.int64), np.zeros(1, dtype=np.int64), k, 0,
-                                label, tt, pair=True))
+        features.append(
+            Feature(
+                np.asarray(enc["input_ids"][k], dtype=np.int64), np.zeros(1, dtype=np.int64), k, 0, label, tt, pair=True
+            )
+        )
     return features
 
 

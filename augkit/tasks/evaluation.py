@@ -1,4 +1,5 @@
 """Evaluation of several models per language, and the data checks a trainer makes before training."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -7,9 +8,9 @@ import numpy as np
 
 from ..data import Corpus, Example, concat
 from ..errors import DataError
+from ..scores import mean_std
 from .metrics import score
 from .models import TaskModel
-from ..scores import mean_std
 
 
 def check_labels(corpora: dict[str, Sequence[Example]], labels: list[str], task: str) -> None:
@@ -20,11 +21,16 @@ def check_labels(corpora: dict[str, Sequence[Example]], labels: list[str], task:
     known = set(labels)
     for name, examples in corpora.items():
         for ex in examples:
-            bad = [t for t in ex.tags if t not in known] if task == "tagging" else \
-                ([ex.label] if ex.label is not None and ex.label not in known else [])
+            bad = (
+                [t for t in ex.tags if t not in known]
+                if task == "tagging"
+                else ([ex.label] if ex.label is not None and ex.label not in known else [])
+            )
             if bad:
-                raise DataError(f"{name}: example {ex.id!r} has label {bad[0]!r}, which is not in the label set "
-                                f"({', '.join(labels)}); set the stage's `labels` or fix the data")
+                raise DataError(
+                    f"{name}: example {ex.id!r} has label {bad[0]!r}, which is not in the label set "
+                    f"({', '.join(labels)}); set the stage's `labels` or fix the data"
+                )
 
 
 def require_labelled(name: str, examples: Sequence[Example]) -> None:
@@ -33,8 +39,10 @@ def require_labelled(name: str, examples: Sequence[Example]) -> None:
         raise DataError(f"{name}: no examples")
     unlabelled = sum(not ex.is_labelled for ex in examples)
     if unlabelled == len(examples):
-        raise DataError(f"{name}: no example has gold labels, but this set is used for model selection or "
-                        "testing; give it labelled data (drop_labels is only for training text)")
+        raise DataError(
+            f"{name}: no example has gold labels, but this set is used for model selection or "
+            "testing; give it labelled data (drop_labels is only for training text)"
+        )
     if unlabelled:
         raise DataError(f"{name}: {unlabelled} of {len(examples)} examples have no gold labels")
 
@@ -57,8 +65,9 @@ def evaluate_models(models: Sequence[TaskModel], examples: Sequence[Example], ma
     if task == "qa":
         ensemble = float(arr.max())
     else:
-        ensemble = score(examples, [np.mean([p[i] for p in all_probs], axis=0) for i in range(len(examples))],
-                         labels, task)
+        ensemble = score(
+            examples, [np.mean([p[i] for p in all_probs], axis=0) for i in range(len(examples))], labels, task
+        )
     mean, std = mean_std(per_model)
     return {"models": per_model, "mean": mean, "std": std, "ensemble": ensemble, "n": len(examples)}
 

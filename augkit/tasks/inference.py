@@ -1,5 +1,6 @@
 """Batched inference: label distributions per word (tagging) or per pair, answers (QA), and the task
 metric of a model on labelled examples."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -14,8 +15,17 @@ from .models import TaskModel
 
 
 @torch.inference_mode()
-def predict_flat(tm: TaskModel, *, words=None, text_a=None, text_b=None, max_length: int = 512,
-                 max_tokens: int = 16384, features=None, counts=None) -> tuple[np.ndarray, np.ndarray]:
+def predict_flat(
+    tm: TaskModel,
+    *,
+    words=None,
+    text_a=None,
+    text_b=None,
+    max_length: int = 512,
+    max_tokens: int = 16384,
+    features=None,
+    counts=None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Label distributions for a batch of inputs, as one float32 array ``[n_rows, n_labels]`` and the
     number of rows per input (words per sentence for tagging, 1 per pair). ``words``: the sentences'
     words (or, with ``features``, just an array of their word counts). Inputs are encoded once (or
@@ -26,12 +36,18 @@ def predict_flat(tm: TaskModel, *, words=None, text_a=None, text_b=None, max_len
     model.eval()
     device = next(model.parameters()).device
     if features is None:
-        features = encode_words(words, tokenizer, max_length) if task == "tagging" else \
-            encode_pairs(text_a, text_b, tokenizer, max_length)
+        features = (
+            encode_words(words, tokenizer, max_length)
+            if task == "tagging"
+            else encode_pairs(text_a, text_b, tokenizer, max_length)
+        )
     if counts is None:
         if task == "tagging":
-            counts = words if isinstance(words, np.ndarray) else \
-                np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+            counts = (
+                words
+                if isinstance(words, np.ndarray)
+                else np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+            )
         else:
             counts = np.ones(len(text_a), dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, dtype=np.int64)
@@ -57,8 +73,9 @@ def predict_flat(tm: TaskModel, *, words=None, text_a=None, text_b=None, max_len
     return flat, counts
 
 
-def predict_flat_sharded(tm: TaskModel, features, counts: np.ndarray, *, max_length: int = 512,
-                         max_tokens: int = 16384) -> np.ndarray:
+def predict_flat_sharded(
+    tm: TaskModel, features, counts: np.ndarray, *, max_length: int = 512, max_tokens: int = 16384
+) -> np.ndarray:
     """``predict_flat`` over encoded inputs, split across the processes of a distributed launch: each
     labels a contiguous block of inputs and every process gets the whole result (one process: no split)."""
     from .. import distributed
@@ -75,23 +92,42 @@ def predict_flat_sharded(tm: TaskModel, features, counts: np.ndarray, *, max_len
     return np.concatenate(distributed.all_gather(flat))
 
 
-def predict_probs(tm: TaskModel, examples: Sequence[Example], *, max_length: int = 512, max_tokens: int = 16384,
-                  features=None) -> list[np.ndarray]:
+def predict_probs(
+    tm: TaskModel, examples: Sequence[Example], *, max_length: int = 512, max_tokens: int = 16384, features=None
+) -> list[np.ndarray]:
     """One float32 array per example: ``[n_words, n_labels]`` (tagging) or ``[1, n_labels]`` (pair).
     ``features``: the examples' encoding, if at hand."""
     if tm.task == "tagging":
-        flat, counts = predict_flat(tm, words=[list(ex.tokens) for ex in examples], max_length=max_length,
-                                    max_tokens=max_tokens, features=features)
+        flat, counts = predict_flat(
+            tm,
+            words=[list(ex.tokens) for ex in examples],
+            max_length=max_length,
+            max_tokens=max_tokens,
+            features=features,
+        )
     else:
-        flat, counts = predict_flat(tm, text_a=[ex.text_a or "" for ex in examples],
-                                    text_b=[ex.text_b for ex in examples], max_length=max_length, max_tokens=max_tokens,
-                                    features=features)
+        flat, counts = predict_flat(
+            tm,
+            text_a=[ex.text_a or "" for ex in examples],
+            text_b=[ex.text_b for ex in examples],
+            max_length=max_length,
+            max_tokens=max_tokens,
+            features=features,
+        )
     return np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
 
 
 @torch.inference_mode()
-def predict_answers(tm: TaskModel, examples: Sequence[Example], *, max_length: int = 384, doc_stride: int | None = None,
-                    max_tokens: int = 16384, features=None, max_answer_length: int = 30) -> list[str]:
+def predict_answers(
+    tm: TaskModel,
+    examples: Sequence[Example],
+    *,
+    max_length: int = 384,
+    doc_stride: int | None = None,
+    max_tokens: int = 16384,
+    features=None,
+    max_answer_length: int = 30,
+) -> list[str]:
     """The answer text a QA model extracts from each example's context."""
     from .qa import best_spans, encode_qa
 
@@ -108,12 +144,14 @@ def predict_answers(tm: TaskModel, examples: Sequence[Example], *, max_length: i
         s, e = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
         for r, i in enumerate(order[a:b]):
             starts[i], ends[i] = s[r], e[r]
-    return best_spans(features, starts, ends, [ex.context or "" for ex in examples],
-                      max_answer_length=max_answer_length)
+    return best_spans(
+        features, starts, ends, [ex.context or "" for ex in examples], max_answer_length=max_answer_length
+    )
 
 
-def evaluate(tm: TaskModel, examples: Sequence[Example], *, max_length: int = 512, features=None,
-             metric: str | None = None) -> float:
+def evaluate(
+    tm: TaskModel, examples: Sequence[Example], *, max_length: int = 512, features=None, metric: str | None = None
+) -> float:
     """The task metric of ``tm`` on labelled ``examples``: span F1 (tagging), accuracy (pairs), SQuAD
     F1 (QA; ``metric="em"`` for exact match). ``features``: the examples' encoding, if at hand."""
     if tm.task == "tagging":

@@ -1,5 +1,6 @@
 """Task metrics: span F1 for tagging (seqeval's numbers, computed with array operations), accuracy for
 sentence pairs, SQuAD F1 / exact match for extractive QA."""
+
 from __future__ import annotations
 
 import collections
@@ -49,8 +50,9 @@ def span_f1(gold: Sequence[Sequence[str]], pred_ids: np.ndarray, labels: list[st
 
     letter = np.array([_LETTERS.get(n[0], 6) if n else 6 for n in names], dtype=np.int64)
     type_names: dict[str, int] = {}
-    type_of = np.array([type_names.setdefault(n[1:].split("-", 1)[-1] or "_", len(type_names)) for n in names],
-                       dtype=np.int64)
+    type_of = np.array(
+        [type_names.setdefault(n[1:].split("-", 1)[-1] or "_", len(type_names)) for n in names], dtype=np.int64
+    )
     g = _chunks(flat(gold_ids), letter, type_of)
     p = _chunks(flat(np.asarray(pred_ids, dtype=np.int64)), letter, type_of)
     tp, n_pred, n_true = len(np.intersect1d(g, p)), len(p), len(g)
@@ -71,10 +73,18 @@ def _chunks(ids: np.ndarray, letter: np.ndarray, type_of: np.ndarray) -> np.ndar
     prev_typ = np.concatenate([[-1], typ[:-1]])  # seqeval starts with an empty type
     cur_bso = (tag == B) | (tag == S) | (tag == O)
     cur_ei = (tag == E) | (tag == I)
-    end = (prev_tag == E) | (prev_tag == S) | (((prev_tag == B) | (prev_tag == I)) & cur_bso) | \
-        ((prev_tag != O) & (prev_tag != DOT) & (prev_typ != typ))
-    start = (tag == B) | (tag == S) | (((prev_tag == E) | (prev_tag == S) | (prev_tag == O)) & cur_ei) | \
-        ((tag != O) & (tag != DOT) & (prev_typ != typ))
+    end = (
+        (prev_tag == E)
+        | (prev_tag == S)
+        | (((prev_tag == B) | (prev_tag == I)) & cur_bso)
+        | ((prev_tag != O) & (prev_tag != DOT) & (prev_typ != typ))
+    )
+    start = (
+        (tag == B)
+        | (tag == S)
+        | (((prev_tag == E) | (prev_tag == S) | (prev_tag == O)) & cur_ei)
+        | ((tag != O) & (tag != DOT) & (prev_typ != typ))
+    )
     ends = np.nonzero(end)[0]
     starts = np.nonzero(start)[0]
     # the begin offset in force at i is the last start before i (0 before any)

@@ -6,6 +6,7 @@ tokenizer files): the task is read from the head's architecture (``...ForTokenCl
 on) and the label set from ``config.id2label``, so any such folder or hub id is a task model, and
 augkit's own are usable with ``from_pretrained`` directly.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,16 +73,27 @@ def saved_task(config) -> str | None:
     return None
 
 
-def load_task_model(ref: str | Path, task: str | None = None, labels: Sequence[str] | None = None, *,
-                    device: str = "cpu", seed: int = 0, trust_remote_code: bool = False) -> TaskModel:
+def load_task_model(
+    ref: str | Path,
+    task: str | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    device: str = "cpu",
+    seed: int = 0,
+    trust_remote_code: bool = False,
+) -> TaskModel:
     """A task model from ``ref`` (a folder, a hub id, or ``augkit:tiny-*``).
 
     A saved task model keeps its head, task and labels (``task``/``labels``, if given, must match).
     A plain encoder gets a fresh head for ``task`` with ``labels`` (needed except for QA), initialised
     from ``seed`` alone: the global random state is neither used nor changed. Raises DataError naming
     the model when it cannot be loaded or does not fit."""
-    from transformers import (AutoConfig, AutoModelForQuestionAnswering, AutoModelForSequenceClassification,
-                              AutoModelForTokenClassification)
+    from transformers import (
+        AutoConfig,
+        AutoModelForQuestionAnswering,
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+    )
     from transformers.utils import logging as hf_logging
 
     from ..models import load_pretrained, resolve_model
@@ -100,8 +112,10 @@ def load_task_model(ref: str | Path, task: str | None = None, labels: Sequence[s
         task = found
         saved_labels = [config.id2label[i] for i in range(config.num_labels)] if task != "qa" else []
         if labels is not None and list(labels) != saved_labels:
-            raise DataError(f"the model's labels ({', '.join(saved_labels)}) differ from the expected "
-                            f"({', '.join(labels)})", path=str(ref))
+            raise DataError(
+                f"the model's labels ({', '.join(saved_labels)}) differ from the expected ({', '.join(labels)})",
+                path=str(ref),
+            )
         labels = saved_labels
     if task is None:
         raise DataError("a plain encoder needs a task to get a head (tagging, pair or qa)", path=str(ref))
@@ -110,17 +124,26 @@ def load_task_model(ref: str | Path, task: str | None = None, labels: Sequence[s
     labels = list(labels) if labels is not None else ([] if task == "qa" else None)
     if labels is None:
         raise DataError(f"a label set is needed to give this encoder a new {task} head", path=str(ref))
-    cls = {"tagging": AutoModelForTokenClassification, "pair": AutoModelForSequenceClassification,
-           "qa": AutoModelForQuestionAnswering}[task]
-    kwargs = {} if task == "qa" else dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
-                                          label2id={l: i for i, l in enumerate(labels)})
+    cls = {
+        "tagging": AutoModelForTokenClassification,
+        "pair": AutoModelForSequenceClassification,
+        "qa": AutoModelForQuestionAnswering,
+    }[task]
+    kwargs = (
+        {}
+        if task == "qa"
+        else dict(
+            num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
+        )
+    )
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # a fresh task head is expected, not worth a warning table
     try:
         tokenizer = load_tokenizer(path, trust_remote_code)
         with isolated_rng(seed):  # a fresh head's initialisation is a function of ``seed`` alone
-            model = load_pretrained(cls, path, ref=ref, what=f"a {task} model", trust_remote_code=trust_remote_code,
-                                    **kwargs)
+            model = load_pretrained(
+                cls, path, ref=ref, what=f"a {task} model", trust_remote_code=trust_remote_code, **kwargs
+            )
     except (OSError, ValueError) as e:
         raise DataError(f"cannot load a {task} model: {str(e).splitlines()[0]}", path=str(ref)) from None
     finally:

@@ -6,6 +6,7 @@ overlap), each its own feature. For training, a window that holds the whole answ
 and last token; one that does not points at the first token (``[CLS]``/``<s>``), as in SQuAD v1.1
 fine-tuning. Needs a fast tokenizer (character offsets).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,7 @@ class QAFeature:
     outside the context) and, for training, the answer's token positions."""
 
     input_ids: np.ndarray
-    offsets: np.ndarray               # [T, 2] character offsets into the context; -1 outside it
+    offsets: np.ndarray  # [T, 2] character offsets into the context; -1 outside it
     example: int
     token_type_ids: np.ndarray | None = None
     start_position: int | None = None
@@ -35,8 +36,14 @@ class QAFeature:
         return self.start_position is not None
 
 
-def encode_qa(examples: Sequence[Example], tokenizer, max_length: int = 384, doc_stride: int | None = None,
-              with_answers: bool = False, stats: dict | None = None) -> list[QAFeature]:
+def encode_qa(
+    examples: Sequence[Example],
+    tokenizer,
+    max_length: int = 384,
+    doc_stride: int | None = None,
+    with_answers: bool = False,
+    stats: dict | None = None,
+) -> list[QAFeature]:
     """Features for QA examples (``question``, ``context``; with ``with_answers`` the first answer of
     each example becomes the target). ``doc_stride``: overlap of consecutive windows in tokens
     (default: 128, at most half of ``max_length``)."""
@@ -48,15 +55,22 @@ def encode_qa(examples: Sequence[Example], tokenizer, max_length: int = 384, doc
         raise DataError("extractive QA needs a fast tokenizer (character offsets); this one is not")
     if doc_stride >= max_length:
         raise DataError(f"doc_stride ({doc_stride}) must be smaller than max_length ({max_length})")
-    enc = tokenizer([ex.question or "" for ex in examples], [ex.context or "" for ex in examples],
-                    truncation="only_second", max_length=max_length, stride=doc_stride,
-                    return_overflowing_tokens=True, return_offsets_mapping=True)
+    enc = tokenizer(
+        [ex.question or "" for ex in examples],
+        [ex.context or "" for ex in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
     features = []
     for k in range(len(enc["input_ids"])):
         i = enc["overflow_to_sample_mapping"][k]
         seq_ids = enc.sequence_ids(k)
-        offsets = np.array([o if s == 1 else (-1, -1) for o, s in zip(enc["offset_mapping"][k], seq_ids)],
-                           dtype=np.int64).reshape(-1, 2)
+        offsets = np.array(
+            [o if s == 1 else (-1, -1) for o, s in zip(enc["offset_mapping"][k], seq_ids)], dtype=np.int64
+        ).reshape(-1, 2)
         tt = np.asarray(enc["token_type_ids"][k], dtype=np.int64) if "token_type_ids" in enc else None
         f = QAFeature(np.asarray(enc["input_ids"][k], dtype=np.int64), offsets, i, tt)
         if with_answers:
@@ -89,15 +103,21 @@ def _answer_tokens(ex: Example, offsets: np.ndarray) -> tuple[int, int]:
     return int(firsts.min()), int(lasts.max())
 
 
-def best_spans(features: Sequence[QAFeature], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],
-               contexts: Sequence[str], n_best: int = 20, max_answer_length: int = 30) -> list[str]:
+def best_spans(
+    features: Sequence[QAFeature],
+    start_logits: Sequence[np.ndarray],
+    end_logits: Sequence[np.ndarray],
+    contexts: Sequence[str],
+    n_best: int = 20,
+    max_answer_length: int = 30,
+) -> list[str]:
     """The highest-scoring context span (start logit + end logit, end ≥ start, at most
     ``max_answer_length`` tokens) over each example's windows, as context text ("" if none)."""
     best: dict[int, tuple[float, str]] = {}
     for f, s_log, e_log in zip(features, start_logits, end_logits):
         inside = f.offsets[:, 0] >= 0
-        s_log = np.where(inside, s_log[:len(inside)], -np.inf)
-        e_log = np.where(inside, e_log[:len(inside)], -np.inf)
+        s_log = np.where(inside, s_log[: len(inside)], -np.inf)
+        e_log = np.where(inside, e_log[: len(inside)], -np.inf)
         starts = np.argsort(s_log)[::-1][:n_best]
         ends = np.argsort(e_log)[::-1][:n_best]
         for s in starts:
@@ -108,6 +128,6 @@ def best_spans(features: Sequence[QAFeature], start_logits: Sequence[np.ndarray]
                     continue
                 score = float(s_log[s] + e_log[e])
                 if f.example not in best or score > best[f.example][0]:
-                    text = contexts[f.example][int(f.offsets[s, 0]):int(f.offsets[e, 1])]
+                    text = contexts[f.example][int(f.offsets[s, 0]) : int(f.offsets[e, 1])]
                     best[f.example] = (score, text)
     return [best.get(i, (0.0, ""))[1] for i in range(len(contexts))]

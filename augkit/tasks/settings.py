@@ -2,6 +2,7 @@
 stage shares), ``training_steps``, ``BatchSplit``, ``largest_fitting`` and ``mixture_probabilities``.
 A plugin that registers a trainer imports its parameter schema from here (through ``augkit.tasks``)
 without loading torch; ``augkit.tasks.training`` does the training itself."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,35 +20,57 @@ class TrainingParams(Params):
     """Training settings shared by every trainer stage (a trainer's own ``Params`` subclass this)."""
 
     learning_rate: float = param(3e-5, help="peak learning rate", gt=0)
-    batch_size: int = param(4, help="examples per optimizer step over all processes (the papers' batch size); "
-                            "the same on 1 or N GPUs", ge=1, le=1 << 20)
+    batch_size: int = param(
+        4,
+        help="examples per optimizer step over all processes (the papers' batch size); the same on 1 or N GPUs",
+        ge=1,
+        le=1 << 20,
+    )
     micro_batch_size: int | Literal["auto"] = param(
-        "auto", help="examples per forward pass on one device; accumulation makes up the rest of batch_size. "
+        "auto",
+        help="examples per forward pass on one device; accumulation makes up the rest of batch_size. "
         '"auto": the whole per-device share on CPU; on a GPU the largest that fits its memory (tried on the '
-        "longest examples before training)", ge=1, le=1 << 20)
+        "longest examples before training)",
+        ge=1,
+        le=1 << 20,
+    )
     max_steps: int = param(0, help="optimizer steps per training (0: from train_epochs)", ge=0, le=10**9)
     train_epochs: float = param(1.0, help="passes over the training data when max_steps is 0", gt=0, le=10**4)
     warmup_steps: int = param(0, help="learning-rate warm-up steps", ge=0)
-    warmup_ratio: float = param(0.0, help="learning-rate warm-up as a share of the steps (if warmup_steps is 0)", ge=0, le=1)
+    warmup_ratio: float = param(
+        0.0, help="learning-rate warm-up as a share of the steps (if warmup_steps is 0)", ge=0, le=1
+    )
     weight_decay: float = param(0.0, ge=0)
     max_length: int = param(128, help="model input length in subwords (longer sentences are split into windows)", ge=8)
     eval_steps: int = param(0, help="evaluate on dev every this many steps (0: only at the end)", ge=0)
     max_grad_norm: float = param(1.0, gt=0)
-    logging_steps: int = param(0, help="log the training loss every this many steps (0: about 20 times per training)", ge=0)
-    report_to: list[str] = param([], help='where transformers also sends the logs, e.g. ["tensorboard"] (default: run.log and the report only)')
+    logging_steps: int = param(
+        0, help="log the training loss every this many steps (0: about 20 times per training)", ge=0
+    )
+    report_to: list[str] = param(
+        [], help='where transformers also sends the logs, e.g. ["tensorboard"] (default: run.log and the report only)'
+    )
     keep_checkpoints: Literal["all", "last"] = param(
-        "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs')
+        "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs'
+    )
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
-    lr_scheduler_type: str = param("linear", help="learning-rate schedule after warm-up, a transformers "
-                                   "SchedulerType: linear, cosine, constant, polynomial, inverse_sqrt, ...")
-    trainer_args: dict[str, Any] = param({}, help="other transformers.TrainingArguments settings, by their own "
-                                         "names (e.g. adam_beta2, optim, lr_scheduler_kwargs); those augkit "
-                                         "sets from its own parameters are refused, naming the parameter")
+    lr_scheduler_type: str = param(
+        "linear",
+        help="learning-rate schedule after warm-up, a transformers "
+        "SchedulerType: linear, cosine, constant, polynomial, inverse_sqrt, ...",
+    )
+    trainer_args: dict[str, Any] = param(
+        {},
+        help="other transformers.TrainingArguments settings, by their own "
+        "names (e.g. adam_beta2, optim, lr_scheduler_kwargs); those augkit "
+        "sets from its own parameters are refused, naming the parameter",
+    )
 
     retired: ClassVar[dict[str, str]] = {
         "grad_accum": "batch_size is now the global batch (examples per optimizer step over all processes) and "
-                      "augkit works out the accumulation itself: write batch_size = your batch_size × grad_accum, "
-                      "and micro_batch_size = your batch_size to keep the per-device size (or leave it \"auto\")"}
+        "augkit works out the accumulation itself: write batch_size = your batch_size × grad_accum, "
+        'and micro_batch_size = your batch_size to keep the per-device size (or leave it "auto")'
+    }
 
     def check(self):
         if self.lr_scheduler_type != "linear":  # the library's own list (importing it loads torch)
@@ -55,36 +78,56 @@ class TrainingParams(Params):
 
             names = [t.value for t in SchedulerType]
             if self.lr_scheduler_type not in names:
-                raise ValueError(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not a transformers "
-                                 f"schedule{did_you_mean(self.lr_scheduler_type, names)}; expected one of "
-                                 f"{', '.join(names)}")
+                raise ValueError(
+                    f"lr_scheduler_type: {self.lr_scheduler_type!r} is not a transformers "
+                    f"schedule{did_you_mean(self.lr_scheduler_type, names)}; expected one of "
+                    f"{', '.join(names)}"
+                )
             if self.lr_scheduler_type == "reduce_lr_on_plateau":
-                raise ValueError("lr_scheduler_type: reduce_lr_on_plateau steps on the Trainer's own evaluation, "
-                                 "which augkit does not use (it selects on dev itself); choose another schedule")
+                raise ValueError(
+                    "lr_scheduler_type: reduce_lr_on_plateau steps on the Trainer's own evaluation, "
+                    "which augkit does not use (it selects on dev itself); choose another schedule"
+                )
         if self.trainer_args:
             check_trainer_args(self.trainer_args)
         if not self.report_to:
             return
         unknown = [r for r in self.report_to if r not in ("none", "all") and r not in _reporting_integrations()]
         if unknown:
-            raise ValueError(f"report_to: {', '.join(map(repr, unknown))} is not an installed logging integration "
-                             f"(installed: {', '.join(_reporting_integrations()) or 'none'}); install its package "
-                             "(e.g. tensorboard) or leave it out")
+            raise ValueError(
+                f"report_to: {', '.join(map(repr, unknown))} is not an installed logging integration "
+                f"(installed: {', '.join(_reporting_integrations()) or 'none'}); install its package "
+                "(e.g. tensorboard) or leave it out"
+            )
 
 
 #: TrainingArguments that augkit sets itself, and where a recipe says what they should be
 MANAGED_TRAINER_ARGS = {
-    "learning_rate": "learning_rate", "max_steps": "max_steps", "num_train_epochs": "train_epochs",
+    "learning_rate": "learning_rate",
+    "max_steps": "max_steps",
+    "num_train_epochs": "train_epochs",
     "per_device_train_batch_size": "batch_size and micro_batch_size",
     "gradient_accumulation_steps": "batch_size and micro_batch_size (augkit works out the accumulation)",
-    "warmup_steps": "warmup_steps", "warmup_ratio": "warmup_ratio", "weight_decay": "weight_decay",
-    "max_grad_norm": "max_grad_norm", "lr_scheduler_type": "lr_scheduler_type", "logging_steps": "logging_steps",
-    "report_to": "report_to", "seed": "the run's seed ([run] seed)", "data_seed": "the run's seed ([run] seed)",
-    "bf16": "[run] precision", "fp16": "[run] precision", "use_cpu": "[run] device", "no_cuda": "[run] device",
-    "output_dir": "the run folder (-o)", "run_name": "the stage and model names",
+    "warmup_steps": "warmup_steps",
+    "warmup_ratio": "warmup_ratio",
+    "weight_decay": "weight_decay",
+    "max_grad_norm": "max_grad_norm",
+    "lr_scheduler_type": "lr_scheduler_type",
+    "logging_steps": "logging_steps",
+    "report_to": "report_to",
+    "seed": "the run's seed ([run] seed)",
+    "data_seed": "the run's seed ([run] seed)",
+    "bf16": "[run] precision",
+    "fp16": "[run] precision",
+    "use_cpu": "[run] device",
+    "no_cuda": "[run] device",
+    "output_dir": "the run folder (-o)",
+    "run_name": "the stage and model names",
     "save_strategy": "keep_checkpoints (augkit saves the selected models itself)",
-    "eval_strategy": "eval_steps (augkit evaluates on dev itself)", "logging_strategy": "logging_steps",
-    "disable_tqdm": "augkit's own progress display", "dataloader_num_workers": "nothing (augkit feeds batches itself)",
+    "eval_strategy": "eval_steps (augkit evaluates on dev itself)",
+    "logging_strategy": "logging_steps",
+    "disable_tqdm": "augkit's own progress display",
+    "dataloader_num_workers": "nothing (augkit feeds batches itself)",
 }
 
 
@@ -101,8 +144,9 @@ def check_trainer_args(trainer_args: dict[str, Any]) -> None:
         if key in MANAGED_TRAINER_ARGS:
             problems.append(f"trainer_args.{key}: augkit sets it; use {MANAGED_TRAINER_ARGS[key]}")
         elif key not in fields:
-            problems.append(f"trainer_args.{key}: not a transformers.TrainingArguments field"
-                            f"{did_you_mean(key, fields)}")
+            problems.append(
+                f"trainer_args.{key}: not a transformers.TrainingArguments field{did_you_mean(key, fields)}"
+            )
         elif kind in simple and (not isinstance(value, simple[kind]) or (kind != "bool" and isinstance(value, bool))):
             problems.append(f"trainer_args.{key}: expected {kind}, got {value!r}")
     if problems:
@@ -144,8 +188,10 @@ class BatchSplit:
     def of(cls, batch_size: int, micro_batch: int, processes: int) -> "BatchSplit":
         """The fewest accumulation passes that keep every piece within ``micro_batch`` examples."""
         if batch_size < processes:
-            raise RunError(f"batch_size = {batch_size} is smaller than the {processes} processes training "
-                           "together; every process needs at least one example per optimizer step")
+            raise RunError(
+                f"batch_size = {batch_size} is smaller than the {processes} processes training "
+                "together; every process needs at least one example per optimizer step"
+            )
         share = -(-batch_size // processes)
         accumulation = -(-share // max(1, min(micro_batch, share)))
         return cls(batch_size, processes, -(-share // accumulation), accumulation)
@@ -177,5 +223,5 @@ def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
     if sizes.sum() == 0:
         return np.zeros_like(sizes)
     f = sizes / sizes.sum()
-    w = np.where(f > 0, f ** alpha, 0.0)
+    w = np.where(f > 0, f**alpha, 0.0)
     return w / w.sum()

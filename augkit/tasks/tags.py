@@ -1,4 +1,5 @@
 """Tag-sequence helpers shared by labelers, writers and metrics."""
+
 from __future__ import annotations
 
 from typing import Sequence

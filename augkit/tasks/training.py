@@ -11,6 +11,7 @@ device handling, trainer hooks, dev-based model selection, progress, loss loggin
 * ``train_model``: all of the above for a task model on a mixture of datasets with balanced sampling
   (f_i = n_i/Σn, p_i = f_i^α/Σ f_j^α, one dataset per batch).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,18 +21,22 @@ import math
 import random
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from ..data import Example
-from ..errors import ParamError, RunError
-from ..params import Params, param
+from ..errors import RunError
 from .encoding import collate, encode
 from .models import TaskModel
-from .settings import (BatchSplit, TrainingParams, largest_fitting, mixture_probabilities,  # noqa: F401 (re-exported)
-                       training_steps)
+from .settings import (
+    BatchSplit,
+    TrainingParams,
+    largest_fitting,
+    mixture_probabilities,  # noqa: F401 (re-exported)
+    training_steps,
+)
 
 
 class BalancedBatchSampler(torch.utils.data.Sampler):
@@ -45,8 +50,17 @@ class BalancedBatchSampler(torch.utils.data.Sampler):
     however each splits its share (see ``BatchSplit``). ``split()`` sets the process layout after
     construction (``build_trainer`` does, once it knows the micro-batch size)."""
 
-    def __init__(self, sizes: Sequence[int], batch_size: int, alpha: float, n_steps: int, seed: int,
-                 rank: int = 0, world_size: int = 1, grad_accum: int = 1):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        batch_size: int,
+        alpha: float,
+        n_steps: int,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+        grad_accum: int = 1,
+    ):
         self.sizes, self.batch_size, self.n_steps, self.seed = list(sizes), batch_size, n_steps, seed
         self.split(rank, world_size, grad_accum)
         self.p = mixture_probabilities(self.sizes, alpha)
@@ -62,7 +76,7 @@ class BalancedBatchSampler(torch.utils.data.Sampler):
         first = self.rank * self.grad_accum
         for batch in self.step_batches():
             pieces = np.array_split(np.asarray(batch), self.world_size * self.grad_accum)
-            for micro in pieces[first:first + self.grad_accum]:
+            for micro in pieces[first : first + self.grad_accum]:
                 yield micro.tolist()
 
     def step_batches(self):
@@ -144,8 +158,9 @@ def _trainer_class():
             if self.args.world_size > 1:  # the step's items on every process
                 import torch.distributed as dist
 
-                t = torch.tensor([total], dtype=torch.float64,
-                                 device=self.args.device if dist.get_backend() == "nccl" else "cpu")
+                t = torch.tensor(
+                    [total], dtype=torch.float64, device=self.args.device if dist.get_backend() == "nccl" else "cpu"
+                )
                 dist.all_reduce(t)
                 total = float(t.item())
             self._step_items = total
@@ -156,8 +171,12 @@ def _trainer_class():
                 return super().get_train_dataloader()
             # the sampler shards its batches across processes itself (accelerate's re-sharding would
             # assume equal-size batches); the Trainer moves each batch to the device
-            return torch.utils.data.DataLoader(self.train_dataset, batch_sampler=self.augkit_batch_sampler,
-                                               collate_fn=self.data_collator, num_workers=0)
+            return torch.utils.data.DataLoader(
+                self.train_dataset,
+                batch_sampler=self.augkit_batch_sampler,
+                collate_fn=self.data_collator,
+                num_workers=0,
+            )
 
         def floating_point_ops(self, inputs):
             return 0  # augkit does not report FLOs; the default walks every parameter on every step
@@ -201,7 +220,7 @@ def _items(batch) -> int:
     labels = batch.get("labels") if isinstance(batch, dict) else None
     if torch.is_tensor(labels):
         return int(labels.ne(-100).sum())
-    for value in (batch.values() if isinstance(batch, dict) else []):
+    for value in batch.values() if isinstance(batch, dict) else []:
         if torch.is_tensor(value) and value.dim() >= 1:
             return int(value.shape[0])
         if isinstance(value, dict):
@@ -218,8 +237,10 @@ def _training_log_callback(name: str, log, bar, history: list):
         def on_log(self, args, state, control, logs=None, **kw):
             if not logs or "loss" not in logs:
                 return
-            entry = {"step": state.global_step, **{k: float(v) for k, v in logs.items()
-                                                   if isinstance(v, (int, float)) and k != "epoch"}}
+            entry = {
+                "step": state.global_step,
+                **{k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and k != "epoch"},
+            }
             history.append(entry)
             if state.is_world_process_zero:
                 terms = ", ".join(f"{k} {v:.4g}" for k, v in entry.items() if k != "step")
@@ -234,9 +255,23 @@ def _training_log_callback(name: str, log, bar, history: list):
     return TrainingLog()
 
 
-def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator, steps: int, seed: int,
-                  name: str = "model", ctx=None, hooks: Sequence[Any] = (), loss_fn=None, batch_sampler=None,
-                  callbacks: Sequence[Any] = (), output_dir: str | Path | None = None, history: list | None = None):
+def build_trainer(
+    model,
+    params: TrainingParams,
+    *,
+    train_dataset,
+    data_collator,
+    steps: int,
+    seed: int,
+    name: str = "model",
+    ctx=None,
+    hooks: Sequence[Any] = (),
+    loss_fn=None,
+    batch_sampler=None,
+    callbacks: Sequence[Any] = (),
+    output_dir: str | Path | None = None,
+    history: list | None = None,
+):
     """A ``transformers.Trainer`` for ``model`` under augkit's conventions.
 
     ``params`` gives the optimisation settings; ``ctx`` (a StageContext) the device, precision, log and
@@ -252,10 +287,10 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
     ``fit_micro_batch``). ``batch_sampler`` (a ``BalancedBatchSampler``, or anything with its ``split``)
     chooses each step's examples; without one, every step takes the next ``batch_size`` examples of a
     seeded shuffle of ``train_dataset``. ``trainer.augkit_split`` is the split used."""
+    import logging
+
     from transformers import TrainingArguments
     from transformers.trainer_callback import PrinterCallback
-
-    import logging
 
     from .. import distributed
 
@@ -275,23 +310,49 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
     report_to = [r for r in params.report_to if r != "none"]
     scratch = None if output_dir is not None else tempfile.TemporaryDirectory(prefix="augkit-train-")
     args = TrainingArguments(
-        output_dir=str(output_dir or scratch.name), max_steps=steps,
-        learning_rate=params.learning_rate, per_device_train_batch_size=split.micro_batch,
+        output_dir=str(output_dir or scratch.name),
+        max_steps=steps,
+        learning_rate=params.learning_rate,
+        per_device_train_batch_size=split.micro_batch,
         gradient_accumulation_steps=split.accumulation,
-        warmup_steps=params.warmup_steps or int(params.warmup_ratio * steps), weight_decay=params.weight_decay,
-        max_grad_norm=params.max_grad_norm, lr_scheduler_type=params.lr_scheduler_type, seed=seed % (2**31),
-        data_seed=seed % (2**31), report_to=report_to, run_name=name, save_strategy="no", eval_strategy="no",
-        logging_strategy="steps", logging_steps=params.logging_steps or max(1, steps // 20),
-        disable_tqdm=True, use_cpu=not cuda, dataloader_num_workers=0, **precision_flags(precision, device),
-        **params.trainer_args)
+        warmup_steps=params.warmup_steps or int(params.warmup_ratio * steps),
+        weight_decay=params.weight_decay,
+        max_grad_norm=params.max_grad_norm,
+        lr_scheduler_type=params.lr_scheduler_type,
+        seed=seed % (2**31),
+        data_seed=seed % (2**31),
+        report_to=report_to,
+        run_name=name,
+        save_strategy="no",
+        eval_strategy="no",
+        logging_strategy="steps",
+        logging_steps=params.logging_steps or max(1, steps // 20),
+        disable_tqdm=True,
+        use_cpu=not cuda,
+        dataloader_num_workers=0,
+        **precision_flags(precision, device),
+        **params.trainer_args,
+    )
     history = history if history is not None else []
-    bar = ctx.progress.bar(f"train {name}", steps, "steps") if ctx is not None and ctx.progress is not None \
-        and distributed.is_main() else None
+    bar = (
+        ctx.progress.bar(f"train {name}", steps, "steps")
+        if ctx is not None and ctx.progress is not None and distributed.is_main()
+        else None
+    )
     trainer = _trainer_class()(
-        model=model, args=args, train_dataset=train_dataset, data_collator=data_collator,
-        callbacks=[_training_log_callback(name, log, bar, history), *callbacks,
-                   *(cb for hook in hooks for cb in hook.callbacks())],
-        augkit_hooks=hooks, batch_sampler=batch_sampler, loss_fn=loss_fn)
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        data_collator=data_collator,
+        callbacks=[
+            _training_log_callback(name, log, bar, history),
+            *callbacks,
+            *(cb for hook in hooks for cb in hook.callbacks()),
+        ],
+        augkit_hooks=hooks,
+        batch_sampler=batch_sampler,
+        loss_fn=loss_fn,
+    )
     trainer.remove_callback(PrinterCallback)  # losses go to run.log through augkit's own callback
     trainer.augkit_scratch = scratch  # removed by run_training
     if auto and cuda:
@@ -301,8 +362,14 @@ def build_trainer(model, params: TrainingParams, *, train_dataset, data_collator
         args.per_device_train_batch_size, args.gradient_accumulation_steps = split.micro_batch, split.accumulation
     trainer.augkit_split = split
     if split.accumulation > 1 or world > 1:
-        log.info("train %s: batch %d = %d process(es) × %d pass(es) of ≤ %d examples", name, split.batch_size,
-                 split.processes, split.accumulation, split.micro_batch)
+        log.info(
+            "train %s: batch %d = %d process(es) × %d pass(es) of ≤ %d examples",
+            name,
+            split.batch_size,
+            split.processes,
+            split.accumulation,
+            split.micro_batch,
+        )
     trainer.augkit_progress_bar = bar
     return trainer
 
@@ -332,7 +399,8 @@ def longest_items(dataset, sample: int = 4096) -> list[int]:
 def fit_micro_batch(trainer, share: int, *, headroom: float = 0.92) -> int:
     """``micro_batch_size = "auto"`` on a GPU: the largest micro-batch (``share``, then halves) whose
     forward and backward pass over the longest training items, with room kept for AdamW's two moments
-    (and DDP's gradient buckets), peaks under ``headroom`` of the device's memory. Tried on every process; all use the smallest answer.
+    (and DDP's gradient buckets), peaks under ``headroom`` of the device's memory. Tried on every process; all use the
+    smallest answer.
     RunError if not even one item fits."""
     from .. import distributed
 
@@ -366,9 +434,11 @@ def fit_micro_batch(trainer, share: int, *, headroom: float = 0.92) -> int:
 
     micro = min(distributed.all_gather(largest_fitting(min(share, len(longest)), fits)))
     if micro == 0:
-        raise RunError(f"one training example of the longest length does not fit on {device} "
-                       f"({total / 2**30:.0f} GiB) with the model and its optimizer state; lower max_length, "
-                       "use a GPU with more memory, or a smaller model")
+        raise RunError(
+            f"one training example of the longest length does not fit on {device} "
+            f"({total / 2**30:.0f} GiB) with the model and its optimizer state; lower max_length, "
+            "use a GPU with more memory, or a smaller model"
+        )
     return micro
 
 
@@ -402,7 +472,11 @@ class DevSelection:
 
         class Select(TrainerCallback):
             def on_step_end(self, args, st, control, model=None, **kw):
-                if selection.eval_steps and st.global_step % selection.eval_steps == 0 and st.global_step < st.max_steps:
+                if (
+                    selection.eval_steps
+                    and st.global_step % selection.eval_steps == 0
+                    and st.global_step < st.max_steps
+                ):
                     selection.consider(model, st.global_step)
 
             def on_train_end(self, args, st, control, model=None, **kw):
@@ -447,8 +521,14 @@ def run_training(trainer, selection: DevSelection | None = None) -> dict:
     if selection is not None:
         selection.restore(model)
         selection.weights = None  # the kept copy (a model's size, in host memory) is in the model now
-        report.update({"best_dev": selection.best, "best_step": selection.best_step,
-                       "kept_start_model": selection.best_step == 0, "history": selection.history})
+        report.update(
+            {
+                "best_dev": selection.best,
+                "best_step": selection.best_step,
+                "kept_start_model": selection.best_step == 0,
+                "history": selection.history,
+            }
+        )
     trainer.model = trainer.model_wrapped = None  # whatever still holds the Trainer no longer holds the model
     return report
 
@@ -487,14 +567,28 @@ def check_replicas(model) -> None:
         checksum = float(sum(p.detach().double().sum().item() for p in model.parameters()))
     sums = distributed.all_gather(checksum)
     if len(set(sums)) > 1:
-        raise RunError(f"the {len(sums)} processes ended training with different weights (checksums {sums}); "
-                       "they did not train data-parallel")
+        raise RunError(
+            f"the {len(sums)} processes ended training with different weights (checksums {sums}); "
+            "they did not train data-parallel"
+        )
 
 
-def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[Any]], params: TrainingParams, *,
-                seed: int, alpha: float = 0.7, dev: Sequence[Example] | None = None, dev_features=None,
-                start_is_candidate: bool = False, start_score: float | None = None, hooks: Sequence[Any] = (),
-                ctx=None, name: str = "model", stats: dict | None = None) -> dict:
+def train_model(
+    tm: TaskModel,
+    datasets: Sequence[Sequence[Example] | Sequence[Any]],
+    params: TrainingParams,
+    *,
+    seed: int,
+    alpha: float = 0.7,
+    dev: Sequence[Example] | None = None,
+    dev_features=None,
+    start_is_candidate: bool = False,
+    start_score: float | None = None,
+    hooks: Sequence[Any] = (),
+    ctx=None,
+    name: str = "model",
+    stats: dict | None = None,
+) -> dict:
     """Train ``tm`` in place on the mixture ``datasets`` (each a list of Examples, or of features
     already encoded with their training targets) with balanced sampling; return a report.
 
@@ -509,8 +603,12 @@ def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[A
 
     distributed.ensure_process_group(ctx.device if ctx is not None else "cpu")
     label_index = tm.label_index
-    feats = [list(d) if d and not isinstance(d[0], Example) else
-             _encode_targets(list(d), tm, params.max_length, label_index, stats) for d in datasets]
+    feats = [
+        list(d)
+        if d and not isinstance(d[0], Example)
+        else _encode_targets(list(d), tm, params.max_length, label_index, stats)
+        for d in datasets
+    ]
     feats = [[f for f in fs if f.has_target] for fs in feats]
     sizes = [len(f) for f in feats]
     report: dict[str, Any] = {"mixture_sizes": sizes, "steps": 0, "history": [], "kept_start_model": False, "log": []}
@@ -518,22 +616,38 @@ def train_model(tm: TaskModel, datasets: Sequence[Sequence[Example] | Sequence[A
     if dev is not None:
         if dev_features is None and tm.task != "qa":
             dev_features = encode(list(dev), tm.tokenizer, tm.task, params.max_length, None)
-        selection = DevSelection(lambda m: evaluate(tm, dev, max_length=params.max_length, features=dev_features),
-                                 params.eval_steps)
+        selection = DevSelection(
+            lambda m: evaluate(tm, dev, max_length=params.max_length, features=dev_features), params.eval_steps
+        )
         if start_is_candidate:
             selection.consider(tm.model, 0, start_score)
     if sum(sizes) == 0:
-        report.update({"skipped": "no training examples in the mixture", "kept_start_model": True,
-                       "history": selection.history if selection else [],
-                       "best_dev": selection.best if selection else None})
+        report.update(
+            {
+                "skipped": "no training examples in the mixture",
+                "kept_start_model": True,
+                "history": selection.history if selection else [],
+                "best_dev": selection.best if selection else None,
+            }
+        )
         return report
     steps = training_steps(params, sum(sizes))
     sampler = BalancedBatchSampler(sizes, params.batch_size, alpha, steps, seed)
     output_dir = Path(ctx.out_dir) / "logs" / name if ctx is not None and params.report_to else None
-    trainer = build_trainer(tm.model, params, train_dataset=FeatureDataset([f for fs in feats for f in fs]),
-                            data_collator=feature_collator(tm.tokenizer.pad_token_id), steps=steps, seed=seed,
-                            name=name, ctx=ctx, hooks=hooks, batch_sampler=sampler, output_dir=output_dir,
-                            history=report["log"])
+    trainer = build_trainer(
+        tm.model,
+        params,
+        train_dataset=FeatureDataset([f for fs in feats for f in fs]),
+        data_collator=feature_collator(tm.tokenizer.pad_token_id),
+        steps=steps,
+        seed=seed,
+        name=name,
+        ctx=ctx,
+        hooks=hooks,
+        batch_sampler=sampler,
+        output_dir=output_dir,
+        history=report["log"],
+    )
     report.update(run_training(trainer, selection))
     return report
 

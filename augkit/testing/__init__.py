@@ -9,11 +9,12 @@ text) in a test and returns its results. The pytest fixture ``augkit_plugin`` (i
 object that is not installed as a package for the duration of one test; ``augkit_browser`` is a
 headless Chromium for ``augkit.browser.open_page`` (a report as a reader sees it).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
 
-from ..components import Generator
+from ..components import FilterResult, Generator
 from ..data import Example
 from ..standalone import augment
 
@@ -27,8 +28,9 @@ def _key(ex: Example):
     return tuple((k, repr(v)) for k, v in sorted(row.items()))
 
 
-def check_generator_contract(generator: Generator, examples: Sequence[Example], *, seed: int = 1234,
-                             batch_sizes: Sequence[int] = (1, 3, 64)) -> list[Example]:
+def check_generator_contract(
+    generator: Generator, examples: Sequence[Example], *, seed: int = 1234, batch_sizes: Sequence[int] = (1, 3, 64)
+) -> list[Example]:
     """Check that ``generator`` honours the Generator contract on ``examples``; return its output.
 
     * outputs are ``Example`` objects of a type the generator declares, with ``source_id`` naming an
@@ -71,11 +73,16 @@ def check_generator_contract(generator: Generator, examples: Sequence[Example], 
             if src.tags and out.orig_tags and list(out.orig_tags) != list(src.tags):
                 raise ContractError(f"output {out.id!r}: orig_tags differ from the source's tags")
             if out.tags and not generator.labels_outputs:
-                copied = " (the source's tags copied onto words it replaced)" if list(out.tags) == list(src.tags) \
-                    and out.replaced else ""
-                raise ContractError(f"output {out.id!r} carries tags{copied}, but the generator does not declare "
-                                    "labels_outputs = True: leave tags empty for a labeler or a replaced_tags policy, "
-                                    "or make them right by construction and declare it")
+                copied = (
+                    " (the source's tags copied onto words it replaced)"
+                    if list(out.tags) == list(src.tags) and out.replaced
+                    else ""
+                )
+                raise ContractError(
+                    f"output {out.id!r} carries tags{copied}, but the generator does not declare "
+                    "labels_outputs = True: leave tags empty for a labeler or a replaced_tags policy, "
+                    "or make them right by construction and declare it"
+                )
     ids = [o.id for o in first]
     if len(set(ids)) != len(ids):
         raise ContractError("output ids are not unique")
@@ -109,8 +116,10 @@ def check_filter_contract(filter_, *corpora) -> "FilterResult":
         raise ContractError(f"filter() returned {type(result).__name__}, not an augkit.FilterResult")
     kept = list(result.corpus)
     if result.kept != len(kept) or result.total != len(corpora[0]) or result.kept > result.total:
-        raise ContractError(f"kept={result.kept}, total={result.total} do not match the {len(kept)} examples "
-                            f"returned out of {len(corpora[0])}")
+        raise ContractError(
+            f"kept={result.kept}, total={result.total} do not match the {len(kept)} examples "
+            f"returned out of {len(corpora[0])}"
+        )
     position = {ex.id: (i, ex) for i, ex in enumerate(corpora[0])}
     last = -1
     for ex in kept:
@@ -176,8 +185,9 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = StageContext(name="contract", out_dir=out_dir, seed=seed, inputs=inputs, device=device,
-                       resolve=get_plugin_manager().resolve)
+    ctx = StageContext(
+        name="contract", out_dir=out_dir, seed=seed, inputs=inputs, device=device, resolve=get_plugin_manager().resolve
+    )
     stats = trainer.run_stage(ctx)
     try:
         json.dumps(stats)
@@ -196,8 +206,10 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
             continue
         tm = load_task_model(m.path, device=device)
         if tm.task != models.task or (models.labels is not None and tm.labels != list(models.labels)):
-            raise ContractError(f"model {m.name!r} is a {tm.task} model with labels {tm.labels}; the set says "
-                                f"{models.task} with {models.labels}")
+            raise ContractError(
+                f"model {m.name!r} is a {tm.task} model with labels {tm.labels}; the set says "
+                f"{models.task} with {models.labels}"
+            )
     return models
 
 
@@ -221,15 +233,18 @@ def _check_masked_lm(entry, device: str) -> None:
         raise ContractError(f"model {entry.name!r}: its tokenizer has no mask token")
     vocab = model.get_input_embeddings().num_embeddings
     if len(tokenizer) > vocab:
-        raise ContractError(f"model {entry.name!r}: the tokenizer has {len(tokenizer)} tokens, the model's "
-                            f"vocabulary {vocab}")
+        raise ContractError(
+            f"model {entry.name!r}: the tokenizer has {len(tokenizer)} tokens, the model's vocabulary {vocab}"
+        )
     ids = tokenizer("a b c", return_tensors="pt")["input_ids"]
     ids[0, 1] = tokenizer.mask_token_id
     with torch.inference_mode():
         logits = model(input_ids=ids.to(device)).logits
     if tuple(logits.shape) != (1, ids.shape[1], vocab):
-        raise ContractError(f"model {entry.name!r}: masked-LM logits of shape {tuple(logits.shape)}, expected "
-                            f"(1, {ids.shape[1]}, {vocab})")
+        raise ContractError(
+            f"model {entry.name!r}: masked-LM logits of shape {tuple(logits.shape)}, expected "
+            f"(1, {ids.shape[1]}, {vocab})"
+        )
 
 
 def check_writer_roundtrip(writer, reader, examples: Sequence[Example], path) -> list[Example]:
@@ -257,14 +272,23 @@ def check_writer_roundtrip(writer, reader, examples: Sequence[Example], path) ->
     return back
 
 
-def run_recipe(recipe, output_dir, *, overrides: Sequence[str] = (), resume: bool = False, force: bool = False,
-               device: str | None = None) -> dict:
+def run_recipe(
+    recipe,
+    output_dir,
+    *,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    force: bool = False,
+    device: str | None = None,
+) -> dict:
     """Run a recipe in a test, as ``augkit run`` would (no progress display), and return its results
-    as ``results.json`` holds them: ``{"status": "completed", "stages": {stage name: its stats}}``. ``recipe`` is a recipe file or the recipe's TOML text (relative paths
+    as ``results.json`` holds them: ``{"status": "completed", "stages": {stage name: its stats}}``. ``recipe`` is a
+    recipe file or the recipe's TOML text (relative paths
     in text resolve against the current folder). Components registered with the ``augkit_plugin``
     fixture are available to it. ``overrides`` are ``--set`` strings, e.g. ``"run.seed=3"``."""
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     from ..errors import RecipeError
     from ..recipe import apply_overrides, load_recipe, validate
@@ -295,13 +319,23 @@ def plugin_with(*classes: type) -> object:
         by_hook.setdefault(_HOOK_FOR_KIND[cls.kind], []).append(cls)
     methods = {}
     for hook, group in by_hook.items():
+
         def register_all(self, register, _group=tuple(group)):
             for cls in _group:
                 register(cls)
+
         register_all.__name__ = hook
         methods[hook] = hookimpl(register_all)
     return type("PluginWith", (), methods)()
 
 
-__all__ = ["ContractError", "check_generator_contract", "check_filter_contract", "check_labeler_contract",
-           "check_trainer_contract", "check_writer_roundtrip", "plugin_with", "run_recipe"]
+__all__ = [
+    "ContractError",
+    "check_generator_contract",
+    "check_filter_contract",
+    "check_labeler_contract",
+    "check_trainer_contract",
+    "check_writer_roundtrip",
+    "plugin_with",
+    "run_recipe",
+]

@@ -8,6 +8,7 @@ from recipes run in that test.
 to ``open_page(path, browser=augkit_browser)``. Without Chromium or Playwright the test is skipped, unless
 ``AUGKIT_REQUIRE_BROWSER=1`` makes that a failure (for CI, which installs both).
 """
+
 from __future__ import annotations
 
 import os

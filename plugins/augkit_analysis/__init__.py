@@ -2,12 +2,13 @@
 and language, language centroids and the sentence scatter of X-Mixup's Figure 1: ``augkit analyze cka``
 on the command line, or the ``cka`` analyzer as a recipe's ``analyze`` stage (its section lands in the
 run report); the ``compare`` analyzer puts trainer stages' target-language scores side by side."""
+
 from augkit import hookimpl
 
 from .analyze import CkaResult, analyze_cka, cka_table, register_analyze_command, write_outputs
 from .cka import StreamingCKA, linear_cka
 from .compare import CompareAnalyzer, compare
-from .report import report_sections
+from .report import report_sections  # noqa: F401  (the report_sections hook)
 from .stage import CkaAnalyzer
 
 
@@ -22,4 +23,14 @@ def register_analyzers(register):
     register(CompareAnalyzer)
 
 
-__all__ = ["CkaAnalyzer", "CompareAnalyzer", "compare", "CkaResult", "StreamingCKA", "analyze_cka", "cka_table", "linear_cka", "write_outputs"]
+__all__ = [
+    "CkaAnalyzer",
+    "CompareAnalyzer",
+    "compare",
+    "CkaResult",
+    "StreamingCKA",
+    "analyze_cka",
+    "cka_table",
+    "linear_cka",
+    "write_outputs",
+]

@@ -11,10 +11,10 @@ Outputs (``write_outputs``): ``cka.json``, ``cka.csv`` (language, layer, cka, se
 two or more languages, as one language's two centroids make no plane) and
 ``scatter.png`` (sampled source and target sentences in a 2-D PCA, one layer).
 """
+
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 from pathlib import Path
 from typing import Any, Iterable
@@ -35,16 +35,22 @@ class CkaResult:
     n_layers: int
     cka: dict[str, list[float]]
     sentences: dict[str, int]
-    source_centroids: dict[str, np.ndarray]   # language -> [layers, d]
+    source_centroids: dict[str, np.ndarray]  # language -> [layers, d]
     target_centroids: dict[str, np.ndarray]
     plot_layer: int
-    sample_source: dict[str, np.ndarray]      # language -> [k, d] at plot_layer
+    sample_source: dict[str, np.ndarray]  # language -> [k, d] at plot_layer
     sample_target: dict[str, np.ndarray]
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "languages": self.languages, "layers": list(range(self.n_layers)),
-                "cka": self.cka, "sentences": self.sentences, "plot_layer": self.plot_layer,
-                "mean_over_layers": {l: float(np.nanmean(v)) for l, v in self.cka.items()}}
+        return {
+            "model": self.model,
+            "languages": self.languages,
+            "layers": list(range(self.n_layers)),
+            "cka": self.cka,
+            "sentences": self.sentences,
+            "plot_layer": self.plot_layer,
+            "mean_over_layers": {l: float(np.nanmean(v)) for l, v in self.cka.items()},
+        }
 
 
 def _side(ex: Example, side: str) -> Example:
@@ -53,8 +59,11 @@ def _side(ex: Example, side: str) -> Example:
     src = (ex.meta.get("parallel") or {}).get("source")
     if not src:
         raise DataError(f"example {ex.id!r} carries no source side (read parallel data with the `parallel` format)")
-    return Example(id=ex.id, type=ex.type, **{k: v for k, v in src.items() if k in ("tokens", "text_a", "text_b",
-                                                                                   "question", "context")})
+    return Example(
+        id=ex.id,
+        type=ex.type,
+        **{k: v for k, v in src.items() if k in ("tokens", "text_a", "text_b", "question", "context")},
+    )
 
 
 def _encode(tokenizer, examples: list[Example], max_length: int):
@@ -83,11 +92,10 @@ def pooled_layers(model, tokenizer, examples: list[Example], max_length: int, de
 def load_encoder(ref: str, device: str = "cpu", trust_remote_code: bool = False):
     """(encoder, tokenizer) from a model folder or id, a task model (its encoder), or a trainer stage folder."""
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
     from augkit import load_pretrained, resolve_model
     from augkit.tasks import load_tokenizer
-
-    from transformers.utils import logging as hf_logging
 
     path = resolve_model(ModelSet.of(ref).best.path)
     level = hf_logging.get_verbosity()
@@ -101,9 +109,18 @@ def load_encoder(ref: str, device: str = "cpu", trust_remote_code: bool = False)
     return model.to(device).eval(), load_tokenizer(path, trust_remote_code=trust_remote_code)
 
 
-def analyze_cka(model_ref: str, data: dict[str, Iterable[Example]], *, batch_size: int = 32, max_length: int = 128,
-                device: str = "cpu", plot_layer: int | None = None, scatter_samples: int = 200, seed: int = 0,
-                progress=None) -> CkaResult:
+def analyze_cka(
+    model_ref: str,
+    data: dict[str, Iterable[Example]],
+    *,
+    batch_size: int = 32,
+    max_length: int = 128,
+    device: str = "cpu",
+    plot_layer: int | None = None,
+    scatter_samples: int = 200,
+    seed: int = 0,
+    progress=None,
+) -> CkaResult:
     """CKA between source and target sides of ``data`` (language → parallel examples: target examples
     carrying their source in ``meta["parallel"]``, as the ``parallel`` reader gives them)."""
     model, tokenizer = load_encoder(model_ref, device)
@@ -177,10 +194,16 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"json": out / "cka.json", "csv": out / "cka.csv", "heatmap": out / "cka_heatmap.png",
-             "centroids": out / "centroids_pca.png", "scatter": out / "scatter.png"}
-    lines = ["language,layer,cka,sentences"] + [f"{l},{k},{v:.6f},{result.sentences[l]}"
-                                                for l in result.languages for k, v in enumerate(result.cka[l])]
+    files = {
+        "json": out / "cka.json",
+        "csv": out / "cka.csv",
+        "heatmap": out / "cka_heatmap.png",
+        "centroids": out / "centroids_pca.png",
+        "scatter": out / "scatter.png",
+    }
+    lines = ["language,layer,cka,sentences"] + [
+        f"{l},{k},{v:.6f},{result.sentences[l]}" for l in result.languages for k, v in enumerate(result.cka[l])
+    ]
     atomic_write_text(files["csv"], "\n".join(lines) + "\n")
 
     def save(fig, path):
@@ -198,8 +221,15 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
     ax.set_title("linear CKA, source vs target")
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if values[i, j] < 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{values[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if values[i, j] < 0.6 else "black",
+            )
     fig.colorbar(im, ax=ax, fraction=0.03)
     save(fig, files["heatmap"])
 
@@ -208,8 +238,10 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
         del files["centroids"]
     else:
         names = [f"{l} (source)" for l in result.languages] + list(result.languages)
-        cents = np.stack([result.source_centroids[l][k] for l in result.languages] +
-                         [result.target_centroids[l][k] for l in result.languages])
+        cents = np.stack(
+            [result.source_centroids[l][k] for l in result.languages]
+            + [result.target_centroids[l][k] for l in result.languages]
+        )
         xy = _pca2(cents)
         fig, ax = plt.subplots(figsize=(5, 4))
         n = len(result.languages)
@@ -221,18 +253,25 @@ def write_outputs(result: CkaResult, out_dir: str | Path) -> dict[str, Path]:
         ax.legend(fontsize=8)
         save(fig, files["centroids"])
 
-    pts = np.concatenate([result.sample_source[l] for l in result.languages] +
-                         [result.sample_target[l] for l in result.languages])
+    pts = np.concatenate(
+        [result.sample_source[l] for l in result.languages] + [result.sample_target[l] for l in result.languages]
+    )
     xy = _pca2(pts)
     fig, ax = plt.subplots(figsize=(5, 4))
     start = 0
     sizes = [len(result.sample_source[l]) for l in result.languages]
-    for l, m in zip(result.languages, sizes):
-        ax.scatter(xy[start:start + m, 0], xy[start:start + m, 1], s=8, c="gray", alpha=0.5,
-                   label="source" if start == 0 else None)
+    for m in sizes:
+        ax.scatter(
+            xy[start : start + m, 0],
+            xy[start : start + m, 1],
+            s=8,
+            c="gray",
+            alpha=0.5,
+            label="source" if start == 0 else None,
+        )
         start += m
     for i, (l, m) in enumerate(zip(result.languages, sizes)):
-        ax.scatter(xy[start:start + m, 0], xy[start:start + m, 1], s=8, c=f"C{i}", alpha=0.7, label=l)
+        ax.scatter(xy[start : start + m, 0], xy[start : start + m, 1], s=8, c=f"C{i}", alpha=0.7, label=l)
         start += m
     ax.set_title(f"sentence representations, layer {k} (PCA)")
     ax.legend(fontsize=8, markerscale=2)
@@ -260,11 +299,19 @@ def cka_table(result: CkaResult):
 def register_analyze_command(subparsers) -> None:
     p = subparsers.add_parser("analyze", help="analyses of models on data (cka)")
     sub = p.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
-    c = sub.add_parser("cka", help="linear CKA between parallel source and target sentences, per layer and language",
-                       description=__doc__.split("\n\n")[0])
+    c = sub.add_parser(
+        "cka",
+        help="linear CKA between parallel source and target sentences, per layer and language",
+        description=__doc__.split("\n\n")[0],
+    )
     c.add_argument("--model", required=True, help="model folder or id, task model, or a trainer stage folder")
-    c.add_argument("--data", action="append", required=True, metavar="LANG=FILE",
-                   help="parallel data of one target language (repeatable); read with --format")
+    c.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="LANG=FILE",
+        help="parallel data of one target language (repeatable); read with --format",
+    )
     c.add_argument("--format", default="parallel", help="reader for the data (default: parallel)")
     c.add_argument("--read-opt", action="append", default=[], metavar="KEY=VALUE", help="reader option")
     c.add_argument("-o", "--output-dir", required=True, help="folder for cka.json, cka.csv and the plots")
@@ -290,9 +337,16 @@ def _cmd_cka(args) -> int:
             raise DataError(f"--data {item}: expected LANG=FILE, e.g. de=dev.de-en.tsv")
         reader = augkit.resolve("reader", args.format)(**opts)
         data[lang] = reader.read(path, lang=lang)
-    result = analyze_cka(args.model, data, batch_size=args.batch_size, max_length=args.max_length,
-                         device=augkit.pick_device(args.device), plot_layer=args.layer,
-                         scatter_samples=args.scatter_samples, seed=args.seed)
+    result = analyze_cka(
+        args.model,
+        data,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        device=augkit.pick_device(args.device),
+        plot_layer=args.layer,
+        scatter_samples=args.scatter_samples,
+        seed=args.seed,
+    )
     files = write_outputs(result, args.output_dir)
     console = Console(highlight=False, soft_wrap=True)
     console.print(cka_table(result))

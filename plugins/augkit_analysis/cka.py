@@ -5,6 +5,7 @@ Analysis; the X-Mixup paper's Eq. 1 squares the denominator norms, a typo). Cent
 accumulated sums: ``YcᵀXc = YᵀX − n·μ_y μ_xᵀ``, so a pass keeps ``n``, ``Σx``, ``Σy``, ``XᵀX``, ``YᵀY`` and
 ``YᵀX`` — memory of order d², whatever the number of sentences.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,11 @@ class StreamingCKA:
         kw = {"dtype": torch.float64, "device": device}
         self.n = 0
         self.sum_x, self.sum_y = torch.zeros(dim_x, **kw), torch.zeros(dim_y, **kw)
-        self.xx, self.yy, self.yx = torch.zeros(dim_x, dim_x, **kw), torch.zeros(dim_y, dim_y, **kw), \
-            torch.zeros(dim_y, dim_x, **kw)
+        self.xx, self.yy, self.yx = (
+            torch.zeros(dim_x, dim_x, **kw),
+            torch.zeros(dim_y, dim_y, **kw),
+            torch.zeros(dim_y, dim_x, **kw),
+        )
 
     def update(self, x, y) -> None:
         import torch

@@ -7,6 +7,7 @@ for the average over languages, each as mean ± std over the arm's models (each 
 own seed). ``gains`` names method/baseline pairs; each gain is the difference of the two averages,
 against the larger of their spreads (std over models). Writes ``comparison.json``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,11 +22,18 @@ DEFAULT_GAINS = ("MultiMix - zero-shot", "X-Mixup - translate-train")
 @dataclasses.dataclass
 class CompareParams(Params):
     title: str = param("", help="what is compared (a task name: the report section's title)")
-    gains: list[str] | None = param(None, help='method/baseline pairs written "METHOD - BASELINE" (default: '
-                                               + ", ".join(f'"{g}"' for g in DEFAULT_GAINS) + " where present)")
-    arm_names: dict[str, str] = param({}, help='new names for arms, by stage ("STAGE" for a stage with one arm, '
-                                               '"STAGE:ARM" otherwise), e.g. two co-teaching stages that both '
-                                               'report "MultiMix": { ner_multimix_simple = "MultiMix, Dai & Adel" }')
+    gains: list[str] | None = param(
+        None,
+        help='method/baseline pairs written "METHOD - BASELINE" (default: '
+        + ", ".join(f'"{g}"' for g in DEFAULT_GAINS)
+        + " where present)",
+    )
+    arm_names: dict[str, str] = param(
+        {},
+        help='new names for arms, by stage ("STAGE" for a stage with one arm, '
+        '"STAGE:ARM" otherwise), e.g. two co-teaching stages that both '
+        'report "MultiMix": { ner_multimix_simple = "MultiMix, Dai & Adel" }',
+    )
 
     def check(self):
         for g in self.gains or []:
@@ -38,8 +46,9 @@ def _mean_std(values: list[float]) -> dict:
     return {"mean": mean, "std": std, "n": len(values)}
 
 
-def compare(scores: dict[str, StageScores], gains: list[str] | None = None,
-            arm_names: dict[str, str] | None = None) -> dict:
+def compare(
+    scores: dict[str, StageScores], gains: list[str] | None = None, arm_names: dict[str, str] | None = None
+) -> dict:
     """The comparison of stages' scores (``{stage name: StageScores}``): arms with per-language and average
     mean ± std, and the gains of the named method/baseline pairs. ``arm_names`` renames arms: by
     ``"STAGE:ARM"``, or by ``"STAGE"`` for a stage that reports one arm."""
@@ -49,22 +58,34 @@ def compare(scores: dict[str, StageScores], gains: list[str] | None = None,
         raise DataError(f"params.arm_names: {unknown[0]!r} names no compared stage (stages: {', '.join(scores)})")
     metrics = sorted({s.metric for s in scores.values()})
     if len(metrics) > 1:
-        raise DataError("inputs.stages: the stages report different metrics (" + ", ".join(
-            f"{name}: {s.metric}" for name, s in scores.items()) + "); compare stages of one task")
+        raise DataError(
+            "inputs.stages: the stages report different metrics ("
+            + ", ".join(f"{name}: {s.metric}" for name, s in scores.items())
+            + "); compare stages of one task"
+        )
     arms: dict[str, dict] = {}
     for stage, s in scores.items():
         for arm, langs in s.arms.items():
             arm = arm_names.get(f"{stage}:{arm}") or (arm_names.get(stage) if len(s.arms) == 1 else None) or arm
             if arm in arms:
-                raise DataError(f"inputs.stages: arm {arm!r} is reported by both {arms[arm]['stage']!r} and "
-                                f"{stage!r}; name one with params.arm_names")
+                raise DataError(
+                    f"inputs.stages: arm {arm!r} is reported by both {arms[arm]['stage']!r} and "
+                    f"{stage!r}; name one with params.arm_names"
+                )
             sizes = {len(v) for v in langs.values()}
-            per_model = ([statistics.mean(v[k] for v in langs.values()) for k in range(sizes.pop())]
-                         if len(sizes) == 1 else [statistics.mean(v) for v in langs.values()])
-            arms[arm] = {"stage": stage, "languages": {lang: {"models": v, **_mean_std(v),
-                                                             **({"examples": s.sizes[lang]} if lang in s.sizes else {})}
-                                                       for lang, v in langs.items()},
-                         "average": {"models": per_model, **_mean_std(per_model)}}
+            per_model = (
+                [statistics.mean(v[k] for v in langs.values()) for k in range(sizes.pop())]
+                if len(sizes) == 1
+                else [statistics.mean(v) for v in langs.values()]
+            )
+            arms[arm] = {
+                "stage": stage,
+                "languages": {
+                    lang: {"models": v, **_mean_std(v), **({"examples": s.sizes[lang]} if lang in s.sizes else {})}
+                    for lang, v in langs.items()
+                },
+                "average": {"models": per_model, **_mean_std(per_model)},
+            }
     languages = sorted({lang for a in arms.values() for lang in a["languages"]})
     explicit = gains is not None
     out_gains = []
@@ -73,13 +94,14 @@ def compare(scores: dict[str, StageScores], gains: list[str] | None = None,
         missing = [a for a in (method, base) if a not in arms]
         if missing:
             if explicit:
-                raise DataError(f"params.gains: {g!r}: no stage reports {', '.join(map(repr, missing))}; the arms are "
-                                + ", ".join(map(repr, arms)))
+                raise DataError(
+                    f"params.gains: {g!r}: no stage reports {', '.join(map(repr, missing))}; the arms are "
+                    + ", ".join(map(repr, arms))
+                )
             continue
         a, b = arms[method]["average"], arms[base]["average"]
         gap, spread = a["mean"] - b["mean"], max(a["std"], b["std"])
-        out_gains.append({"method": method, "baseline": base, "gap": gap, "spread": spread,
-                          "clear": gap > spread})
+        out_gains.append({"method": method, "baseline": base, "gap": gap, "spread": spread, "clear": gap > spread})
     return {"metric": metrics[0] if metrics else "", "languages": languages, "arms": arms, "gains": out_gains}
 
 
@@ -89,20 +111,26 @@ class CompareAnalyzer(Analyzer):
 
     name = "compare"
     Params = CompareParams
-    inputs = {"stages": InputSpec("model", many=True, help="trainer stages that write scores.json (warm-up, "
-                                                           "co-teaching, X-Mixup, ...)")}
+    inputs = {
+        "stages": InputSpec(
+            "model", many=True, help="trainer stages that write scores.json (warm-up, co-teaching, X-Mixup, ...)"
+        )
+    }
 
     def run_stage(self, ctx):
         sets = ctx.inputs["stages"] if isinstance(ctx.inputs["stages"], list) else [ctx.inputs["stages"]]
         scores = {}
         for ms in sets:
             if ms.folder is None:
-                raise DataError("inputs.stages: a model named directly has no scores; name trainer stages of the "
-                                "recipe")
+                raise DataError(
+                    "inputs.stages: a model named directly has no scores; name trainer stages of the recipe"
+                )
             s = StageScores.read(ms.folder)
             if s is None:
-                raise DataError(f"inputs.stages: stage {ms.folder.name!r} wrote no {StageScores.FILE} (its trainer "
-                                "reports no target-language test scores: give it test data)")
+                raise DataError(
+                    f"inputs.stages: stage {ms.folder.name!r} wrote no {StageScores.FILE} (its trainer "
+                    "reports no target-language test scores: give it test data)"
+                )
             scores[ms.folder.name.split("-", 1)[-1]] = s
         result = {"title": self.params.title, **compare(scores, self.params.gains, self.params.arm_names)}
         atomic_write_json(ctx.out_dir / "comparison.json", result)

@@ -6,6 +6,7 @@ corpus; each model's results go to ``models/<name>/`` (``cka.json``, ``cka.csv``
 by ``write_outputs``) and ``cka.json`` in the stage folder gathers them. A resumed stage skips the
 models whose results are complete.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,11 @@ from .analyze import analyze_cka, write_outputs
 
 @dataclasses.dataclass
 class CkaParams(Params):
-    models: str = param("selected", choices=("selected", "all"),
-                        help="of each model input: its selected model, or every model it offers")
+    models: str = param(
+        "selected",
+        choices=("selected", "all"),
+        help="of each model input: its selected model, or every model it offers",
+    )
     batch_size: int = param(32, ge=1, help="sentences per forward pass")
     max_length: int = param(128, ge=8, help="subword tokens per sentence")
     layer: int | None = param(None, ge=0, help="layer of the centroid and scatter plots (default: the last)")
@@ -36,8 +40,10 @@ class CkaAnalyzer(Analyzer):
 
     name = "cka"
     Params = CkaParams
-    inputs = {"model": InputSpec("model", many=True, help="models to measure (trainer stages or model ids/folders)"),
-              "data": InputSpec("corpus", many=True, help="parallel corpora, one per target language")}
+    inputs = {
+        "model": InputSpec("model", many=True, help="models to measure (trainer stages or model ids/folders)"),
+        "data": InputSpec("corpus", many=True, help="parallel corpora, one per target language"),
+    }
 
     def _models(self, model_sets) -> list[tuple[str, str]]:
         chosen = []
@@ -56,8 +62,10 @@ class CkaAnalyzer(Analyzer):
         for corpus in data if isinstance(data, list) else [data]:
             first = next(iter(corpus), None) if corpus is not None else None
             if first is not None and not (first.meta.get("parallel") or {}).get("source"):
-                raise DataError(f"inputs.data: {corpus.name!r} holds no source side to compare with (example "
-                                f"{first.id!r}); CKA needs parallel data, e.g. format = \"parallel\"")
+                raise DataError(
+                    f"inputs.data: {corpus.name!r} holds no source side to compare with (example "
+                    f'{first.id!r}); CKA needs parallel data, e.g. format = "parallel"'
+                )
 
     def run_stage(self, ctx):
         p = self.params
@@ -67,8 +75,9 @@ class CkaAnalyzer(Analyzer):
         for corpus in corpora:
             langs = sorted({ex.lang for ex in corpus})
             if len(langs) != 1:
-                raise DataError(f"inputs.data: corpus {corpus.name!r} holds languages {langs}; give one corpus per "
-                                "target language")
+                raise DataError(
+                    f"inputs.data: corpus {corpus.name!r} holds languages {langs}; give one corpus per target language"
+                )
             if langs[0] in data:
                 raise DataError(f"inputs.data: two corpora are in {langs[0]!r}; give one corpus per target language")
             data[langs[0]] = corpus
@@ -80,9 +89,16 @@ class CkaAnalyzer(Analyzer):
             if done.is_file():
                 result = json.loads(done.read_text(encoding="utf-8"))
             else:
-                res = analyze_cka(path, {lang: iter(c) for lang, c in data.items()}, batch_size=p.batch_size,
-                                  max_length=p.max_length, device=ctx.device, plot_layer=p.layer,
-                                  scatter_samples=p.scatter_samples, seed=ctx.seed)
+                res = analyze_cka(
+                    path,
+                    {lang: iter(c) for lang, c in data.items()},
+                    batch_size=p.batch_size,
+                    max_length=p.max_length,
+                    device=ctx.device,
+                    plot_layer=p.layer,
+                    scatter_samples=p.scatter_samples,
+                    seed=ctx.seed,
+                )
                 write_outputs(res, folder)
                 result = res.to_json()
             summary["models"][name] = {**result, "folder": str(folder.relative_to(ctx.out_dir))}

@@ -1,4 +1,5 @@
 """Small general-purpose built-in components: a length filter and a duplicate filter."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,7 @@
 """augkit's built-in data formats: CoNLL, CoNLL-U, JSON Lines, TSV sentence pairs, CSV, plain text (one
-sentence per line), SQuAD JSON, and Hugging Face datasets (hub ids, local data files, saved folders). A plugin like any other: it only uses augkit's public API."""
+sentence per line), SQuAD JSON, and Hugging Face datasets (hub ids, local data files, saved folders). A plugin like
+any other: it only uses augkit's public API."""
+
 from augkit import hookimpl
 
 from .conll import ConllReader, ConllWriter

@@ -1,5 +1,6 @@
 """Helpers shared by the format readers and writers: label-set checks, checked text writes (line reading
 is augkit's own ``read_lines``, re-exported here)."""
+
 from __future__ import annotations
 
 from augkit import ENCODING_HINT, UNKNOWN_TAG, DataError, atomic_write_text, read_lines  # noqa: F401 (re-exported)
@@ -20,5 +21,8 @@ def write_text(path, text: str, encoding: str) -> None:
     try:
         atomic_write_text(path, text, encoding=encoding)
     except UnicodeEncodeError as e:
-        raise DataError(f"{e.object[e.start:e.end]!r} cannot be written as {encoding}; choose another `encoding` "
-                        "(augkit augment: --write-opt encoding=utf-8)", path=str(path)) from None
+        raise DataError(
+            f"{e.object[e.start : e.end]!r} cannot be written as {encoding}; choose another `encoding` "
+            "(augkit augment: --write-opt encoding=utf-8)",
+            path=str(path),
+        ) from None

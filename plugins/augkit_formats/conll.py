@@ -67,12 +67,17 @@ class ConllReader(Reader):
                 if len(cols) == 1:
                     what = "only the word, the tag is missing"
                 else:
-                    what = ("the column layout changes here (every line of a CoNLL file needs the same columns, "
-                            "e.g. all four of word, POS, chunk, tag or all two of word, tag); the file may join "
-                            "files of different layouts")
+                    what = (
+                        "the column layout changes here (every line of a CoNLL file needs the same columns, "
+                        "e.g. all four of word, POS, chunk, tag or all two of word, tag); the file may join "
+                        "files of different layouts"
+                    )
                 shown = line.strip() if len(line.strip()) <= 60 else line.strip()[:57] + "..."
-                raise DataError(f"expected {n_cols} columns (as on line {first_line}), found {len(cols)} in "
-                                f"{shown!r}: {what}", path=source, line=n)
+                raise DataError(
+                    f"expected {n_cols} columns (as on line {first_line}), found {len(cols)} in {shown!r}: {what}",
+                    path=source,
+                    line=n,
+                )
             tokens.append(cols[0])
             line_nos.append(n)
             if n_cols > 1:
@@ -117,16 +122,23 @@ class ConllWriter(Writer):
                     f"{where} is {'tagged' if ex.tags else 'untagged'} but {first!r} is "
                     f"{'tagged' if tagged else 'untagged'}: CoNLL needs the same columns in every sentence, so "
                     "augkit could not read this file back. Give the new sentences tags (augkit augment "
-                    "--label-with MODEL or --replaced-tags keep|unknown|drop), or write .jsonl", path=str(path))
+                    "--label-with MODEL or --replaced-tags keep|unknown|drop), or write .jsonl",
+                    path=str(path),
+                )
             if ex.tags and len(ex.tags) != len(ex.tokens):
                 raise DataError(f"{where}: {len(ex.tokens)} words but {len(ex.tags)} tags", path=str(path))
             for i, tok in enumerate(ex.tokens):
                 if not tok or any(c.isspace() for c in tok) or (sep.strip() and sep in tok):
-                    raise DataError(f"{where}: word {i + 1} ({tok!r}) is empty or holds whitespace, which CoNLL "
-                                    "cannot store (write .jsonl to keep it)", path=str(path))
+                    raise DataError(
+                        f"{where}: word {i + 1} ({tok!r}) is empty or holds whitespace, which CoNLL "
+                        "cannot store (write .jsonl to keep it)",
+                        path=str(path),
+                    )
                 if i == 0 and tok == "-DOCSTART-":
-                    raise DataError(f"{where}: a sentence starting with the word -DOCSTART- reads back as a "
-                                    "document break", path=str(path))
+                    raise DataError(
+                        f"{where}: a sentence starting with the word -DOCSTART- reads back as a document break",
+                        path=str(path),
+                    )
                 if ex.tags:
                     tag = ex.tags[i]
                     if not tag or any(c.isspace() for c in tag):

@@ -38,8 +38,14 @@ class ConlluReader(Reader):
             if not line.strip():
                 if tokens:
                     untagged = p.drop_labels or all(t == "_" for t in tags)  # what the writer writes for no tags
-                    yield Example(id=f"{prefix}-{count}", type="tagging", lang=lang, tokens=tokens,
-                                  tags=[] if untagged else tags, meta={"sent_id": sent_id} if sent_id else {})
+                    yield Example(
+                        id=f"{prefix}-{count}",
+                        type="tagging",
+                        lang=lang,
+                        tokens=tokens,
+                        tags=[] if untagged else tags,
+                        meta={"sent_id": sent_id} if sent_id else {},
+                    )
                     count += 1
                 tokens, tags, sent_id = [], [], None
                 continue
@@ -75,8 +81,10 @@ class ConlluWriter(Writer):
                 raise DataError(f"{where}: {len(ex.tokens)} words but {len(ex.tags)} tags", path=str(path))
             bad = next((x for x in [*ex.tokens, *ex.tags] if not x or "\t" in x or "\n" in x or "\r" in x), None)
             if bad is not None:
-                raise DataError(f"{where}: {bad!r} is empty or holds a tab or a line break, which CoNLL-U cannot "
-                                "store", path=str(path))
+                raise DataError(
+                    f"{where}: {bad!r} is empty or holds a tab or a line break, which CoNLL-U cannot store",
+                    path=str(path),
+                )
             sent_id = str(ex.meta.get("sent_id", ex.id)) if ex.source_id is None else ex.id
             lines.append(f"# sent_id = {sent_id}")
             for i, tok in enumerate(ex.tokens):

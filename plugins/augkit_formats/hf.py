@@ -12,10 +12,14 @@ class HFParams(Params):
     config: str | None = param(None, help="dataset configuration (e.g. a language)")
     split: str = param("train", help="split to read")
     type: Literal["tagging", "pair", "qa"] | None = param(
-        None, help="example type to build (default: from the columns: tokens → tagging, question + context → "
-                   "QA, a text column → pair)")
-    data_files: list[str] | None = param(None, help='local files for a generic builder (path = "json", "csv", '
-                                         '"parquet" or "text"), e.g. ["data/train.jsonl"]')
+        None,
+        help="example type to build (default: from the columns: tokens → tagging, question + context → "
+        "QA, a text column → pair)",
+    )
+    data_files: list[str] | None = param(
+        None,
+        help='local files for a generic builder (path = "json", "csv", "parquet" or "text"), e.g. ["data/train.jsonl"]',
+    )
     tokens_field: str | None = param(None, help="the word-list column (default: tokens or words)")
     tags_field: str | None = param(None, help="the tag column (default: ner_tags, pos_tags, tags, upos or labels)")
     text_a_field: str | None = param(None, help="the (first) text column (default: premise, sentence1, sentence, text)")
@@ -25,8 +29,13 @@ class HFParams(Params):
     trust_remote_code: bool = param(False, help="allow the dataset's own loading script to run")
 
 
-_FIELD_PARAMS = {"tokens": "tokens_field", "tags": "tags_field", "text_a": "text_a_field", "text_b": "text_b_field",
-                 "label": "label_field"}
+_FIELD_PARAMS = {
+    "tokens": "tokens_field",
+    "tags": "tags_field",
+    "text_a": "text_a_field",
+    "text_b": "text_b_field",
+    "label": "label_field",
+}
 
 
 class HFReader(Reader):
@@ -44,30 +53,38 @@ class HFReader(Reader):
         p = self.params
         ds = self._load(source)
         columns = {f: getattr(p, opt) for f, opt in _FIELD_PARAMS.items() if getattr(p, opt) is not None}
-        yield from dataset_examples(ds, lang=lang, type=p.type, columns=columns, name=name or _stem(source),
-                                    drop_labels=p.drop_labels)
+        yield from dataset_examples(
+            ds, lang=lang, type=p.type, columns=columns, name=name or _stem(source), drop_labels=p.drop_labels
+        )
 
     def _load(self, source: str):
         import datasets
 
         p = self.params
         folder = Path(source).expanduser()
-        if folder.is_dir() and ((folder / "dataset_info.json").is_file() or (folder / "dataset_dict.json").is_file()
-                                or (folder / "state.json").is_file()):
+        if folder.is_dir() and (
+            (folder / "dataset_info.json").is_file()
+            or (folder / "dataset_dict.json").is_file()
+            or (folder / "state.json").is_file()
+        ):
             try:
                 ds = datasets.load_from_disk(str(folder))
             except Exception as e:
-                raise DataError(f"cannot load this saved dataset: {type(e).__name__}: {_first_line(e)}",
-                                path=source) from None
+                raise DataError(
+                    f"cannot load this saved dataset: {type(e).__name__}: {_first_line(e)}", path=source
+                ) from None
             if isinstance(ds, datasets.DatasetDict):
                 if p.split not in ds:
-                    raise DataError(f"split {p.split!r} is not in this saved dataset (its splits: {', '.join(ds)})",
-                                    path=source)
+                    raise DataError(
+                        f"split {p.split!r} is not in this saved dataset (its splits: {', '.join(ds)})", path=source
+                    )
                 ds = ds[p.split]
             return ds
         kwargs = {"split": p.split}
         if p.data_files is not None:
-            missing = [f for f in p.data_files if "://" not in f and not any(c in f for c in "*?[") and not Path(f).exists()]
+            missing = [
+                f for f in p.data_files if "://" not in f and not any(c in f for c in "*?[") and not Path(f).exists()
+            ]
             if missing:
                 raise DataError(f"data_files: file not found: {missing[0]}", path=source)
             kwargs["data_files"] = list(p.data_files)
@@ -79,10 +96,11 @@ class HFReader(Reader):
             raise DataError(
                 f"could not load Hugging Face dataset {source!r} (config {p.config!r}, split {p.split!r}): "
                 f"{type(e).__name__}: {_first_line(e)}. Without hub access, use local data: a folder written by "
-                "save_to_disk as path; path = \"json\" (or \"csv\", \"parquet\") with data_files = [...]; or another "
-                "format: format = \"conll\" (NER/POS), \"tsv\" or \"csv\" (XNLI/PAWS-X), \"squad\" (QA) or \"jsonl\", "
-                "with path = \"/path/to/file\".",
-                path=source) from None
+                'save_to_disk as path; path = "json" (or "csv", "parquet") with data_files = [...]; or another '
+                'format: format = "conll" (NER/POS), "tsv" or "csv" (XNLI/PAWS-X), "squad" (QA) or "jsonl", '
+                'with path = "/path/to/file".',
+                path=source,
+            ) from None
 
 
 def _first_line(e: Exception) -> str:

@@ -5,8 +5,17 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from augkit import (DataError, Example, Reader, TextReaderParams, Writer, atomic_write_text, did_you_mean,
-                    param, read_json_objects)
+from augkit import (
+    DataError,
+    Example,
+    Reader,
+    TextReaderParams,
+    Writer,
+    atomic_write_text,
+    did_you_mean,
+    param,
+    read_json_objects,
+)
 
 from ._common import check_label, check_nonempty
 

@@ -39,13 +39,26 @@ class SquadReader(Reader):
                 for q, qa in enumerate(para["qas"]):
                     if "question" not in qa:
                         raise DataError(f'data[{a}].paragraphs[{p}].qas[{q}]: missing "question"', path=source)
-                    answers = [] if self.params.drop_labels else [
-                        {"text": ans["text"], "start": int(ans.get("answer_start", -1))} for ans in qa.get("answers", [])]
+                    answers = (
+                        []
+                        if self.params.drop_labels
+                        else [
+                            {"text": ans["text"], "start": int(ans.get("answer_start", -1))}
+                            for ans in qa.get("answers", [])
+                        ]
+                    )
                     meta = {"title": article.get("title", "")}
                     if qa.get("is_impossible"):
                         meta["is_impossible"] = True
-                    yield Example(id=str(qa.get("id", f"{name or path.stem}-{count}")), type="qa", lang=lang,
-                                  question=qa["question"], context=para["context"], answers=answers, meta=meta)
+                    yield Example(
+                        id=str(qa.get("id", f"{name or path.stem}-{count}")),
+                        type="qa",
+                        lang=lang,
+                        question=qa["question"],
+                        context=para["context"],
+                        answers=answers,
+                        meta=meta,
+                    )
                     count += 1
         if count == 0:
             raise DataError("file holds no questions", path=source)
@@ -68,8 +81,11 @@ class SquadWriter(Writer):
             paras = data[-1]["paragraphs"]
             if not paras or paras[-1]["context"] != ex.context:
                 paras.append({"context": ex.context, "qas": []})
-            qa = {"id": ex.id, "question": ex.question,
-                  "answers": [{"text": a["text"], "answer_start": a["start"]} for a in ex.answers]}
+            qa = {
+                "id": ex.id,
+                "question": ex.question,
+                "answers": [{"text": a["text"], "answer_start": a["start"]} for a in ex.answers],
+            }
             if ex.meta.get("is_impossible"):
                 qa["is_impossible"] = True
             paras[-1]["qas"].append(qa)

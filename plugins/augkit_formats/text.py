@@ -1,4 +1,5 @@
 """Plain text: one sentence per line (what nlpaug and TextAttack users bring)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,11 +61,16 @@ class TextWriter(Writer):
             elif ex.type == "pair" and ex.text_b is None:
                 text = ex.text_a or ""
             else:
-                raise DataError(f"{where} is a {'sentence pair' if ex.type == 'pair' else ex.type + ' example'}; "
-                                "plain text holds one sentence per line (write .tsv, .csv or .jsonl)", path=str(path))
+                raise DataError(
+                    f"{where} is a {'sentence pair' if ex.type == 'pair' else ex.type + ' example'}; "
+                    "plain text holds one sentence per line (write .tsv, .csv or .jsonl)",
+                    path=str(path),
+                )
             if not text.strip() or "\n" in text or "\r" in text:
-                raise DataError(f"{where}: its text is empty or holds a line break, so it would not read back as "
-                                "one sentence", path=str(path))
+                raise DataError(
+                    f"{where}: its text is empty or holds a line break, so it would not read back as one sentence",
+                    path=str(path),
+                )
             lines.append(text.strip())
         write_text(path, "\n".join(lines) + ("\n" if lines else ""), self.params.encoding)
         return len(lines)

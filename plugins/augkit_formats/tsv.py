@@ -10,16 +10,28 @@ from ._common import check_label, check_nonempty, read_lines
 
 # header names seen in XNLI, MultiNLI and PAWS-X files, mapped to augkit's fields
 _ALIASES = {
-    "premise": "text_a", "sentence1": "text_a", "text_a": "text_a", "sentence": "text_a", "text": "text_a",
-    "hypothesis": "text_b", "sentence2": "text_b", "text_b": "text_b",
-    "label": "label", "gold_label": "label", "id": "id", "pairid": "id", "language": "lang", "lang": "lang",
+    "premise": "text_a",
+    "sentence1": "text_a",
+    "text_a": "text_a",
+    "sentence": "text_a",
+    "text": "text_a",
+    "hypothesis": "text_b",
+    "sentence2": "text_b",
+    "text_b": "text_b",
+    "label": "label",
+    "gold_label": "label",
+    "id": "id",
+    "pairid": "id",
+    "language": "lang",
+    "lang": "lang",
 }
 
 
 @dataclasses.dataclass
 class TsvParams(TextReaderParams):
-    columns: list[str] | None = param(None, help="column names when the file has no header "
-                                      "(default: premise, hypothesis, label)")
+    columns: list[str] | None = param(
+        None, help="column names when the file has no header (default: premise, hypothesis, label)"
+    )
     labels: list[str] | None = param(None, help="the label set; a label outside it is an error")
     drop_labels: bool = param(False, help="drop labels on read (target-language unlabelled pairs)")
     only_lang: str | None = param(None, help="keep only rows whose `language` column equals this")
@@ -52,8 +64,13 @@ class TsvPairReader(Reader):
                     mapping = self._mapping(known, source, n, header=True)
                     n_cols = len(cols)
                     continue
-                mapping = self._mapping(["premise", "hypothesis", "label"][: len(cols)] if len(cols) <= 3
-                                        else ["premise", "hypothesis", "label"], source, n)
+                mapping = self._mapping(
+                    ["premise", "hypothesis", "label"][: len(cols)]
+                    if len(cols) <= 3
+                    else ["premise", "hypothesis", "label"],
+                    source,
+                    n,
+                )
             if n_cols is None:
                 n_cols = len(cols)
             if len(cols) != n_cols:
@@ -64,8 +81,14 @@ class TsvPairReader(Reader):
             label = None if p.drop_labels else (row.get("label") or None)  # an empty cell: unlabelled
             if label is not None:
                 check_label(label, p.labels, source, n)
-            yield Example(id=row.get("id") or f"{prefix}-{count}", type="pair", lang=row.get("lang") or lang,
-                          text_a=row.get("text_a", ""), text_b=row.get("text_b") or None, label=label)
+            yield Example(
+                id=row.get("id") or f"{prefix}-{count}",
+                type="pair",
+                lang=row.get("lang") or lang,
+                text_a=row.get("text_a", ""),
+                text_b=row.get("text_b") or None,
+                label=label,
+            )
             count += 1
         check_nonempty(count, source)
 
@@ -74,8 +97,9 @@ class TsvPairReader(Reader):
         mapping = {i: _ALIASES[c.lower()] for i, c in enumerate(names) if c.lower() in _ALIASES}
         if "text_a" not in mapping.values():
             where = "the header" if header else "`columns`"
-            raise DataError(f"{where} names no premise/sentence1 column (got {', '.join(names)})",
-                            path=source, line=line or None)
+            raise DataError(
+                f"{where} names no premise/sentence1 column (got {', '.join(names)})", path=source, line=line or None
+            )
         return mapping
 
 

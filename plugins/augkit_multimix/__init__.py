@@ -1,4 +1,5 @@
 """MultiMix (UXLA) as augkit components: warm-up, labeler, distillers, agreement, co-teaching."""
+
 from augkit import hookimpl
 
 from .coteach import CoTeachingTrainer

@@ -19,6 +19,7 @@ original sentence.
 Progress is saved per epoch and per student (``<lang>/epoch-<e>/``), so ``--resume`` continues where a
 run stopped; each model's labels of each set are computed once per model version and kept on disk.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,10 +30,37 @@ from typing import Any, Literal
 
 import numpy as np
 
-from augkit import (Corpus, DataError, Distiller, InputSpec, ModelEntry, ModelSet, StageScores, Trainer, atomic_write_json,
-                    build_params, derive_seed, distributed, generate_shards, metric_name, param)
-from augkit import tasks  # its training and inference names load torch on first use
-from augkit.tasks import TaskModel, TrainingParams, by_language, check_labels, encode, encode_pairs, encode_words, evaluate_models, load_task_model, load_tokenizer, require_labelled
+from augkit import (
+    Corpus,
+    DataError,
+    Distiller,
+    InputSpec,
+    ModelEntry,
+    ModelSet,
+    StageScores,
+    Trainer,
+    atomic_write_json,
+    build_params,
+    derive_seed,
+    distributed,
+    generate_shards,
+    metric_name,
+    param,
+    tasks,  # its training and inference names load torch on first use
+)
+from augkit.tasks import (
+    TaskModel,
+    TrainingParams,
+    by_language,
+    check_labels,
+    encode,
+    encode_pairs,
+    encode_words,
+    evaluate_models,
+    load_task_model,
+    load_tokenizer,
+    require_labelled,
+)
 
 from .labeler import TaskModelLabeler, has_masked_samples
 
@@ -42,12 +70,21 @@ SETS = ("source", "target", "source_aug", "target_aug")
 @dataclasses.dataclass
 class CoTeachParams(TrainingParams):
     epochs: int = param(3, help="co-teaching epochs", ge=1, le=1000)
-    eta: list[float] = param([0.8, 1.0, 1.0], help="per epoch, the value of the distiller's threshold parameter "
-                             "(confidence: η, the share kept; gmm: posterior_threshold)")
-    mixtures: list[list[str]] = param([["source", "target"], ["target_aug"], ["source", "target", "source_aug", "target_aug"]],
-                                      help="training sets per epoch, from: source, target, source_aug, target_aug")
-    distiller: str = param("confidence", help="the distiller (augkit.Distiller) of each peer's labels: confidence or gmm")
-    distiller_params: dict[str, Any] = param({}, help="the distiller's other parameters (its threshold comes from `eta`)")
+    eta: list[float] = param(
+        [0.8, 1.0, 1.0],
+        help="per epoch, the value of the distiller's threshold parameter "
+        "(confidence: η, the share kept; gmm: posterior_threshold)",
+    )
+    mixtures: list[list[str]] = param(
+        [["source", "target"], ["target_aug"], ["source", "target", "source_aug", "target_aug"]],
+        help="training sets per epoch, from: source, target, source_aug, target_aug",
+    )
+    distiller: str = param(
+        "confidence", help="the distiller (augkit.Distiller) of each peer's labels: confidence or gmm"
+    )
+    distiller_params: dict[str, Any] = param(
+        {}, help="the distiller's other parameters (its threshold comes from `eta`)"
+    )
     alpha: float = param(0.7, help="α of the balanced multinomial sampler", ge=0)
     schedule: Literal["frozen", "sequential"] = param("frozen", help="peers frozen per epoch, or the authors' order")
     train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0, le=10**4)
@@ -59,8 +96,10 @@ class CoTeachParams(TrainingParams):
     def check(self, resolve=None):
         super().check()
         if len(self.eta) != self.epochs or len(self.mixtures) != self.epochs:
-            raise ValueError(f"eta and mixtures need one entry per epoch ({self.epochs}); "
-                             f"got {len(self.eta)} and {len(self.mixtures)}")
+            raise ValueError(
+                f"eta and mixtures need one entry per epoch ({self.epochs}); "
+                f"got {len(self.eta)} and {len(self.mixtures)}"
+            )
         for e, mix in enumerate(self.mixtures):
             for name in mix:
                 if name not in SETS:
@@ -69,17 +108,25 @@ class CoTeachParams(TrainingParams):
             from augkit import resolve
         dist = resolve("filter", self.distiller, "distiller")
         if not issubclass(dist, Distiller):
-            raise ValueError(f"distiller: {self.distiller!r} is a filter but not a distiller (an augkit.Distiller "
-                             "selects from one labelled corpus and names the parameter eta sets); use confidence "
-                             "or gmm, or a plugin's distiller")
+            raise ValueError(
+                f"distiller: {self.distiller!r} is a filter but not a distiller (an augkit.Distiller "
+                "selects from one labelled corpus and names the parameter eta sets); use confidence "
+                "or gmm, or a plugin's distiller"
+            )
         if not dist.threshold:
             raise ValueError(f"distiller: {self.distiller!r} declares no threshold parameter for eta to set")
         if dist.threshold in self.distiller_params:
-            raise ValueError(f"distiller_params.{dist.threshold}: eta sets it, one value per epoch; remove it "
-                             "here and write the values in eta")
+            raise ValueError(
+                f"distiller_params.{dist.threshold}: eta sets it, one value per epoch; remove it "
+                "here and write the values in eta"
+            )
         for e, value in enumerate(self.eta):  # each epoch's value, as the distiller's own parameter
-            build_params(dist.Params, {**self.distiller_params, dist.threshold: value},
-                         where=f"eta[{e}] (sets {self.distiller}.{dist.threshold}); distiller_params", resolve=resolve)
+            build_params(
+                dist.Params,
+                {**self.distiller_params, dist.threshold: value},
+                where=f"eta[{e}] (sets {self.distiller}.{dist.threshold}); distiller_params",
+                resolve=resolve,
+            )
         if self.regenerate_per_epoch:
             gen = resolve("generator", self.generator, "generator")
             build_params(gen.Params, self.generator_params, where="generator_params", resolve=resolve)
@@ -120,8 +167,18 @@ class _Epoch:
     """One epoch of one language: its sets, the models as they stand (``versions`` name them), and each
     model version's labels of each set (computed once, shared between processes, kept on disk)."""
 
-    def __init__(self, trainer: "CoTeachingTrainer", ctx, data: _Data, memory: _Memory, lang: str, e: int,
-                 start: list[Path], edir: Path, sets: dict[str, Corpus]):
+    def __init__(
+        self,
+        trainer: "CoTeachingTrainer",
+        ctx,
+        data: _Data,
+        memory: _Memory,
+        lang: str,
+        e: int,
+        start: list[Path],
+        edir: Path,
+        sets: dict[str, Corpus],
+    ):
         self.trainer, self.ctx, self.data, self.memory = trainer, ctx, data, memory
         self.lang, self.e, self.start, self.edir, self.sets = lang, e, start, edir, sets
         self.versions = [f"v{e - 1}"] * len(start)
@@ -140,7 +197,9 @@ class _Epoch:
         """(features, example index by id, rows per example) of an unlabelled set, encoded once."""
         regenerated = self.trainer.params.regenerate_per_epoch and name.endswith("_aug")
         key = ("set", self.lang, name, self.e if regenerated else 0)
-        return self.memory.cached(key, lambda: self.trainer._encode(self.sets[name], self.memory.tokenizer, self.data.task))
+        return self.memory.cached(
+            key, lambda: self.trainer._encode(self.sets[name], self.memory.tokenizer, self.data.task)
+        )
 
     def labels_of(self, j: int, name: str) -> Corpus:
         """Model j's labels of a set, split across processes; a labelling already on disk is read back."""
@@ -156,8 +215,9 @@ class _Epoch:
                 if name == "target_aug" and has_masked_samples(corpus.table()):
                     corpus = self._peer_orig_tags(j, corpus)
                 flat = tasks.predict_flat_sharded(tm, feats, counts, max_length=self.trainer.params.max_length)
-                self.labelled[key] = self.labeler.from_probs(corpus, flat, counts, tm.labels, tm.task,
-                                                             folder=folder if distributed.is_main() else None)
+                self.labelled[key] = self.labeler.from_probs(
+                    corpus, flat, counts, tm.labels, tm.task, folder=folder if distributed.is_main() else None
+                )
         return self.labelled[key]
 
     def _peer_orig_tags(self, j: int, samples: Corpus) -> Corpus:
@@ -169,7 +229,9 @@ class _Epoch:
         tags_of = dict(zip(peer.column("id").to_pylist(), peer.column("tags").to_pylist()))
         table = samples.table()
         orig = [tags_of.get(src, []) for src in table.column("source_id").to_pylist()]
-        table = table.set_column(table.schema.get_field_index("orig_tags"), "orig_tags", pa.array(orig, pa.list_(pa.string())))
+        table = table.set_column(
+            table.schema.get_field_index("orig_tags"), "orig_tags", pa.array(orig, pa.list_(pa.string()))
+        )
         return Corpus.from_table(table, samples.labels, samples.name)
 
 
@@ -187,11 +249,15 @@ class CoTeachingTrainer(Trainer):
     inputs = {
         "models": InputSpec("model", help="the warm-up stage (its task models)"),
         "source": InputSpec("corpus", help="labelled source training data"),
-        "target": InputSpec("corpus", many=True, help="unlabelled target-language training text, one corpus per language"),
+        "target": InputSpec(
+            "corpus", many=True, help="unlabelled target-language training text, one corpus per language"
+        ),
         "target_dev": InputSpec("corpus", many=True, help="labelled target dev sets (model selection)"),
         "target_test": InputSpec("corpus", many=True, required=False, help="labelled target test sets"),
         "source_aug": InputSpec("corpus", required=False, help="GEN-LM samples of the source training sentences"),
-        "target_aug": InputSpec("corpus", many=True, required=False, help="GEN-LM samples of the target training sentences"),
+        "target_aug": InputSpec(
+            "corpus", many=True, required=False, help="GEN-LM samples of the target training sentences"
+        ),
     }
 
     # checks ------------------------------------------------------------------------------------------
@@ -213,7 +279,9 @@ class CoTeachingTrainer(Trainer):
         tests = by_language(inputs["target_test"]) if inputs.get("target_test") is not None else {}
         for lang in targets:
             if lang not in devs:
-                raise DataError(f"target language {lang!r} has no dev set (target_dev); it is needed for model selection")
+                raise DataError(
+                    f"target language {lang!r} has no dev set (target_dev); it is needed for model selection"
+                )
         for lang in list(devs) + list(tests):
             if lang not in targets:
                 raise DataError(f"target language {lang!r} has dev/test data but no training text in `target`")
@@ -228,30 +296,46 @@ class CoTeachingTrainer(Trainer):
         p = self.params
         warm = ModelSet.of(ctx.inputs["models"])
         if warm.task is None or warm.labels is None:
-            raise DataError("co-teaching starts from a warm-up stage's model set (task and labels unknown here)",
-                            path=str(warm.folder or warm.best.path))
+            raise DataError(
+                "co-teaching starts from a warm-up stage's model set (task and labels unknown here)",
+                path=str(warm.folder or warm.best.path),
+            )
         start = [Path(m.path) for m in warm]
         if len(start) < 2:
-            raise DataError(f"co-teaching needs at least 2 task models, the warm-up made {len(start)}", path=str(warm.folder))
+            raise DataError(
+                f"co-teaching needs at least 2 task models, the warm-up made {len(start)}", path=str(warm.folder)
+            )
         if p.schedule == "sequential" and len(start) != 3:
-            raise DataError(f'schedule = "sequential" is defined for 3 models, the warm-up made {len(start)}',
-                            path=str(warm.folder))
+            raise DataError(
+                f'schedule = "sequential" is defined for 3 models, the warm-up made {len(start)}', path=str(warm.folder)
+            )
         self._check(ctx.inputs, warm.labels)
         source = list(ctx.inputs["source"])
         check_labels({"source": source}, warm.labels, warm.task)
         needed = {name for mix in p.mixtures for name in mix}
         data = _Data(
-            task=warm.task, labels=warm.labels, start_models=start, source=source,
+            task=warm.task,
+            labels=warm.labels,
+            start_models=start,
+            source=source,
             target={l: _without_gold(c, f"target-{l}") for l, c in by_language(ctx.inputs["target"]).items()},
             dev={l: list(c) for l, c in by_language(ctx.inputs["target_dev"]).items()},
-            test={l: list(c) for l, c in by_language(ctx.inputs["target_test"]).items()} if "target_test" in ctx.inputs else {},
+            test={l: list(c) for l, c in by_language(ctx.inputs["target_test"]).items()}
+            if "target_test" in ctx.inputs
+            else {},
             source_aug=ctx.inputs.get("source_aug"),
-            target_aug={l: _without_gold(c, f"target_aug-{l}") for l, c in by_language(ctx.inputs["target_aug"]).items()}
-            if "target_aug" in ctx.inputs else {})
+            target_aug={
+                l: _without_gold(c, f"target_aug-{l}") for l, c in by_language(ctx.inputs["target_aug"]).items()
+            }
+            if "target_aug" in ctx.inputs
+            else {},
+        )
         if not p.regenerate_per_epoch:
             if "source_aug" in needed and data.source_aug is None:
-                raise DataError("the mixtures use source_aug but the stage has no source_aug input "
-                                "(add a vicinity generate stage, or set regenerate_per_epoch = true)")
+                raise DataError(
+                    "the mixtures use source_aug but the stage has no source_aug input "
+                    "(add a vicinity generate stage, or set regenerate_per_epoch = true)"
+                )
             missing = [l for l in data.target if l not in data.target_aug]
             if "target_aug" in needed and missing:
                 raise DataError(f"the mixtures use target_aug but there are no GEN-LM samples for {', '.join(missing)}")
@@ -282,29 +366,49 @@ class CoTeachingTrainer(Trainer):
         cost = StageCost(examples=source.examples + sum(getattr(t, "examples", 0) for t in targets))
         students = len(self._schedule(n))
         for i, target in enumerate(targets):
-            sets = {"source": source, "target": target, "source_aug": source_aug,
-                    "target_aug": per_language("target_aug", i)}
+            sets = {
+                "source": source,
+                "target": target,
+                "source_aug": source_aug,
+                "target_aug": per_language("target_aug", i),
+            }
             dev, test = per_language("target_dev", i), per_language("target_test", i)
             for e, mix in enumerate(p.mixtures):
                 eta = p.eta[e]
                 pseudo = [name for name in mix if name != "source"]
                 for name in pseudo:
-                    cost.work.append(inference_work(f"lang {i} epoch {e + 1} label {name}", shape, est.hw, sets[name],
-                                                    p.max_length, passes=n))
-                kept = [DataSize(int(sets[name].examples * (1.0 if name == "source" else eta)), sets[name].words)
-                        for name in mix]
+                    cost.work.append(
+                        inference_work(
+                            f"lang {i} epoch {e + 1} label {name}", shape, est.hw, sets[name], p.max_length, passes=n
+                        )
+                    )
+                kept = [
+                    DataSize(int(sets[name].examples * (1.0 if name == "source" else eta)), sets[name].words)
+                    for name in mix
+                ]
                 total = sum(d.examples for d in kept)
                 mixture = DataSize(total, sum(d.examples * d.words for d in kept) / total if total else 0.0)
                 for s in range(students):
                     work = training_work(f"lang {i} epoch {e + 1} student {s}", shape, est.hw, p, mixture)
                     evaluations = (work.steps // p.eval_steps if p.eval_steps else 0) + 1
-                    cost.work += [work, inference_work(f"lang {i} epoch {e + 1} student {s} dev", shape, est.hw, dev,
-                                                       p.max_length, passes=evaluations)]
+                    cost.work += [
+                        work,
+                        inference_work(
+                            f"lang {i} epoch {e + 1} student {s} dev",
+                            shape,
+                            est.hw,
+                            dev,
+                            p.max_length,
+                            passes=evaluations,
+                        ),
+                    ]
             cost.work.append(inference_work(f"lang {i} test", shape, est.hw, test, p.max_length, passes=n))
             kept_models = n * (p.epochs if p.keep_checkpoints == "all" else 1)
             cost.disk_bytes += kept_models * checkpoint_bytes(shape)
-        cost.notes.append(f"distilled sets counted at η of their size ({', '.join(map(str, p.eta))}); "
-                          "agreement between peers keeps fewer")
+        cost.notes.append(
+            f"distilled sets counted at η of their size ({', '.join(map(str, p.eta))}); "
+            "agreement between peers keeps fewer"
+        )
         if cost.work:
             cost.advice = training_advice(next(w for w in cost.work if w.steps or w is cost.work[-1]), est.hw)
         return cost
@@ -325,9 +429,11 @@ class CoTeachingTrainer(Trainer):
         atomic_write_json(ctx.out_dir / "results.json", results)
         tested = {lang: e["test"]["models"] for lang, e in results["languages"].items() if "test" in e}
         if tested:
-            StageScores(metric_name(data.task), {"MultiMix": tested},
-                        sizes={lang: e["test"]["n"] for lang, e in results["languages"].items() if "test" in e}
-                        ).write(ctx.out_dir)
+            StageScores(
+                metric_name(data.task),
+                {"MultiMix": tested},
+                sizes={lang: e["test"]["n"] for lang, e in results["languages"].items() if "test" in e},
+            ).write(ctx.out_dir)
         self._model_set(ctx, data, results).write(ctx.out_dir)
         stats: dict[str, Any] = {}
         for lang, entry in results["languages"].items():
@@ -367,8 +473,11 @@ class CoTeachingTrainer(Trainer):
         epoch = _Epoch(self, ctx, data, memory, lang, e, current, edir, self._unlabelled_sets(ctx, data, lang, e, edir))
         pseudo = [name for name in mix if name != "source"]
         order = self._schedule(len(current))
-        finished = {step: _read_json(edir / f"student-{step}.json") for step in range(len(order))} \
-            if p.schedule == "frozen" else {}
+        finished = (
+            {step: _read_json(edir / f"student-{step}.json") for step in range(len(order))}
+            if p.schedule == "frozen"
+            else {}
+        )
         if p.schedule == "frozen":
             # peers are the models as the epoch started: label with all of them first, so each student
             # can then train in place (no second copy of a model is loaded)
@@ -385,8 +494,12 @@ class CoTeachingTrainer(Trainer):
                 continue
             selected, counts = {}, {}
             for name in pseudo:
-                agreed = self._co_guess(ctx, [self._distil(ctx, epoch.labels_of(j, name), e, counts, f"{name}:distilled_by_{j}")
-                                              for j in peers], counts, name)
+                agreed = self._co_guess(
+                    ctx,
+                    [self._distil(ctx, epoch.labels_of(j, name), e, counts, f"{name}:distilled_by_{j}") for j in peers],
+                    counts,
+                    name,
+                )
                 counts[f"{name}:total"] = len(epoch.sets[name])
                 selected[name] = self._training_features(data, agreed, epoch.encoded(name))
             train = self._train_student(ctx, data, memory, epoch, student, step, mix, selected)
@@ -429,21 +542,37 @@ class CoTeachingTrainer(Trainer):
         counts[f"{name}:agreed"] = len(agreed)
         return agreed
 
-    def _train_student(self, ctx, data: _Data, memory: _Memory, epoch: _Epoch, student: int, step: int,
-                       mix: list[str], selected: dict) -> dict:
+    def _train_student(
+        self, ctx, data: _Data, memory: _Memory, epoch: _Epoch, student: int, step: int, mix: list[str], selected: dict
+    ) -> dict:
         """Train the student in place on the epoch's mixture, selected on target dev (its start a candidate)."""
         p = self.params
         tm = epoch.model(student)
-        source = memory.cached(("source",), lambda: encode(data.source, memory.tokenizer, data.task, p.max_length,
-                                                           tm.label_index)) if "source" in mix else None
-        dev_features = memory.cached(("dev", epoch.lang),
-                                     lambda: encode(data.dev[epoch.lang], memory.tokenizer, data.task, p.max_length, None))
+        source = (
+            memory.cached(
+                ("source",), lambda: encode(data.source, memory.tokenizer, data.task, p.max_length, tm.label_index)
+            )
+            if "source" in mix
+            else None
+        )
+        dev_features = memory.cached(
+            ("dev", epoch.lang), lambda: encode(data.dev[epoch.lang], memory.tokenizer, data.task, p.max_length, None)
+        )
         start_key = (epoch.lang, str(epoch.start[student]), epoch.versions[student])
-        train = tasks.train_model(tm, [source if name == "source" else selected[name] for name in mix], p,
-                            seed=derive_seed(ctx.seed, epoch.lang, epoch.e, step) % (2**31), alpha=p.alpha,
-                            dev=data.dev[epoch.lang], dev_features=dev_features, start_is_candidate=True,
-                            start_score=memory.dev_scores.get(start_key), ctx=ctx, hooks=self.hooks,
-                            name=f"{epoch.lang}/epoch-{epoch.e}/model-{student}")
+        train = tasks.train_model(
+            tm,
+            [source if name == "source" else selected[name] for name in mix],
+            p,
+            seed=derive_seed(ctx.seed, epoch.lang, epoch.e, step) % (2**31),
+            alpha=p.alpha,
+            dev=data.dev[epoch.lang],
+            dev_features=dev_features,
+            start_is_candidate=True,
+            start_score=memory.dev_scores.get(start_key),
+            ctx=ctx,
+            hooks=self.hooks,
+            name=f"{epoch.lang}/epoch-{epoch.e}/model-{student}",
+        )
         if p.schedule == "sequential":
             epoch.versions[student] = f"v{epoch.e - 1}s{step}"  # later pairs label with the updated model
             memory.dev_scores[(epoch.lang, str(epoch.start[student]), epoch.versions[student])] = train.get("best_dev")
@@ -460,8 +589,15 @@ class CoTeachingTrainer(Trainer):
             for name, base in (("source_aug", Corpus.from_examples(data.source)), ("target_aug", data.target[lang])):
                 folder = edir / f"generated-{name}"
                 if not _exists(folder / Corpus.META_FILE):  # every process makes its shards; rank 0 joins them
-                    generate_shards(gen, base, folder, seed=derive_seed(ctx.seed, "generate", lang, e, name),
-                                    ctx=ctx, rank=distributed.rank(), world_size=distributed.world_size())
+                    generate_shards(
+                        gen,
+                        base,
+                        folder,
+                        seed=derive_seed(ctx.seed, "generate", lang, e, name),
+                        ctx=ctx,
+                        rank=distributed.rank(),
+                        world_size=distributed.world_size(),
+                    )
                     distributed.barrier()
                 generated = Corpus.load(folder)
                 sets[name] = generated if name == "source_aug" else _without_gold(generated, generated.name)
@@ -481,8 +617,12 @@ class CoTeachingTrainer(Trainer):
             feats = encode_words(words, tokenizer, self.params.max_length)
             counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
         else:
-            feats = encode_pairs([a or "" for a in table.column("text_a").to_pylist()], table.column("text_b").to_pylist(),
-                                 tokenizer, self.params.max_length)
+            feats = encode_pairs(
+                [a or "" for a in table.column("text_a").to_pylist()],
+                table.column("text_b").to_pylist(),
+                tokenizer,
+                self.params.max_length,
+            )
             counts = np.ones(len(ids), dtype=np.int64)
         return feats, {ex_id: i for i, ex_id in enumerate(ids)}, counts
 
@@ -505,8 +645,10 @@ class CoTeachingTrainer(Trainer):
     # results ----------------------------------------------------------------------------------------------
     def _evaluate(self, ctx, data: _Data, memory: _Memory, lang: str, final: list[Path]) -> dict:
         models = [memory.models.get(str(m)) or load_task_model(m, data.task, device=ctx.device) for m in final]
-        entry = {"dev": evaluate_models(models, data.dev[lang], self.params.max_length),
-                 "final_models": [str(m.relative_to(ctx.out_dir)) for m in final]}
+        entry = {
+            "dev": evaluate_models(models, data.dev[lang], self.params.max_length),
+            "final_models": [str(m.relative_to(ctx.out_dir)) for m in final],
+        }
         if lang in data.test:
             entry["test"] = evaluate_models(models, data.test[lang], self.params.max_length)
         return entry
@@ -521,8 +663,13 @@ class CoTeachingTrainer(Trainer):
                     scores["target_test"] = entry["test"]["models"][k]
                 entries.append(ModelEntry(f"{lang}/model-{k}", str(ctx.out_dir / folder), lang=lang, scores=scores))
         best = max(entries, key=lambda m: m.scores["target_dev"]).name if entries else None
-        return ModelSet(entries, task=data.task, labels=data.labels, selected=best,
-                        selection="best target_dev (over all languages; see for_lang)")
+        return ModelSet(
+            entries,
+            task=data.task,
+            labels=data.labels,
+            selected=best,
+            selection="best target_dev (over all languages; see for_lang)",
+        )
 
 
 def _without_gold(corpus: Corpus, name: str | None) -> Corpus:

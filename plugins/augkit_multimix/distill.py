@@ -3,6 +3,7 @@
 Each filter works on corpora a labeler produced (examples carry ``probs`` and pseudo labels) and is
 usable on its own: ``ConfidenceDistiller(eta=0.8).filter(corpus)``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,12 @@ def _carried_label_rows(corpus: Corpus, counts: np.ndarray) -> np.ndarray:
     table = corpus.table()
     index = {label: i for i, label in enumerate(corpus.labels)}
     out = []
-    for typ, tags, label, n in zip(table.column("type").to_pylist(), table.column("tags").to_pylist(),
-                                   table.column("label").to_pylist(), counts.tolist()):
+    for typ, tags, label, n in zip(
+        table.column("type").to_pylist(),
+        table.column("tags").to_pylist(),
+        table.column("label").to_pylist(),
+        counts.tolist(),
+    ):
         carried = [index.get(t, -1) for t in tags] if typ == "tagging" else [index.get(label, -1)]
         out.extend(carried if len(carried) == n else [-1] * n)  # rows and labels out of step: most probable
     return np.asarray(out, dtype=np.int64)
@@ -106,8 +111,9 @@ class ConfidenceDistiller(Distiller):
 class GMMParams(Params):
     n_components: int = param(2, help="Gaussian components", ge=2)
     covariance_type: Literal["full", "tied", "diag", "spherical"] = "full"
-    posterior_threshold: float = param(0.5, help="keep examples whose posterior for the low-loss component exceeds this",
-                                       ge=0, lt=1)
+    posterior_threshold: float = param(
+        0.5, help="keep examples whose posterior for the low-loss component exceeds this", ge=0, lt=1
+    )
     seed: int = param(0, help="random state of the mixture fit")
 
 
@@ -126,16 +132,22 @@ class GMMDistiller(Distiller):
         losses = self_loss(corpus)
         distinct = len(np.unique(np.round(losses, 12)))
         if len(losses) < 2 * p.n_components or distinct < p.n_components:
-            note = (f"GMM not fitted: {len(losses)} examples with {distinct} distinct losses "
-                    f"(need at least {2 * p.n_components} and {p.n_components}); kept all")
+            note = (
+                f"GMM not fitted: {len(losses)} examples with {distinct} distinct losses "
+                f"(need at least {2 * p.n_components} and {p.n_components}); kept all"
+            )
             return FilterResult(corpus, len(corpus), len(corpus), [note])
         gmm = GaussianMixture(n_components=p.n_components, covariance_type=p.covariance_type, random_state=p.seed)
         x = losses.reshape(-1, 1)
         gmm.fit(x)
         good = int(np.argmin(gmm.means_.ravel()))
         keep = np.nonzero(gmm.predict_proba(x)[:, good] > p.posterior_threshold)[0].tolist()
-        return FilterResult(corpus.select(keep), len(keep), len(corpus),
-                            [f"low-loss component mean {float(gmm.means_.ravel()[good]):.4f}"])
+        return FilterResult(
+            corpus.select(keep),
+            len(keep),
+            len(corpus),
+            [f"low-loss component mean {float(gmm.means_.ravel()[good]):.4f}"],
+        )
 
 
 class AgreementFilter(Filter):
@@ -148,8 +160,11 @@ class AgreementFilter(Filter):
 
     def filter(self, first: Corpus, second: Corpus) -> FilterResult:
         other = dict(zip(second.table().column("id").to_pylist(), _label_keys(second)))
-        keep = [i for i, (ex_id, key) in enumerate(zip(first.table().column("id").to_pylist(), _label_keys(first)))
-                if other.get(ex_id, _NO_KEY) == key]
+        keep = [
+            i
+            for i, (ex_id, key) in enumerate(zip(first.table().column("id").to_pylist(), _label_keys(first)))
+            if other.get(ex_id, _NO_KEY) == key
+        ]
         notes = [] if keep else [f"the peers agree on none of {len(first)}/{len(second)} selected examples"]
         return FilterResult(first.select(keep), len(keep), len(first), notes)
 
@@ -163,5 +178,7 @@ def _label_keys(corpus: Corpus) -> list:
 
     table = corpus.table()
     joined = pc.binary_join(table.column("tags"), "\x1f").to_pylist()
-    return [("t", j) if typ == "tagging" else ("p", lab)
-            for typ, j, lab in zip(table.column("type").to_pylist(), joined, table.column("label").to_pylist())]
+    return [
+        ("t", j) if typ == "tagging" else ("p", lab)
+        for typ, j, lab in zip(table.column("type").to_pylist(), joined, table.column("label").to_pylist())
+    ]

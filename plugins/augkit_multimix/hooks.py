@@ -1,4 +1,5 @@
 """The confidence penalty (Pereyra et al., 2017) used in MultiMix's warm-up: L = CE − β·H̄."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +12,8 @@ from augkit import Params, TrainerHook, param
 class ConfidencePenaltyParams(Params):
     beta: float = param(1.0, help="β: weight of the entropy bonus", ge=0)
     average: Literal["labelled", "all_tokens"] = param(
-        "labelled", help="average the entropy over labelled positions, or over every non-pad subword (authors' code)")
+        "labelled", help="average the entropy over labelled positions, or over every non-pad subword (authors' code)"
+    )
 
 
 class ConfidencePenalty(TrainerHook):

@@ -3,6 +3,7 @@
 Columnar throughout: the corpus's Arrow table gets new ``tags``/``label`` and ``probs`` columns built
 from one flat NumPy array, so labelling costs little beyond the model's forward passes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from augkit import Corpus, InputSpec, Labeler, ModelSet, Params, concat, param
-from augkit import tasks  # its training and inference names load torch on first use
+from augkit import (
+    Corpus,
+    InputSpec,
+    Labeler,
+    ModelSet,
+    Params,
+    concat,
+    param,
+    tasks,  # its training and inference names load torch on first use
+)
 from augkit.tasks import TaskModel, load_task_model, repair_iob
 
 
@@ -48,11 +57,14 @@ class TaskModelLabeler(Labeler):
     default = True  # what label_with uses when no labeler is named
     example_types = ("tagging", "pair")
     # as a stage, several corpora (e.g. one translation per target language) become one labelled corpus
-    inputs = {"corpus": InputSpec("corpus", many=True, help="the examples to label (several: concatenated, in order)"),
-              "model": InputSpec("model")}
+    inputs = {
+        "corpus": InputSpec("corpus", many=True, help="the examples to label (several: concatenated, in order)"),
+        "model": InputSpec("model"),
+    }
 
-    def label(self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None,
-              device: str = "cpu") -> Corpus:
+    def label(
+        self, corpus: Corpus, model: Any, folder: str | Path | None = None, features=None, device: str = "cpu"
+    ) -> Corpus:
         """``model`` is a ``TaskModel``, a saved task-model folder or id, or a ``ModelSet`` (its selected
         model). With ``folder`` the result is also written there (Arrow, atomically). ``features``: the
         corpus already encoded for this tokenizer (labelling one corpus with several models)."""
@@ -68,23 +80,41 @@ class TaskModelLabeler(Labeler):
             from augkit import DataError
 
             k = next(i for i, t in enumerate(types) if t != tm.task)
-            raise DataError(f"{self.display_name()}: example {table.column('id')[k].as_py()!r} is a {types[k]} "
-                            f"example; the model is a {tm.task} model and labels only {tm.task} examples")
+            raise DataError(
+                f"{self.display_name()}: example {table.column('id')[k].as_py()!r} is a {types[k]} "
+                f"example; the model is a {tm.task} model and labels only {tm.task} examples"
+            )
         if tm.task == "tagging":
             import pyarrow.compute as pc
 
-            words = table.column("tokens").to_pylist() if features is None else \
-                pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False).astype(np.int64)
-            flat, counts = tasks.predict_flat(tm, words=words, max_length=p.max_length, max_tokens=p.max_tokens,
-                                        features=features)
+            words = (
+                table.column("tokens").to_pylist()
+                if features is None
+                else pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False).astype(np.int64)
+            )
+            flat, counts = tasks.predict_flat(
+                tm, words=words, max_length=p.max_length, max_tokens=p.max_tokens, features=features
+            )
         else:
-            flat, counts = tasks.predict_flat(tm, text_a=[a or "" for a in table.column("text_a").to_pylist()],
-                                        text_b=table.column("text_b").to_pylist(), max_length=p.max_length,
-                                        max_tokens=p.max_tokens, features=features)
+            flat, counts = tasks.predict_flat(
+                tm,
+                text_a=[a or "" for a in table.column("text_a").to_pylist()],
+                text_b=table.column("text_b").to_pylist(),
+                max_length=p.max_length,
+                max_tokens=p.max_tokens,
+                features=features,
+            )
         return self.from_probs(corpus, flat, counts, tm.labels, tm.task, folder)
 
-    def from_probs(self, corpus: Corpus, flat: np.ndarray, counts: np.ndarray, labels: list[str], task: str,
-                   folder: str | Path | None = None) -> Corpus:
+    def from_probs(
+        self,
+        corpus: Corpus,
+        flat: np.ndarray,
+        counts: np.ndarray,
+        labels: list[str],
+        task: str,
+        folder: str | Path | None = None,
+    ) -> Corpus:
         """The labelled corpus from label distributions computed elsewhere (``flat``: ``[Σ counts,
         n_labels]``, ``counts``: rows per example — words for tagging, 1 for pairs)."""
         table = corpus.table()
@@ -98,8 +128,11 @@ class TaskModelLabeler(Labeler):
             table = table.set_column(table.schema.get_field_index("tags"), "tags", tags_col)
         else:
             offsets = np.arange(len(counts) + 1)
-            table = table.set_column(table.schema.get_field_index("label"), "label",
-                                     pa.array(names[flat.argmax(axis=1)].tolist() if len(flat) else [], pa.string()))
+            table = table.set_column(
+                table.schema.get_field_index("label"),
+                "label",
+                pa.array(names[flat.argmax(axis=1)].tolist() if len(flat) else [], pa.string()),
+            )
         n_labels = flat.shape[1]
         rows = _lists(np.arange(0, flat.size + 1, n_labels), pa.array(flat.ravel(), pa.float32()))
         table = table.set_column(table.schema.get_field_index("probs"), "probs", _lists(offsets, rows))
@@ -107,7 +140,6 @@ class TaskModelLabeler(Labeler):
         if folder is not None:
             out.save(folder)
         return out
-
 
     def _fix_tags(self, table, tags: list[list[str]]) -> pa.Array:
         keep, orig, replaced = (table.column(c).to_pylist() for c in ("keep_orig_tags", "orig_tags", "replaced"))
@@ -130,11 +162,21 @@ class TaskModelLabeler(Labeler):
         tokens = min(self.params.max_length, size.tokens())
         batch = max(1, int(self.params.max_tokens // max(tokens, 1)))
         memory = inference_memory(shape, batch, int(tokens), half=est.hw.half)
-        return StageCost(examples=size.examples, outputs=size.examples,
-                         work=[Work("label", shape.forward_flops(size.examples * tokens, tokens),
-                                    size.examples * tokens, memory, batches=size.examples / batch,
-                                    layers=shape.layers)],
-                         disk_bytes=size.examples * (8 * size.words + 40 * size.words + 200))
+        return StageCost(
+            examples=size.examples,
+            outputs=size.examples,
+            work=[
+                Work(
+                    "label",
+                    shape.forward_flops(size.examples * tokens, tokens),
+                    size.examples * tokens,
+                    memory,
+                    batches=size.examples / batch,
+                    layers=shape.layers,
+                )
+            ],
+            disk_bytes=size.examples * (8 * size.words + 40 * size.words + 200),
+        )
 
     def run_stage(self, ctx):
         model_set = ModelSet.of(ctx.inputs["model"])

@@ -1,5 +1,6 @@
 """MultiMix's report sections: zero-shot baseline, final results beside it, the co-teaching epochs (target
 dev per model, what distillation and agreement kept), from the stages' artefacts alone."""
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,28 @@ def _warmup_sections(stage) -> list[ReportSection]:
     w = stage.read_json("warmup.json")
     if w is None:
         return [ReportSection(f"Warm-up ({stage.name})", "Not finished: no `warmup.json` yet.", order=20)]
-    rows = [[lang, " ".join(pct(s) for s in e["models"]), mean_std(e), pct(e.get("ensemble")), e.get("n", "-")]
-            for lang, e in (w.get("zero_shot_test") or {}).items()]
-    text = (f"{len(w['models'])} {w['task']} models warmed up on the source language with the confidence penalty; "
-            f"source dev per model: {', '.join(pct(s) for s in w['source_dev'])} (× 100).")
-    return [ReportSection(f"Zero-shot baseline ({stage.name})", text,
-                          [ReportTable(["language", "models (test)", "mean ± std", "ensemble", "examples"], rows,
-                                       caption="zero-shot: warm-up models on target test (× 100)")], order=12)]
+    rows = [
+        [lang, " ".join(pct(s) for s in e["models"]), mean_std(e), pct(e.get("ensemble")), e.get("n", "-")]
+        for lang, e in (w.get("zero_shot_test") or {}).items()
+    ]
+    text = (
+        f"{len(w['models'])} {w['task']} models warmed up on the source language with the confidence penalty; "
+        f"source dev per model: {', '.join(pct(s) for s in w['source_dev'])} (× 100)."
+    )
+    return [
+        ReportSection(
+            f"Zero-shot baseline ({stage.name})",
+            text,
+            [
+                ReportTable(
+                    ["language", "models (test)", "mean ± std", "ensemble", "examples"],
+                    rows,
+                    caption="zero-shot: warm-up models on target test (× 100)",
+                )
+            ],
+            order=12,
+        )
+    ]
 
 
 def _zero_shot(run, stage) -> dict:
@@ -40,8 +56,11 @@ def _zero_shot(run, stage) -> dict:
 
 def _epochs(stage) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
-    for lang_dir in sorted(p for p in stage.folder.iterdir() if p.is_dir() and (p / "epoch-1").exists()) \
-            if stage.folder.exists() else []:
+    for lang_dir in (
+        sorted(p for p in stage.folder.iterdir() if p.is_dir() and (p / "epoch-1").exists())
+        if stage.folder.exists()
+        else []
+    ):
         reports = []
         e = 1
         while (lang_dir / f"epoch-{e}" / "report.json").is_file():
@@ -64,20 +83,44 @@ def _coteach_sections(stage, run) -> list[ReportSection]:
                 if split in entry:
                     r = entry[split]
                     z = zero.get(lang) if split == "test" else None
-                    rows.append([lang, split, " ".join(pct(s) for s in r["models"]), mean_std(r), pct(r["ensemble"]),
-                                 mean_std(z) if z else "-", r.get("n", "-")])
+                    rows.append(
+                        [
+                            lang,
+                            split,
+                            " ".join(pct(s) for s in r["models"]),
+                            mean_std(r),
+                            pct(r["ensemble"]),
+                            mean_std(z) if z else "-",
+                            r.get("n", "-"),
+                        ]
+                    )
         metric = metric_name(results.get("task"))
         title = "MultiMix results" + (f" ({stage.name})" if len(run.stages_of(CoTeachingTrainer)) > 1 else "")
-        sections.append(ReportSection(
-            title, f"Target-language {metric} × 100 of the final co-teaching models, beside the "
-            "zero-shot warm-up models.",
-            [ReportTable(["language", "set", "models", "mean ± std", "ensemble", "zero-shot mean ± std", "examples"], rows,
-                         caption=f"MultiMix results ({metric} x 100)")], order=10, terminal=True))
+        sections.append(
+            ReportSection(
+                title,
+                f"Target-language {metric} × 100 of the final co-teaching models, beside the zero-shot warm-up models.",
+                [
+                    ReportTable(
+                        ["language", "set", "models", "mean ± std", "ensemble", "zero-shot mean ± std", "examples"],
+                        rows,
+                        caption=f"MultiMix results ({metric} x 100)",
+                    )
+                ],
+                order=10,
+                terminal=True,
+            )
+        )
     epochs = _epochs(stage)
     if not epochs:
         if results is None:
-            sections.append(ReportSection(f"Co-teaching ({stage.name})", "No epoch has finished yet: the "
-                                          "results and the epoch curves are missing.", order=30))
+            sections.append(
+                ReportSection(
+                    f"Co-teaching ({stage.name})",
+                    "No epoch has finished yet: the results and the epoch curves are missing.",
+                    order=30,
+                )
+            )
         return sections
     planned = len((run.recipe.get("stages", [{}])[stage.index].get("params", {}) or {}).get("eta", [])) or None
     text = []
@@ -107,13 +150,27 @@ def _coteach_sections(stage, run) -> list[ReportSection]:
         if planned and len(reports) < planned:
             text.append(f"`{lang}`: {len(reports)} of {planned} epochs finished; the rest is missing.")
     fig.tight_layout()
-    text.insert(0, "Each student's target-dev score after each epoch (the selected checkpoint; epoch 0 is the "
-                   "model it started from), and how many pseudo-labelled examples each peer's distiller and the "
-                   "agreement of the peers kept.")
-    sections.append(ReportSection(f"Co-teaching epochs ({stage.name})", "\n\n".join(text),
-                                  [ReportTable(["language", "epoch", "student", "kept (per set)"], rows,
-                                               caption="counts kept by distillation and agreement")],
-                                  [ReportFigure("target dev per co-teaching epoch", figure_png(fig))], order=30))
+    text.insert(
+        0,
+        "Each student's target-dev score after each epoch (the selected checkpoint; epoch 0 is the "
+        "model it started from), and how many pseudo-labelled examples each peer's distiller and the "
+        "agreement of the peers kept.",
+    )
+    sections.append(
+        ReportSection(
+            f"Co-teaching epochs ({stage.name})",
+            "\n\n".join(text),
+            [
+                ReportTable(
+                    ["language", "epoch", "student", "kept (per set)"],
+                    rows,
+                    caption="counts kept by distillation and agreement",
+                )
+            ],
+            [ReportFigure("target dev per co-teaching epoch", figure_png(fig))],
+            order=30,
+        )
+    )
     return sections
 
 

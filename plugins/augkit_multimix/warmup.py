@@ -1,13 +1,35 @@
 """MultiMix warm-up (Algorithm 1, line 1): n task models from one pretrained encoder, different seeds,
 trained on labelled source data (optionally with the confidence penalty hook), each selected on source dev."""
+
 from __future__ import annotations
 
 import dataclasses
 
-from augkit import (Corpus, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer, atomic_write_json, derive_seed,
-                    concat, distributed, metric_name, param)
-from augkit import tasks  # its training and inference names load torch on first use
-from augkit.tasks import TrainingParams, by_language, check_labels, evaluate_models, load_task_model, require_labelled, task_of
+from augkit import (
+    Corpus,
+    InputSpec,
+    ModelEntry,
+    ModelRef,
+    ModelSet,
+    StageScores,
+    Trainer,
+    atomic_write_json,
+    concat,
+    derive_seed,
+    distributed,
+    metric_name,
+    param,
+    tasks,  # its training and inference names load torch on first use
+)
+from augkit.tasks import (
+    TrainingParams,
+    by_language,
+    check_labels,
+    evaluate_models,
+    load_task_model,
+    require_labelled,
+    task_of,
+)
 
 
 @dataclasses.dataclass
@@ -34,11 +56,17 @@ class WarmupTrainer(Trainer):
     Params = WarmupParams
     supports_distributed = True  # every process trains data-parallel; rank 0 writes
     example_types = ("tagging", "pair")
-    inputs = {"train": InputSpec("corpus", many=True, help="labelled source-language training data (several "
-                                                           "corpora train together, e.g. the originals and an "
-                                                           "augmentation of them)"),
-              "dev": InputSpec("corpus", help="labelled source-language dev data (model selection)"),
-              "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)")}
+    inputs = {
+        "train": InputSpec(
+            "corpus",
+            many=True,
+            help="labelled source-language training data (several "
+            "corpora train together, e.g. the originals and an "
+            "augmentation of them)",
+        ),
+        "dev": InputSpec("corpus", help="labelled source-language dev data (model selection)"),
+        "test": InputSpec("corpus", many=True, required=False, help="labelled test sets (zero-shot scores)"),
+    }
 
     def preflight(self, inputs) -> None:
         """Before anything trains: labelled train/dev/test, gold labels inside the label set."""
@@ -68,13 +96,17 @@ class WarmupTrainer(Trainer):
         if shape is None:
             return None
         train, dev, test = est.size("train"), est.size("dev"), est.size("test")
-        cost = StageCost(examples=train.examples, models=Models(shape, p.n_models),
-                         disk_bytes=p.n_models * checkpoint_bytes(shape))
+        cost = StageCost(
+            examples=train.examples, models=Models(shape, p.n_models), disk_bytes=p.n_models * checkpoint_bytes(shape)
+        )
         for k in range(p.n_models):
             work = training_work(f"model-{k}", shape, est.hw, p, train)
             evaluations = (work.steps // p.eval_steps if p.eval_steps else 0) + 1
-            cost.work += [work, inference_work(f"model-{k} dev", shape, est.hw, dev, p.max_length, passes=evaluations),
-                          inference_work(f"model-{k} test", shape, est.hw, test, p.max_length)]
+            cost.work += [
+                work,
+                inference_work(f"model-{k} dev", shape, est.hw, dev, p.max_length, passes=evaluations),
+                inference_work(f"model-{k} test", shape, est.hw, test, p.max_length),
+            ]
         cost.advice = training_advice(cost.work[0], est.hw)
         return cost
 
@@ -93,21 +125,36 @@ class WarmupTrainer(Trainer):
         if not distributed.is_main():
             return {}
         names = [f"model-{k}" for k in range(len(seeds))]
-        results = {"task": task, "labels": labels, "models": [f"models/{n}" for n in names],
-                   "source_dev": [r["best_dev"] for r in reports], "seeds": seeds}
+        results = {
+            "task": task,
+            "labels": labels,
+            "models": [f"models/{n}" for n in names],
+            "source_dev": [r["best_dev"] for r in reports],
+            "seeds": seeds,
+        }
         best = max(range(len(seeds)), key=lambda k: results["source_dev"][k])
-        model_set = ModelSet([ModelEntry(n, str(ctx.out_dir / "models" / n), seed=s, scores={"source_dev": d})
-                              for n, s, d in zip(names, seeds, results["source_dev"])],
-                             task=task, labels=labels, selected=names[best], selection="best source_dev")
+        model_set = ModelSet(
+            [
+                ModelEntry(n, str(ctx.out_dir / "models" / n), seed=s, scores={"source_dev": d})
+                for n, s, d in zip(names, seeds, results["source_dev"])
+            ],
+            task=task,
+            labels=labels,
+            selected=names[best],
+            selection="best source_dev",
+        )
         if tests:
             loaded = [load_task_model(m.path, task, device=ctx.device) for m in model_set]
-            results["zero_shot_test"] = {lang: evaluate_models(loaded, list(c), p.max_length)
-                                         for lang, c in tests.items()}
+            results["zero_shot_test"] = {
+                lang: evaluate_models(loaded, list(c), p.max_length) for lang, c in tests.items()
+            }
         atomic_write_json(ctx.out_dir / "warmup.json", results)
         if tests:
-            StageScores(metric_name(task), {"zero-shot": {lang: r["models"] for lang, r in
-                                                          results["zero_shot_test"].items()}},
-                        sizes={lang: r["n"] for lang, r in results["zero_shot_test"].items()}).write(ctx.out_dir)
+            StageScores(
+                metric_name(task),
+                {"zero-shot": {lang: r["models"] for lang, r in results["zero_shot_test"].items()}},
+                sizes={lang: r["n"] for lang, r in results["zero_shot_test"].items()},
+            ).write(ctx.out_dir)
         model_set.write(ctx.out_dir)
         stats = {"task": task, "n_models": len(seeds), "source_dev_mean": sum(results["source_dev"]) / len(seeds)}
         for lang, r in results.get("zero_shot_test", {}).items():
@@ -122,11 +169,11 @@ class WarmupTrainer(Trainer):
         finished = tasks.finished_report(done)
         if finished is not None:
             return finished
-        tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,
-                             trust_remote_code=p.trust_remote_code)
+        tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed, trust_remote_code=p.trust_remote_code)
         stats: dict = {}
-        report = tasks.train_model(tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=f"model-{k}",
-                             stats=stats)
+        report = tasks.train_model(
+            tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=f"model-{k}", stats=stats
+        )
         report.update({"seed": seed, **stats})
         if distributed.is_main():
             tm.save(folder)

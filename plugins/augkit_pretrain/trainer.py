@@ -7,24 +7,40 @@ A share of the sentences (``held_out``) is kept aside and the stage reports the 
 loss on it, before and after training, with a fixed mask. Writes ``models/mlm/`` (a Hugging Face folder:
 safetensors weights, tokenizer), ``train_report.json`` and ``models.json`` (task ``"mlm"``).
 """
+
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import shutil
 from typing import Iterable
 
-from augkit import (DataError, Example, InputSpec, ModelEntry, ModelRef, ModelSet, Trainer, atomic_dir,
-                    atomic_write_json, build_tiny_xlmr, load_pretrained, param, resolve_model)
-from augkit import tasks  # its training and inference names load torch on first use
+from augkit import (
+    DataError,
+    Example,
+    InputSpec,
+    ModelEntry,
+    ModelRef,
+    ModelSet,
+    Trainer,
+    atomic_dir,
+    atomic_write_json,
+    build_tiny_xlmr,
+    load_pretrained,
+    param,
+    resolve_model,
+    tasks,  # its training and inference names load torch on first use
+)
 from augkit.tasks import TrainingParams, training_steps
 
 
 @dataclasses.dataclass
 class PretrainParams(TrainingParams):
-    model: ModelRef | None = param(None, help="continue pretraining this masked LM (and keep its tokenizer); "
-                                              "default: a new model and tokenizer trained on the input text")
+    model: ModelRef | None = param(
+        None,
+        help="continue pretraining this masked LM (and keep its tokenizer); "
+        "default: a new model and tokenizer trained on the input text",
+    )
     vocab_size: int = param(1000, ge=50, help="sentencepiece vocabulary of a new tokenizer")
     hidden_size: int = param(64, ge=8, help="width of a new model")
     num_layers: int = param(2, ge=1, help="transformer layers of a new model")
@@ -55,8 +71,9 @@ def corpus_texts(examples: Iterable[Example]) -> Iterable[str]:
         yield from (p for p in parts if p and p.strip())
 
 
-def masked_accuracy(model, tokenizer, texts: list[str], *, probability: float, max_length: int, seed: int,
-                    batch_size: int = 64) -> dict[str, float]:
+def masked_accuracy(
+    model, tokenizer, texts: list[str], *, probability: float, max_length: int, seed: int, batch_size: int = 64
+) -> dict[str, float]:
     """Masked-word accuracy and mean loss on ``texts`` with a fixed random mask (the same before and after
     training, so the two numbers compare)."""
     import torch
@@ -68,8 +85,14 @@ def masked_accuracy(model, tokenizer, texts: list[str], *, probability: float, m
     loss_sum = 0.0
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[start:start + batch_size], truncation=True, max_length=max_length, padding=True,
-                            return_tensors="pt", return_special_tokens_mask=True)
+            enc = tokenizer(
+                texts[start : start + batch_size],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+                return_special_tokens_mask=True,
+            )
             ids = enc["input_ids"]
             maskable = (enc["special_tokens_mask"] == 0) & (enc["attention_mask"] == 1)
             chosen = maskable & (torch.rand(ids.shape, generator=gen) < probability)
@@ -77,14 +100,18 @@ def masked_accuracy(model, tokenizer, texts: list[str], *, probability: float, m
                 continue
             inputs = ids.masked_fill(chosen, tokenizer.mask_token_id)
             labels = ids.masked_fill(~chosen, -100)
-            out = model(input_ids=inputs.to(device), attention_mask=enc["attention_mask"].to(device),
-                        labels=labels.to(device))
+            out = model(
+                input_ids=inputs.to(device), attention_mask=enc["attention_mask"].to(device), labels=labels.to(device)
+            )
             n = int(chosen.sum())
             loss_sum += float(out.loss) * n
             correct += int((out.logits.argmax(-1).cpu()[chosen] == ids[chosen]).sum())
             total += n
-    return {"masked_accuracy": correct / total if total else 0.0, "loss": loss_sum / total if total else 0.0,
-            "masked": total}
+    return {
+        "masked_accuracy": correct / total if total else 0.0,
+        "loss": loss_sum / total if total else 0.0,
+        "masked": total,
+    }
 
 
 class PretrainTrainer(Trainer):
@@ -101,16 +128,22 @@ class PretrainTrainer(Trainer):
         from augkit.costs import DataSize, Models, ModelShape, StageCost, checkpoint_bytes, training_work
 
         p = self.params
-        shape = est.model(p.model) if p.model else ModelShape(p.num_layers, p.hidden_size, p.num_heads,
-                                                                  p.intermediate_size, p.vocab_size, p.max_length + 2)
+        shape = (
+            est.model(p.model)
+            if p.model
+            else ModelShape(
+                p.num_layers, p.hidden_size, p.num_heads, p.intermediate_size, p.vocab_size, p.max_length + 2
+            )
+        )
         if shape is None:
             return None
         size = est.size("corpus")
         texts = 2 if size.kind in ("pair", "qa") else 1
         sentences = DataSize(int(size.examples * texts * (1 - p.held_out)), size.words / texts)
         work = training_work("mlm", shape, est.hw, p, sentences)
-        return StageCost(examples=sentences.examples, work=[work], models=Models(shape, 1),
-                         disk_bytes=checkpoint_bytes(shape))
+        return StageCost(
+            examples=sentences.examples, work=[work], models=Models(shape, 1), disk_bytes=checkpoint_bytes(shape)
+        )
 
     def run_stage(self, ctx):
         from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
@@ -135,23 +168,49 @@ class PretrainTrainer(Trainer):
             held, train = texts[:n_held], texts[n_held:]
             init = ctx.out_dir / "init"
             if p.model is None:  # a sentencepiece tokenizer on the training text, random weights
-                source = str(build_tiny_xlmr(init, train, hidden=p.hidden_size, layers=p.num_layers,
-                                             heads=p.num_heads, ffn=p.intermediate_size, vocab_size=p.vocab_size,
-                                             max_positions=p.max_length + 2, seed=ctx.seed))
+                source = str(
+                    build_tiny_xlmr(
+                        init,
+                        train,
+                        hidden=p.hidden_size,
+                        layers=p.num_layers,
+                        heads=p.num_heads,
+                        ffn=p.intermediate_size,
+                        vocab_size=p.vocab_size,
+                        max_positions=p.max_length + 2,
+                        seed=ctx.seed,
+                    )
+                )
             else:
                 source = resolve_model(p.model)
             tokenizer = load_tokenizer(source, trust_remote_code=p.trust_remote_code)
-            model = load_pretrained(AutoModelForMaskedLM, source, ref=p.model or source, what="a masked LM",
-                                    trust_remote_code=p.trust_remote_code).to(ctx.device)
+            model = load_pretrained(
+                AutoModelForMaskedLM,
+                source,
+                ref=p.model or source,
+                what="a masked LM",
+                trust_remote_code=p.trust_remote_code,
+            ).to(ctx.device)
             check = dict(probability=p.mlm_probability, max_length=p.max_length, seed=ctx.seed)
             before = masked_accuracy(model, tokenizer, held, **check) if held else None
-            features = [{"input_ids": ids} for ids in tokenizer(train, truncation=True, max_length=p.max_length)["input_ids"]]
+            features = [
+                {"input_ids": ids} for ids in tokenizer(train, truncation=True, max_length=p.max_length)["input_ids"]
+            ]
             collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=p.mlm_probability)
             history: list = []
-            trainer = tasks.build_trainer(model, p, train_dataset=features, data_collator=collator,
-                                    steps=training_steps(p, len(features)), seed=ctx.seed, name="mlm", ctx=ctx,
-                                    hooks=self.hooks, history=history,
-                                    output_dir=ctx.out_dir / "logs" if p.report_to else None)
+            trainer = tasks.build_trainer(
+                model,
+                p,
+                train_dataset=features,
+                data_collator=collator,
+                steps=training_steps(p, len(features)),
+                seed=ctx.seed,
+                name="mlm",
+                ctx=ctx,
+                hooks=self.hooks,
+                history=history,
+                output_dir=ctx.out_dir / "logs" if p.report_to else None,
+            )
             report = tasks.run_training(trainer)
             after = masked_accuracy(model, tokenizer, held, **check) if held else None
             backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -162,16 +221,35 @@ class PretrainTrainer(Trainer):
                 model.save_pretrained(str(tmp))
                 tokenizer.save_pretrained(str(tmp))
             shutil.rmtree(init, ignore_errors=True)
-            report.update({"sentences": len(train), "held_out": len(held), "languages": languages,
-                           "vocab_size": len(tokenizer), "parameters": sum(x.numel() for x in model.parameters()),
-                           "held_out_before": before, "held_out_after": after, "log": history,
-                           "started_from": p.model or "random weights"})
+            report.update(
+                {
+                    "sentences": len(train),
+                    "held_out": len(held),
+                    "languages": languages,
+                    "vocab_size": len(tokenizer),
+                    "parameters": sum(x.numel() for x in model.parameters()),
+                    "held_out_before": before,
+                    "held_out_after": after,
+                    "log": history,
+                    "started_from": p.model or "random weights",
+                }
+            )
             atomic_write_json(done, report)
-            ctx.log.info("pretrained a masked LM on %d sentences (%s): masked-word accuracy %s", len(train),
-                         ", ".join(languages), f"{after['masked_accuracy']:.3f}" if after else "-")
-        scores = {"masked_accuracy": report["held_out_after"]["masked_accuracy"]} if report.get("held_out_after") else {}
-        ModelSet([ModelEntry("mlm", str(folder), seed=ctx.seed, scores=scores)], task="mlm", selected="mlm",
-                 selection="the only model").write(ctx.out_dir)
+            ctx.log.info(
+                "pretrained a masked LM on %d sentences (%s): masked-word accuracy %s",
+                len(train),
+                ", ".join(languages),
+                f"{after['masked_accuracy']:.3f}" if after else "-",
+            )
+        scores = (
+            {"masked_accuracy": report["held_out_after"]["masked_accuracy"]} if report.get("held_out_after") else {}
+        )
+        ModelSet(
+            [ModelEntry("mlm", str(folder), seed=ctx.seed, scores=scores)],
+            task="mlm",
+            selected="mlm",
+            selection="the only model",
+        ).write(ctx.out_dir)
         stats = {"sentences": report["sentences"], "steps": report["steps"], "vocab_size": report["vocab_size"]}
         for when in ("before", "after"):
             if report.get(f"held_out_{when}"):

@@ -9,6 +9,7 @@ Synonyms come from a dictionary the user gives (``synonyms_path``: TSV or JSON, 
 from WordNet through nltk when it is installed with its data. Every random choice is drawn from the
 seed and the example id, so outputs do not depend on batching or on the number of processes.
 """
+
 from augkit import hookimpl
 
 from .dai_adel import DaiAdelGenerator

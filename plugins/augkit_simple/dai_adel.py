@@ -16,6 +16,7 @@ prefixes); other tag sets (POS) work with ``lwtr``, ``sr`` and ``sis`` (a segmen
 tag). Each operation makes ``samples_per_input`` outputs per input; an output identical to its input is
 dropped and counted.
 """
+
 from __future__ import annotations
 
 import collections
@@ -32,14 +33,21 @@ Operation = Literal["lwtr", "sr", "mr", "sis"]
 
 @dataclasses.dataclass
 class DaiAdelParams(Params):
-    operations: list[Operation] = param(["lwtr", "sr", "mr", "sis"], help="augmentations to apply, each making its "
-                                        "own outputs (lwtr: label-wise token replacement, sr: synonym replacement, "
-                                        "mr: mention replacement, sis: shuffle within segments)")
-    p: float = param(0.3, help="probability of changing each word (lwtr, sr), mention (mr) or segment (sis)",
-                     gt=0, le=1)
+    operations: list[Operation] = param(
+        ["lwtr", "sr", "mr", "sis"],
+        help="augmentations to apply, each making its "
+        "own outputs (lwtr: label-wise token replacement, sr: synonym replacement, "
+        "mr: mention replacement, sis: shuffle within segments)",
+    )
+    p: float = param(
+        0.3, help="probability of changing each word (lwtr, sr), mention (mr) or segment (sis)", gt=0, le=1
+    )
     samples_per_input: int = param(1, help="outputs per input and operation", ge=1, le=1000)
-    synonyms_path: FilePath | None = param(None, help="synonym dictionary for sr (TSV: word, then synonyms, "
-                                           "tab-separated; or JSON {word: [synonyms]}); default: WordNet through nltk")
+    synonyms_path: FilePath | None = param(
+        None,
+        help="synonym dictionary for sr (TSV: word, then synonyms, "
+        "tab-separated; or JSON {word: [synonyms]}); default: WordNet through nltk",
+    )
     encoding: str = param("utf-8", help="encoding of the synonym dictionary")
 
     def check(self):
@@ -172,9 +180,20 @@ class DaiAdelGenerator(Generator):
                         continue
                     seen.add(key)
                     self.count(f"made_{op}")
-                    out.append(Example(id=f"{ex.id}~{op}{k}", type="tagging", lang=ex.lang, tokens=tokens, tags=tags,
-                                       source_id=ex.id, component=self.display_name(), replaced=changed,
-                                       orig_tags=list(ex.tags), meta={"operation": op, "changed": changed}))
+                    out.append(
+                        Example(
+                            id=f"{ex.id}~{op}{k}",
+                            type="tagging",
+                            lang=ex.lang,
+                            tokens=tokens,
+                            tags=tags,
+                            source_id=ex.id,
+                            component=self.display_name(),
+                            replaced=changed,
+                            orig_tags=list(ex.tags),
+                            meta={"operation": op, "changed": changed},
+                        )
+                    )
         return out
 
 

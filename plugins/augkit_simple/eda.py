@@ -10,6 +10,7 @@ operations as EDA does (⌊N/ops⌋ + 1 per operation, then N chosen at random),
 N = 9) is EDA's. An output identical to its input is dropped and counted. For sentence pairs the
 operation is applied to each text ``texts`` names; the label is kept.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,17 +26,22 @@ Operation = Literal["sr", "ri", "rs", "rd"]
 
 @dataclasses.dataclass
 class EdaParams(Params):
-    operations: list[Operation] = param(["sr", "ri", "rs", "rd"], help="EDA operations to use (sr: synonym "
-                                        "replacement, ri: random insertion, rs: random swap, rd: random deletion)")
-    alpha: float = param(0.1, help="α: share of words each operation changes (rd: deletion probability)",
-                         gt=0, le=1)
-    samples_per_input: int = param(9, help="outputs per input (EDA's n_aug), spread over the operations",
-                                   ge=1, le=1000)
+    operations: list[Operation] = param(
+        ["sr", "ri", "rs", "rd"],
+        help="EDA operations to use (sr: synonym "
+        "replacement, ri: random insertion, rs: random swap, rd: random deletion)",
+    )
+    alpha: float = param(0.1, help="α: share of words each operation changes (rd: deletion probability)", gt=0, le=1)
+    samples_per_input: int = param(9, help="outputs per input (EDA's n_aug), spread over the operations", ge=1, le=1000)
     texts: Literal["both", "a", "b"] = param("both", help="which text of a pair is changed")
-    synonyms_path: FilePath | None = param(None, help="synonym dictionary (TSV: word, then synonyms, tab-separated; "
-                                           "or JSON {word: [synonyms]}); default: WordNet through nltk")
-    stopwords_path: FilePath | None = param(None, help="words SR and RI leave alone, one per line "
-                                            "(default: a list of English function words)")
+    synonyms_path: FilePath | None = param(
+        None,
+        help="synonym dictionary (TSV: word, then synonyms, tab-separated; "
+        "or JSON {word: [synonyms]}); default: WordNet through nltk",
+    )
+    stopwords_path: FilePath | None = param(
+        None, help="words SR and RI leave alone, one per line (default: a list of English function words)"
+    )
     encoding: str = param("utf-8", help="encoding of the dictionary and stopword files")
 
     def check(self):
@@ -140,7 +146,17 @@ class EdaGenerator(Generator):
                     continue
                 seen.add((a, b))
                 self.count(f"made_{op}")
-                out.append(Example(id=f"{ex.id}~eda-{op}{k}", type="pair", lang=ex.lang, text_a=a, text_b=b,
-                                   label=ex.label, source_id=ex.id, component=self.display_name(),
-                                   meta={"operation": op}))
+                out.append(
+                    Example(
+                        id=f"{ex.id}~eda-{op}{k}",
+                        type="pair",
+                        lang=ex.lang,
+                        text_a=a,
+                        text_b=b,
+                        label=ex.label,
+                        source_id=ex.id,
+                        component=self.display_name(),
+                        meta={"operation": op},
+                    )
+                )
         return out

@@ -5,6 +5,7 @@ hold spaces: "United States") — or JSON — an object mapping each word to a l
 ignore case; a capitalised word gets capitalised synonyms. Lists are sorted and deduplicated, so the
 same seed picks the same synonym whatever order the file was written in.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,16 @@ from augkit import DataError, read_lines
 _PUNCT = "\"'()[]{}.,;:!?«»“”‘’"
 
 # English function words, left alone by EDA's synonym replacement and insertion.
-ENGLISH_STOPWORDS = frozenset("""
+ENGLISH_STOPWORDS = frozenset(
+    """
 a about above after again against all am an and any are as at be because been before being below between
 both but by can could did do does doing down during each few for from further had has have having he her
 here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
 now of off on once only or other our ours ourselves out over own same she should so some such than that the
 their theirs them themselves then there these they this those through to too under until up very was we
 were what when where which while who whom why will with would you your yours yourself yourselves
-""".split())
+""".split()
+)
 
 
 class Synonyms:
@@ -48,10 +51,13 @@ class Synonyms:
                 raise DataError("synonym dictionary not found", path=path) from None
             except json.JSONDecodeError as e:
                 raise DataError(f"invalid JSON at column {e.colno}: {e.msg}", path=path, line=e.lineno) from None
-            if not isinstance(data, dict) or not all(isinstance(v, list) and all(isinstance(s, str) for s in v)
-                                                     for v in data.values()):
-                raise DataError('expected a JSON object mapping each word to a list of synonyms, e.g. '
-                                '{"big": ["large", "huge"]}', path=path)
+            if not isinstance(data, dict) or not all(
+                isinstance(v, list) and all(isinstance(s, str) for s in v) for v in data.values()
+            ):
+                raise DataError(
+                    'expected a JSON object mapping each word to a list of synonyms, e.g. {"big": ["large", "huge"]}',
+                    path=path,
+                )
             return cls(data, source=path)
         table: dict[str, list[str]] = {}
         for n, line in read_lines(path, encoding):
@@ -68,11 +74,14 @@ class Synonyms:
         """WordNet through nltk (its data must be installed: ``python -m nltk.downloader wordnet``)."""
         try:
             from nltk.corpus import wordnet
+
             wordnet.ensure_loaded()
         except Exception as e:  # nltk missing, or its WordNet data
-            raise DataError("no synonyms: give a dictionary with synonyms_path (TSV: a word, then its synonyms, "
-                            "tab-separated; or JSON {word: [synonyms]}), or install nltk with its WordNet data "
-                            f"(pip install nltk; python -m nltk.downloader wordnet) — {type(e).__name__}: {e}") from None
+            raise DataError(
+                "no synonyms: give a dictionary with synonyms_path (TSV: a word, then its synonyms, "
+                "tab-separated; or JSON {word: [synonyms]}), or install nltk with its WordNet data "
+                f"(pip install nltk; python -m nltk.downloader wordnet) — {type(e).__name__}: {e}"
+            ) from None
         self = cls({}, source="WordNet (nltk)")
         self._wordnet = wordnet
         return self
@@ -93,7 +102,7 @@ class Synonyms:
             syns = self.table.get(key, [])
         if core[:1].isupper():
             syns = [s[:1].upper() + s[1:] for s in syns]
-        tail = word[lead + len(core):]
+        tail = word[lead + len(core) :]
         return [word[:lead] + s + tail for s in syns]
 
 

@@ -1,6 +1,7 @@
 """A small multilingual benchmark augkit builds itself (NER and NLI in an English-like source language and
 target languages that differ from it in controlled ways), for demos and tests that need nothing from the
 network: the ``synthetic`` reader (``benchmark.py`` documents the benchmark file)."""
+
 from augkit import hookimpl
 
 from .benchmark import Benchmark, load_benchmark

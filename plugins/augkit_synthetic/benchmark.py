@@ -39,6 +39,7 @@ Splits (reader parameter ``split``):
   labels, their source side and a back-translation (X-Mixup's parallel data, ``meta["parallel"]``);
 * ``text`` (``task = "text"``): unlabelled sentences of any language for pretraining.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,8 +57,18 @@ from .lexicon import FIRST_NAMES, LAST_NAMES, PLACES
 TASKS = ("ner", "nli")
 SPLITS = ("train", "dev", "test", "unlabelled", "translate-train")
 TOP_KEYS = {"seed", "difficulty", "source", "ner", "nli", "text", "languages"}
-LANGUAGE_KEYS = set(SETTINGS) | {"plural", "past", "definite", "negative_word", "ending", "cognates",
-                                 "respelt_names", "local_names", "mt_literal", "mt_untranslated"}
+LANGUAGE_KEYS = set(SETTINGS) | {
+    "plural",
+    "past",
+    "definite",
+    "negative_word",
+    "ending",
+    "cognates",
+    "respelt_names",
+    "local_names",
+    "mt_literal",
+    "mt_untranslated",
+}
 SHARES = ("cognates", "respelt_names", "local_names", "mt_literal", "mt_untranslated")
 
 
@@ -76,8 +87,11 @@ class Benchmark:
         if code == self.source:
             return source_language(code)
         if code not in self.languages:
-            raise DataError(f"{where}: language {code!r} is not in the benchmark; it has {self.source!r} (source) and "
-                            f"{', '.join(map(repr, self.languages))}", path=self.path)
+            raise DataError(
+                f"{where}: language {code!r} is not in the benchmark; it has {self.source!r} (source) and "
+                f"{', '.join(map(repr, self.languages))}",
+                path=self.path,
+            )
         return self.languages[code]
 
     # examples --------------------------------------------------------------------------------------
@@ -93,8 +107,9 @@ class Benchmark:
         """A machine-translation 'system' for one example: the target language with some words left
         untranslated, and the source's word order for a share of the examples."""
         share = self.shares[lang.code]
-        noisy = dataclasses.replace(lang, forms={w: (w if rng.random() < share["mt_untranslated"] else f)
-                                                 for w, f in lang.forms.items()})
+        noisy = dataclasses.replace(
+            lang, forms={w: (w if rng.random() < share["mt_untranslated"] else f) for w, f in lang.forms.items()}
+        )
         literal = source_language(self.source) if rng.random() < share["mt_literal"] else None
         return noisy, literal
 
@@ -107,19 +122,28 @@ class Benchmark:
             for i in range(self.text_sentences):
                 rng = self._rng("text", lang_code, i)
                 c = clause(rng, self._names(lang), entity_rich=rng.random() < 0.5)
-                yield {"id": f"text-{lang_code}-{i}", "type": "tagging", "lang": lang_code,
-                       "tokens": [w for w, _ in realize(c, lang)]}
+                yield {
+                    "id": f"text-{lang_code}-{i}",
+                    "type": "tagging",
+                    "lang": lang_code,
+                    "tokens": [w for w, _ in realize(c, lang)],
+                }
             return
         if split == "train" and not lang.is_source:
-            raise DataError(f"{where}: labelled training data exists only in the source language "
-                            f"({self.source!r}); use split = \"translate-train\" or \"unlabelled\" for {lang_code!r}",
-                            path=self.path)
+            raise DataError(
+                f"{where}: labelled training data exists only in the source language "
+                f'({self.source!r}); use split = "translate-train" or "unlabelled" for {lang_code!r}',
+                path=self.path,
+            )
         if split == "translate-train" and lang.is_source:
-            raise DataError(f"{where}: translate-train is a translation into a target language, not into "
-                            f"the source {lang_code!r}", path=self.path)
+            raise DataError(
+                f"{where}: translate-train is a translation into a target language, not into the source {lang_code!r}",
+                path=self.path,
+            )
         if split == "unlabelled" and lang.is_source:
-            raise DataError(f"{where}: unlabelled data is target-language text; {lang_code!r} is the source",
-                            path=self.path)
+            raise DataError(
+                f"{where}: unlabelled data is target-language text; {lang_code!r} is the source", path=self.path
+            )
         size_split = "train" if split == "translate-train" else split
         n = self.sizes[task][size_split]
         for i in range(n):
@@ -135,8 +159,12 @@ class Benchmark:
                 mt_rng = self._rng(task, "mt", lang_code, i)
                 noisy, order = self._mt(lang, mt_rng)
                 row = self._row(task, item, noisy, order, ex_id, lang_code, labelled=True)
-                row["meta"] = {"parallel": {"source": self._side(task, item, src, None, labelled=True),
-                                            "back": self._side(task, item, src, lang, labelled=False)}}
+                row["meta"] = {
+                    "parallel": {
+                        "source": self._side(task, item, src, None, labelled=True),
+                        "back": self._side(task, item, src, lang, labelled=False),
+                    }
+                }
                 yield row
                 continue
             row = self._row(task, item, lang, None, ex_id, lang_code, labelled=split != "unlabelled")
@@ -156,9 +184,11 @@ class Benchmark:
             toks = realize(item, lang, order_of=order)
             return {"tokens": [w for w, _ in toks], **({"tags": [t for _, t in toks]} if labelled else {})}
         premise, hypothesis, label = item
-        return {"text_a": " ".join(w for w, _ in realize(premise, lang, order_of=order)),
-                "text_b": " ".join(w for w, _ in realize(hypothesis, lang, order_of=order)),
-                **({"label": label} if labelled else {})}
+        return {
+            "text_a": " ".join(w for w, _ in realize(premise, lang, order_of=order)),
+            "text_b": " ".join(w for w, _ in realize(hypothesis, lang, order_of=order)),
+            **({"label": label} if labelled else {}),
+        }
 
     def _row(self, task, item, lang, order, ex_id, lang_code, *, labelled: bool) -> dict[str, Any]:
         side = self._side(task, item, lang, order, labelled=labelled)
@@ -232,17 +262,32 @@ def _load(path: str, data: bytes) -> Benchmark:
             raise DataError(f"{where}: expected a table of settings", path=path)
         bad = sorted(set(settings) - LANGUAGE_KEYS)
         if bad:
-            raise DataError(f"{where}.{bad[0]}: unknown setting; expected {', '.join(sorted(LANGUAGE_KEYS))}", path=path)
+            raise DataError(
+                f"{where}.{bad[0]}: unknown setting; expected {', '.join(sorted(LANGUAGE_KEYS))}", path=path
+            )
         for key, choices in SETTINGS.items():
             if key in settings and settings[key] not in choices:
-                raise DataError(f"{where}.{key}: expected {' or '.join(map(repr, choices))}, got {settings[key]!r}",
-                                path=path)
+                raise DataError(
+                    f"{where}.{key}: expected {' or '.join(map(repr, choices))}, got {settings[key]!r}", path=path
+                )
         d = difficulty
-        shares[code] = {"cognates": 0.6 * (1 - d), "respelt_names": 0.6 * d, "local_names": 0.15 + 0.35 * d,
-                        "mt_literal": 0.4 + 0.4 * d, "mt_untranslated": 0.15 * d}
+        shares[code] = {
+            "cognates": 0.6 * (1 - d),
+            "respelt_names": 0.6 * d,
+            "local_names": 0.15 + 0.35 * d,
+            "mt_literal": 0.4 + 0.4 * d,
+            "mt_untranslated": 0.15 * d,
+        }
         for key in SHARES:
             if key in settings:
                 shares[code][key] = _check_share(path, f"{where}.{key}", settings[key])
-        languages[code] = make_language(code, settings, seed=seed, cognates=shares[code]["cognates"],
-                                        respelt_names=shares[code]["respelt_names"], vocabulary=vocab, names=names)
+        languages[code] = make_language(
+            code,
+            settings,
+            seed=seed,
+            cognates=shares[code]["cognates"],
+            respelt_names=shares[code]["respelt_names"],
+            vocabulary=vocab,
+            names=names,
+        )
     return Benchmark(path, seed, difficulty, source, sizes, text_sentences, languages, shares)

@@ -10,13 +10,28 @@ NLI pairs start from one premise clause and change it by a rule whose label is k
 or generalise a noun (entailment), negate, take an antonym or move the event (contradiction), add a
 modifier (neutral).
 """
+
 from __future__ import annotations
 
 import copy
 import random
 
-from .lexicon import (ADJECTIVES, FIRST_NAMES, LAST_NAMES, MISC_NAMES, NOUNS, ORG_HEADS, PEOPLE, PERSON_ADJECTIVES,
-                      PLACES, PREPOSITIONS, THING_ADJECTIVES, THINGS, TIMES, VERBS)
+from .lexicon import (
+    ADJECTIVES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    MISC_NAMES,
+    NOUNS,
+    ORG_HEADS,
+    PEOPLE,
+    PERSON_ADJECTIVES,
+    PLACES,
+    PREPOSITIONS,
+    THING_ADJECTIVES,
+    THINGS,
+    TIMES,
+    VERBS,
+)
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 
@@ -66,9 +81,14 @@ def clause(rng: random.Random, names: NamePool, *, entity_rich: bool = True) -> 
     verb = rng.choice(list(VERBS))
     subj_kind = rng.choice(["PER", "PER", "ORG", "person"] if entity_rich else ["PER", "person", "person"])
     obj_kind = rng.choice(VERBS[verb])  # "thing", "person" or an entity type
-    c = {"subj": noun_phrase(rng, subj_kind, names), "verb": verb,
-         "obj": noun_phrase(rng, obj_kind, names, adjs_max=2), "neg": False,
-         "pps": [], "time": None}
+    c = {
+        "subj": noun_phrase(rng, subj_kind, names),
+        "verb": verb,
+        "obj": noun_phrase(rng, obj_kind, names, adjs_max=2),
+        "neg": False,
+        "pps": [],
+        "time": None,
+    }
     n_pps = rng.choice([0, 1, 1, 2]) if entity_rich else rng.choice([0, 1])
     for prep in rng.sample(list(PREPOSITIONS), n_pps):
         c["pps"].append({"prep": prep, "np": noun_phrase(rng, rng.choice(PREPOSITIONS[prep]), names)})
@@ -117,8 +137,11 @@ def nli_pair(rng: random.Random, names: NamePool, label: str) -> tuple[dict, dic
                 obj["adjs"] = []
             return p, h, rule
         if label == "contradiction":
-            rules = ["negation"] + (["antonym"] if obj["kind"] == "common" and obj["adjs"] else []) + \
-                    (["place"] if any(pp["prep"] == "in" for pp in p["pps"]) else [])
+            rules = (
+                ["negation"]
+                + (["antonym"] if obj["kind"] == "common" and obj["adjs"] else [])
+                + (["place"] if any(pp["prep"] == "in" for pp in p["pps"]) else [])
+            )
             rule = rng.choice(rules)
             if rule == "negation":
                 h["neg"] = True
@@ -131,8 +154,11 @@ def nli_pair(rng: random.Random, names: NamePool, label: str) -> tuple[dict, dic
                     pp["np"] = noun_phrase(rng, "LOC", names)
             return p, h, rule
         # neutral: the hypothesis says more than the premise
-        rules = (["adj"] if obj["kind"] == "common" and len(obj["adjs"]) < 2 else []) + \
-                (["pp"] if len(p["pps"]) < 2 else []) + (["time"] if not p["time"] else [])
+        rules = (
+            (["adj"] if obj["kind"] == "common" and len(obj["adjs"]) < 2 else [])
+            + (["pp"] if len(p["pps"]) < 2 else [])
+            + (["time"] if not p["time"] else [])
+        )
         if not rules:
             continue
         rule = rng.choice(rules)

@@ -18,6 +18,7 @@ ways, each a setting of its ``[languages.<code>]`` table in the benchmark file:
 ``realize(clause, language, order_of=other)`` uses the language's words and affixes in the other language's
 word order — what a word-by-word machine translation produces (translationese).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,7 +26,7 @@ import random
 import string
 from typing import Any
 
-from .lexicon import ADJECTIVES, FUNCTION, NOUNS, ORG_HEADS, VERB_BASE, VERBS
+from .lexicon import ADJECTIVES, FUNCTION, NOUNS, ORG_HEADS, VERB_BASE
 
 VOWELS = "aeiou"
 CONSONANTS = "".join(c for c in string.ascii_lowercase if c not in VOWELS)
@@ -44,8 +45,8 @@ class Language:
     definite: str = ""
     negative: str = "not"
     ending: str = ""
-    forms: dict[str, str] = dataclasses.field(default_factory=dict)   # source word -> target word
-    names: dict[str, str] = dataclasses.field(default_factory=dict)   # source name -> target spelling
+    forms: dict[str, str] = dataclasses.field(default_factory=dict)  # source word -> target word
+    names: dict[str, str] = dataclasses.field(default_factory=dict)  # source name -> target spelling
     local_names: list[str] = dataclasses.field(default_factory=list)  # names only this language has
     is_source: bool = False
 
@@ -56,8 +57,13 @@ class Language:
         return n if self.is_source else self.names.get(n, n)
 
 
-SETTINGS = {"order": ("SVO", "SOV"), "adjective": ("before", "after"), "adposition": ("pre", "post"),
-            "negation": ("particle", "suffix"), "article": ("word", "suffix")}
+SETTINGS = {
+    "order": ("SVO", "SOV"),
+    "adjective": ("before", "after"),
+    "adposition": ("pre", "post"),
+    "negation": ("particle", "suffix"),
+    "article": ("word", "suffix"),
+}
 
 
 def source_language(code: str) -> Language:
@@ -82,8 +88,17 @@ def _apply(mapping: dict[str, str], word: str) -> str:
     return out[:1].upper() + out[1:] if word[:1].isupper() else out
 
 
-def make_language(code: str, settings: dict[str, Any], *, seed: int, cognates: float, respelt_names: float,
-                  vocabulary: list[str], names: list[str], n_local_names: int = 24) -> Language:
+def make_language(
+    code: str,
+    settings: dict[str, Any],
+    *,
+    seed: int,
+    cognates: float,
+    respelt_names: float,
+    vocabulary: list[str],
+    names: list[str],
+    n_local_names: int = 24,
+) -> Language:
     """A target language from its settings and the benchmark's seed: ``cognates`` of the content words
     keep their source form, ``respelt_names`` of the shared names are spelt the target way (the benchmark
     derives both from its difficulty; see the module docs)."""

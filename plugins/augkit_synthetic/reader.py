@@ -1,4 +1,5 @@
 """The ``synthetic`` reader: one split of the benchmark a benchmark file describes (``benchmark.py``)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,13 +12,19 @@ from .benchmark import load_benchmark
 
 @dataclasses.dataclass
 class SyntheticParams(Params):
-    task: Literal["ner", "nli", "text"] = param("ner", help='"ner" (tagging), "nli" (pairs) or "text" (unlabelled '
-                                                            'sentences for pretraining)')
+    task: Literal["ner", "nli", "text"] = param(
+        "ner", help='"ner" (tagging), "nli" (pairs) or "text" (unlabelled sentences for pretraining)'
+    )
     split: Literal["train", "dev", "test", "unlabelled", "translate-train"] = param(
-        "train", help="train (source, labelled), dev/test (labelled, any language), unlabelled (target), "
-                      "translate-train (source train translated into the target, with source and back-translation)")
-    translations: bool = param(False, help="dev/test in a target language: attach each example's machine "
-                                           "translation into the source (translate-test, for X-Mixup)")
+        "train",
+        help="train (source, labelled), dev/test (labelled, any language), unlabelled (target), "
+        "translate-train (source train translated into the target, with source and back-translation)",
+    )
+    translations: bool = param(
+        False,
+        help="dev/test in a target language: attach each example's machine "
+        "translation into the source (translate-test, for X-Mixup)",
+    )
 
 
 class SyntheticReader(Reader):

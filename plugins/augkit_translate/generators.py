@@ -7,6 +7,7 @@ be found in the translated context, else the example is dropped and counted. A t
 records its source side in ``meta["parallel"]`` (X-Mixup's parallel data) and, for back-translations,
 the pivot text in ``meta["pivot"]``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,29 +25,38 @@ class DecodingParams(Params):
     top_p: float = param(0.9, help="nucleus mass (decoding = sample)", gt=0, le=1)
     temperature: float = param(1.0, help="sampling temperature (decoding = sample)", gt=0)
     max_new_tokens: int = param(256, help="longest translation, in tokens", ge=1, le=4096)
-    max_tokens_per_batch: int = param(4096, help="padded source tokens per batch (inputs are sorted by length "
-                                      "and packed up to this)", ge=1)
+    max_tokens_per_batch: int = param(
+        4096, help="padded source tokens per batch (inputs are sorted by length and packed up to this)", ge=1
+    )
     source_lang: str | None = param(None, help="the inputs' language (default: each example's lang)")
     trust_remote_code: bool = param(False, help="allow a hub model's own code to run")
 
 
 @dataclasses.dataclass
 class TranslateParams(DecodingParams):
-    model: ModelRef = param("augkit:tiny-marian", help="a translation model: MarianMT (Helsinki-NLP/opus-mt-SRC-TGT), "
-                            "M2M100 (facebook/m2m100_418M), NLLB (facebook/nllb-200-distilled-600M), mBART-50, or a "
-                            "folder")
+    model: ModelRef = param(
+        "augkit:tiny-marian",
+        help="a translation model: MarianMT (Helsinki-NLP/opus-mt-SRC-TGT), "
+        "M2M100 (facebook/m2m100_418M), NLLB (facebook/nllb-200-distilled-600M), mBART-50, or a "
+        "folder",
+    )
     target_lang: str = param("de", help="the language to translate into (ISO 639-1, e.g. de)")
-    back_translate: bool = param(False, help="also translate each translation back into the source language and "
-                                 "keep it as the example's back-translation (X-Mixup's scheduled sampling uses it)")
-    back_model: ModelRef | None = param(None, help="the model for the way back (default: model, for a "
-                                        "many-to-many model)")
+    back_translate: bool = param(
+        False,
+        help="also translate each translation back into the source language and "
+        "keep it as the example's back-translation (X-Mixup's scheduled sampling uses it)",
+    )
+    back_model: ModelRef | None = param(
+        None, help="the model for the way back (default: model, for a many-to-many model)"
+    )
 
 
 @dataclasses.dataclass
 class BacktranslateParams(DecodingParams):
     model: ModelRef = param("augkit:tiny-marian", help="the model into the pivot language")
-    back_model: ModelRef | None = param(None, help="the model from the pivot back (default: model, for a "
-                                        "many-to-many model)")
+    back_model: ModelRef | None = param(
+        None, help="the model from the pivot back (default: model, for a many-to-many model)"
+    )
     pivot_lang: str = param("de", help="the language to translate through (ISO 639-1)")
 
 
@@ -60,8 +70,11 @@ def _texts(ex: Example) -> list[str]:
 
 def _side(ex: Example) -> dict:
     if ex.type == "pair":
-        return {"text_a": ex.text_a, **({"text_b": ex.text_b} if ex.text_b is not None else {}),
-                **({"label": ex.label} if ex.label is not None else {})}
+        return {
+            "text_a": ex.text_a,
+            **({"text_b": ex.text_b} if ex.text_b is not None else {}),
+            **({"label": ex.label} if ex.label is not None else {}),
+        }
     if ex.type == "tagging":
         return {"tokens": list(ex.tokens), **({"tags": list(ex.tags)} if ex.tags else {})}
     return {"question": ex.question, "context": ex.context, **({"answers": ex.answers} if ex.answers else {})}
@@ -85,8 +98,14 @@ class _SeqToSeqGenerator(Generator):
 
     def _decoding(self) -> dict:
         p = self.params
-        return dict(decoding=p.decoding, num_beams=p.num_beams, top_p=p.top_p, temperature=p.temperature,
-                    max_new_tokens=p.max_new_tokens, max_tokens_per_batch=p.max_tokens_per_batch)
+        return dict(
+            decoding=p.decoding,
+            num_beams=p.num_beams,
+            top_p=p.top_p,
+            temperature=p.temperature,
+            max_new_tokens=p.max_new_tokens,
+            max_tokens_per_batch=p.max_tokens_per_batch,
+        )
 
     def _run(self, translator: Translator, examples, source_of, target: str, seed: int, tag: str) -> list[list[str]]:
         """Each example's texts translated into ``target`` (one call per source language)."""
@@ -112,15 +131,26 @@ class _SeqToSeqGenerator(Generator):
             if not texts[0] or (ex.text_b is not None and not texts[1]):
                 self.count("empty_translation_dropped")
                 return None
-            return Example(type="pair", text_a=texts[0], text_b=texts[1] if ex.text_b is not None else None,
-                           label=ex.label, **common)
+            return Example(
+                type="pair",
+                text_a=texts[0],
+                text_b=texts[1] if ex.text_b is not None else None,
+                label=ex.label,
+                **common,
+            )
         if ex.type == "tagging":
             tokens = texts[0].split()
             if not tokens:
                 self.count("empty_translation_dropped")
                 return None
-            return Example(type="tagging", tokens=tokens, tags=[], replaced=list(range(len(tokens))),
-                           orig_tags=list(ex.tags), **{**common, "meta": {**meta, "changed": list(range(len(tokens)))}})
+            return Example(
+                type="tagging",
+                tokens=tokens,
+                tags=[],
+                replaced=list(range(len(tokens))),
+                orig_tags=list(ex.tags),
+                **{**common, "meta": {**meta, "changed": list(range(len(tokens)))}},
+            )
         question, context, answers = texts[0], texts[1], []
         for text in texts[2:]:
             start = context.find(text) if text else -1
@@ -146,8 +176,11 @@ class TranslateGenerator(_SeqToSeqGenerator):
         self.translator = Translator(p.model, device=device, precision=precision, trust_remote_code=p.trust_remote_code)
         self.back = None
         if p.back_translate:
-            self.back = self.translator if p.back_model in (None, p.model) else \
-                Translator(p.back_model, device=device, precision=precision, trust_remote_code=p.trust_remote_code)
+            self.back = (
+                self.translator
+                if p.back_model in (None, p.model)
+                else Translator(p.back_model, device=device, precision=precision, trust_remote_code=p.trust_remote_code)
+            )
 
     def augment_batch(self, examples, *, seed):
         p = self.params
@@ -155,8 +188,9 @@ class TranslateGenerator(_SeqToSeqGenerator):
         done = self._run(self.translator, examples, source_of, p.target_lang, seed, "tr")
         made = []
         for ex, texts in zip(examples, done):
-            new = self._build(ex, texts, p.target_lang, f"{ex.id}~tr-{p.target_lang}",
-                              {"parallel": {"source": _side(ex)}})
+            new = self._build(
+                ex, texts, p.target_lang, f"{ex.id}~tr-{p.target_lang}", {"parallel": {"source": _side(ex)}}
+            )
             if new is not None:
                 made.append((ex, new))
         if self.back is not None and made:
@@ -165,7 +199,9 @@ class TranslateGenerator(_SeqToSeqGenerator):
             for k, (ex, _) in enumerate(made):
                 by_lang.setdefault(sources[ex.id], []).append(k)
             for lang, members in by_lang.items():
-                done = self._run(self.back, [made[k][1] for k in members], lambda t: p.target_lang, lang, seed, "tr-back")
+                done = self._run(
+                    self.back, [made[k][1] for k in members], lambda t: p.target_lang, lang, seed, "tr-back"
+                )
                 for k, texts in zip(members, done):
                     ex, new = made[k]
                     side = _back_side(new, texts)
@@ -189,8 +225,11 @@ class BacktranslateGenerator(_SeqToSeqGenerator):
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
         p = self.params
         self.forward = Translator(p.model, device=device, precision=precision, trust_remote_code=p.trust_remote_code)
-        self.backward = self.forward if p.back_model in (None, p.model) else \
-            Translator(p.back_model, device=device, precision=precision, trust_remote_code=p.trust_remote_code)
+        self.backward = (
+            self.forward
+            if p.back_model in (None, p.model)
+            else Translator(p.back_model, device=device, precision=precision, trust_remote_code=p.trust_remote_code)
+        )
 
     def augment_batch(self, examples, *, seed):
         p = self.params
@@ -203,8 +242,9 @@ class BacktranslateGenerator(_SeqToSeqGenerator):
         for k, (ex, _) in enumerate(kept):
             by_lang.setdefault(source_of(ex), []).append(k)
         for lang, members in by_lang.items():  # back into each example's own language
-            done = self._run(self.backward, [kept[k][1] for k in members], lambda pv: p.pivot_lang, lang, seed,
-                             "bt-back")
+            done = self._run(
+                self.backward, [kept[k][1] for k in members], lambda pv: p.pivot_lang, lang, seed, "bt-back"
+            )
             for k, texts in zip(members, done):
                 back[k] = texts
         out = []
@@ -233,8 +273,9 @@ class AddBackTranslationGenerator(_SeqToSeqGenerator):
     changes_text = False  # the same example again, with a back-translation added
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
-        self.translator = Translator(self.params.model, device=device, precision=precision,
-                                     trust_remote_code=self.params.trust_remote_code)
+        self.translator = Translator(
+            self.params.model, device=device, precision=precision, trust_remote_code=self.params.trust_remote_code
+        )
 
     def augment_batch(self, examples, *, seed):
         p = self.params
@@ -248,6 +289,12 @@ class AddBackTranslationGenerator(_SeqToSeqGenerator):
             else:
                 parallel = {**parallel, "back": side}
                 self.count("back_translated")
-            out.append(ex.replace(id=f"{ex.id}~bt", source_id=ex.id, component=self.display_name(),
-                                  meta={**ex.meta, "parallel": parallel}))
+            out.append(
+                ex.replace(
+                    id=f"{ex.id}~bt",
+                    source_id=ex.id,
+                    component=self.display_name(),
+                    meta={**ex.meta, "parallel": parallel},
+                )
+            )
         return out

@@ -2,6 +2,7 @@
 timed on a machine without a model hub (the synthetic benchmark's translate-train pairs, or real pairs
 such as gettext catalogs). Not a usable translation system: a few hundred steps of a model with tens of
 thousands of weights."""
+
 from __future__ import annotations
 
 import random
@@ -11,9 +12,20 @@ from typing import Sequence
 from augkit import build_tiny_marian, isolated_rng
 
 
-def train_tiny_mt(folder: str | Path, pairs: Sequence[tuple[str, str]], *, steps: int = 600, batch_size: int = 32,
-                  d_model: int = 64, layers: int = 2, ffn: int = 128, vocab_size: int = 1000, lr: float = 3e-3,
-                  warmup_steps: int = 0, seed: int = 0) -> Path:
+def train_tiny_mt(
+    folder: str | Path,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    steps: int = 600,
+    batch_size: int = 32,
+    d_model: int = 64,
+    layers: int = 2,
+    ffn: int = 128,
+    vocab_size: int = 1000,
+    lr: float = 3e-3,
+    warmup_steps: int = 0,
+    seed: int = 0,
+) -> Path:
     """Build a tiny Marian model (one sentencepiece vocabulary over both sides of ``pairs``) into
     ``folder`` and train it ``steps`` steps on the pairs (source → target); returns ``folder``. With
     ``warmup_steps`` the learning rate rises linearly over them, then falls linearly to 0, and gradients
@@ -23,19 +35,24 @@ def train_tiny_mt(folder: str | Path, pairs: Sequence[tuple[str, str]], *, steps
 
     folder = Path(folder)
     lines = [s for pair in pairs for s in pair]
-    build_tiny_marian(folder, lines, d_model=d_model, layers=layers, heads=2, ffn=ffn, vocab_size=vocab_size,
-                      seed=seed)
+    build_tiny_marian(folder, lines, d_model=d_model, layers=layers, heads=2, ffn=ffn, vocab_size=vocab_size, seed=seed)
     tok = AutoTokenizer.from_pretrained(str(folder))
     model = MarianMTModel.from_pretrained(str(folder))
     rng = random.Random(seed)
-    data = [(tok(a, truncation=True, max_length=64)["input_ids"], tok(text_target=b, truncation=True, max_length=64)["input_ids"])
-            for a, b in pairs]
+    data = [
+        (
+            tok(a, truncation=True, max_length=64)["input_ids"],
+            tok(text_target=b, truncation=True, max_length=64)["input_ids"],
+        )
+        for a, b in pairs
+    ]
     with isolated_rng(seed):
         opt = torch.optim.AdamW(model.parameters(), lr=lr)
         sched = None
         if warmup_steps:
             sched = torch.optim.lr_scheduler.LambdaLR(
-                opt, lambda k: min((k + 1) / warmup_steps, max(0.0, (steps - k) / max(1, steps - warmup_steps))))
+                opt, lambda k: min((k + 1) / warmup_steps, max(0.0, (steps - k) / max(1, steps - warmup_steps)))
+            )
         model.train()
         for _ in range(steps):
             batch = rng.sample(data, min(batch_size, len(data)))
@@ -43,8 +60,8 @@ def train_tiny_mt(folder: str | Path, pairs: Sequence[tuple[str, str]], *, steps
             ids = torch.full((len(batch), src_w), tok.pad_token_id)
             labels = torch.full((len(batch), tgt_w), -100)
             for r, (s, t) in enumerate(batch):
-                ids[r, :len(s)] = torch.tensor(s)
-                labels[r, :len(t)] = torch.tensor(t)
+                ids[r, : len(s)] = torch.tensor(s)
+                labels[r, : len(t)] = torch.tensor(t)
             loss = model(input_ids=ids, attention_mask=(ids != tok.pad_token_id).long(), labels=labels).loss
             loss.backward()
             if sched is not None:
@@ -78,10 +95,10 @@ def read_mo(path: str | Path) -> list[tuple[str, str]]:
         raise ValueError(f"{path}: its tables run past the end of the file")
 
     def raw(table: int, i: int) -> bytes:
-        length, offset = struct.unpack(order + "2I", data[table + 8 * i: table + 8 * i + 8])
+        length, offset = struct.unpack(order + "2I", data[table + 8 * i : table + 8 * i + 8])
         if offset + length > len(data):
             raise ValueError(f"{path}: message {i} runs past the end of the file")
-        return data[offset: offset + length]
+        return data[offset : offset + length]
 
     charset = "utf-8"  # the header (the translation of the empty message) names the catalog's encoding
     for i in range(count):
@@ -101,8 +118,9 @@ def read_mo(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def gettext_pairs(lang: str, root: str | Path = "/usr/share/locale", *, min_words: int = 2,
-                  max_words: int = 12) -> list[tuple[str, str]]:
+def gettext_pairs(
+    lang: str, root: str | Path = "/usr/share/locale", *, min_words: int = 2, max_words: int = 12
+) -> list[tuple[str, str]]:
     """English → ``lang`` sentence pairs from the gettext catalogs installed under ``root`` (real
     interface strings translated by people): plain text only (no format directives, markup, mnemonics,
     escapes or line breaks), ``min_words``–``max_words`` English words, translated and not copied,

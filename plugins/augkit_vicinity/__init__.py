@@ -1,4 +1,5 @@
 """MultiMix's vicinity generator (GEN-LM) as an augkit plugin."""
+
 import importlib
 
 from augkit import hookimpl

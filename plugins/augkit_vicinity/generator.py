@@ -16,6 +16,7 @@ All randomness for an example comes from ``derive_seed(seed, example.id)``, so o
 on the batch, the order, or the number of processes. The hot path runs every pending (sample, step) of
 the whole batch through the model together: one bucketed forward per masking step.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,9 +44,14 @@ class VicinityParams(Params):
     temperature: float = param(1.0, help="sampling temperature", gt=0)
     relabel: Literal["all", "masked"] = param("all", help="labeler relabels all words, or only replaced ones")
     long_sentences: Literal["window", "skip"] = param(
-        "window", help="texts longer than the model's positions: predict in a window around the mask, or pass through")
-    max_tokens_per_batch: int = param(0, help="token budget of one encoder forward, padding included "
-                                      "(0: 4096 on CPU, where activations then stay in cache; 32768 on GPU)", ge=0)
+        "window", help="texts longer than the model's positions: predict in a window around the mask, or pass through"
+    )
+    max_tokens_per_batch: int = param(
+        0,
+        help="token budget of one encoder forward, padding included "
+        "(0: 4096 on CPU, where activations then stay in cache; 32768 on GPU)",
+        ge=0,
+    )
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
 
     def check(self):
@@ -58,11 +64,11 @@ class _Job:
     """One chain of successive predictions: a text's words and the positions to fill, in order."""
 
     example: int
-    part: str          # "tokens", "a" or "b"
+    part: str  # "tokens", "a" or "b"
     variant: int
-    pieces: list       # piece ids per word (mutated as words are filled)
-    words: list        # words (mutated)
-    positions: list    # positions to fill, in visiting order
+    pieces: list  # piece ids per word (mutated as words are filled)
+    words: list  # words (mutated)
+    positions: list  # positions to fill, in visiting order
     rng: random.Random | None = None
     step: int = 0
 
@@ -77,8 +83,9 @@ class VicinityGenerator(Generator):
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
         from .mlm import MaskedLM
 
-        self.lm = MaskedLM.load(self.params.model, device=device, precision=precision,
-                                trust_remote_code=self.params.trust_remote_code)
+        self.lm = MaskedLM.load(
+            self.params.model, device=device, precision=precision, trust_remote_code=self.params.trust_remote_code
+        )
 
     def estimate(self, est):
         """``augkit plan``: every replaced word is one forward of its text through the masked LM (m =
@@ -98,21 +105,30 @@ class VicinityGenerator(Generator):
         if p.mode == "successive_cross" and texts == 1:
             length /= 2  # one text: its two halves
             texts = 2
-        forwards_per_example = sum(deltas[min(t, len(deltas) - 1)] * max(1.0, p.mask_ratio * length)
-                                   for t in range(texts))
+        forwards_per_example = sum(
+            deltas[min(t, len(deltas) - 1)] * max(1.0, p.mask_ratio * length) for t in range(texts)
+        )
         tokens = DataSize(1, length).tokens()
         forwards = size.examples * forwards_per_example
-        flops = shape.forward_flops(forwards * tokens, tokens) + forwards * 2 * shape.hidden * (shape.hidden + shape.vocab)
+        flops = shape.forward_flops(forwards * tokens, tokens) + forwards * 2 * shape.hidden * (
+            shape.hidden + shape.vocab
+        )
         budget = p.max_tokens_per_batch or (32768 if est.hw.gpu is not None else 4096)
         batch = max(1, int(budget // max(tokens, 1)))
         memory = inference_memory(shape, batch, int(tokens), half=est.hw.half, logits=batch * shape.vocab)
-        outputs = size.examples * (p.cross_samples[0] * p.cross_samples[1] if p.mode == "successive_cross"
-                                   else p.samples_per_input)
-        cost = StageCost(examples=size.examples, work=[Work("GEN-LM", flops, forwards * tokens, memory,
-                                                            batches=forwards / batch, layers=shape.layers)],
-                         outputs=int(outputs), disk_bytes=outputs * (8 * size.words + 200))
-        cost.notes.append(f"{forwards_per_example:.1f} masked-LM forwards per input ({'pairs' if pair else 'one text'}"
-                          f" of about {size.words:.0f} words)")
+        outputs = size.examples * (
+            p.cross_samples[0] * p.cross_samples[1] if p.mode == "successive_cross" else p.samples_per_input
+        )
+        cost = StageCost(
+            examples=size.examples,
+            work=[Work("GEN-LM", flops, forwards * tokens, memory, batches=forwards / batch, layers=shape.layers)],
+            outputs=int(outputs),
+            disk_bytes=outputs * (8 * size.words + 200),
+        )
+        cost.notes.append(
+            f"{forwards_per_example:.1f} masked-LM forwards per input ({'pairs' if pair else 'one text'}"
+            f" of about {size.words:.0f} words)"
+        )
         return cost
 
     def use_model(self, lm) -> "VicinityGenerator":
@@ -180,8 +196,12 @@ class VicinityGenerator(Generator):
         flat = [(i, name, words) for i, t in enumerate(texts) if bounded[i] for name, words in t.items()]
         pieces = self.lm.word_pieces([w for _, _, w in flat])
         piece_of = {(i, name): pc for (i, name, _), pc in zip(flat, pieces)}
-        plans = [self._plan(ex, seed, {name: sum(map(len, piece_of[(i, name)])) for name in texts[i]})
-                 if bounded[i] else None for i, ex in enumerate(examples)]
+        plans = [
+            self._plan(ex, seed, {name: sum(map(len, piece_of[(i, name)])) for name in texts[i]})
+            if bounded[i]
+            else None
+            for i, ex in enumerate(examples)
+        ]
         jobs: list[_Job] = []
         for i, plan in enumerate(plans):
             if plan is None:
@@ -189,10 +209,22 @@ class VicinityGenerator(Generator):
             for part, sets in plan.items():
                 source = _source_part(examples[i], part)
                 for v, positions in enumerate(sets):
-                    rng = (random.Random(derive_seed(seed, examples[i].id, "sample", part, v))
-                           if p.decoding == "sample" else None)
-                    jobs.append(_Job(i, part, v, [list(x) for x in piece_of[(i, source)]], list(texts[i][source]),
-                                     list(positions), rng))
+                    rng = (
+                        random.Random(derive_seed(seed, examples[i].id, "sample", part, v))
+                        if p.decoding == "sample"
+                        else None
+                    )
+                    jobs.append(
+                        _Job(
+                            i,
+                            part,
+                            v,
+                            [list(x) for x in piece_of[(i, source)]],
+                            list(texts[i][source]),
+                            list(positions),
+                            rng,
+                        )
+                    )
         self._run_jobs(jobs)
         return self._assemble(examples, plans, jobs, seed)
 
@@ -204,7 +236,7 @@ class VicinityGenerator(Generator):
             for job in active:
                 pos = job.positions[job.step]
                 before = [t for w in job.pieces[:pos] for t in w]
-                after = [t for w in job.pieces[pos + 1:] for t in w]
+                after = [t for w in job.pieces[pos + 1 :] for t in w]
                 seq = [lm.bos, *before, lm.mask, *after, lm.eos]
                 mask_at = len(before) + 1
                 if len(seq) > lm.max_len:
@@ -216,8 +248,9 @@ class VicinityGenerator(Generator):
             if live:
                 uniforms = [job.rng.random() for job in live] if p.decoding == "sample" else None
                 budget = p.max_tokens_per_batch or (32768 if lm.device.type == "cuda" else 4096)
-                choice = lm.predict(seqs, masks, max_tokens=budget, uniforms=uniforms,
-                                    top_k=p.top_k, temperature=p.temperature)
+                choice = lm.predict(
+                    seqs, masks, max_tokens=budget, uniforms=uniforms, top_k=p.top_k, temperature=p.temperature
+                )
                 for job, k in zip(live, choice):
                     pos = job.positions[job.step]
                     job.pieces[pos] = [int(lm.allowed[k])]
@@ -251,10 +284,21 @@ class VicinityGenerator(Generator):
                     self.count("replaced_words_unchanged", len(replaced) - len(changed))
                     # tags stay empty: a labeler (or a replaced_tags policy) gives them; with relabel="masked"
                     # it keeps orig_tags on the untouched words
-                    out.append(Example(id=f"{ex.id}~v{k}", type="tagging", lang=ex.lang, tokens=words, tags=[],
-                                       source_id=ex.id, component=self.display_name(), replaced=replaced,
-                                       orig_tags=list(ex.tags), keep_orig_tags=p.relabel == "masked",
-                                       meta={**self._meta(combo), "changed": changed}))
+                    out.append(
+                        Example(
+                            id=f"{ex.id}~v{k}",
+                            type="tagging",
+                            lang=ex.lang,
+                            tokens=words,
+                            tags=[],
+                            source_id=ex.id,
+                            component=self.display_name(),
+                            replaced=replaced,
+                            orig_tags=list(ex.tags),
+                            keep_orig_tags=p.relabel == "masked",
+                            meta={**self._meta(combo), "changed": changed},
+                        )
+                    )
                 else:
                     original = {"a": (ex.text_a or "").split(), "b": (ex.text_b or "").split()}
                     texts = {key: list(words) for key, words in original.items()}
@@ -274,16 +318,29 @@ class VicinityGenerator(Generator):
                         meta.update({f"replaced_{key}": done, f"changed_{key}": changed})
                         self.count("replaced_words", len(done))
                         self.count("replaced_words_unchanged", len(done) - len(changed))
-                    out.append(Example(id=f"{ex.id}~v{k}", type="pair", lang=ex.lang, text_a=" ".join(texts["a"]),
-                                       text_b=" ".join(texts["b"]) if ex.text_b is not None else None,
-                                       label=ex.label, source_id=ex.id, component=self.display_name(), meta=meta))
+                    out.append(
+                        Example(
+                            id=f"{ex.id}~v{k}",
+                            type="pair",
+                            lang=ex.lang,
+                            text_a=" ".join(texts["a"]),
+                            text_b=" ".join(texts["b"]) if ex.text_b is not None else None,
+                            label=ex.label,
+                            source_id=ex.id,
+                            component=self.display_name(),
+                            meta=meta,
+                        )
+                    )
             self.count("augmented_inputs")
         return out
 
     def _combinations(self, ex: Example, parts: dict[str, list[_Job]]) -> list[tuple[_Job, ...]]:
         if self.params.mode == "successive_cross":
-            left, right = (parts.get("left", []), parts.get("right", [])) if "left" in parts or "right" in parts \
+            left, right = (
+                (parts.get("left", []), parts.get("right", []))
+                if "left" in parts or "right" in parts
                 else (parts.get("a", []), parts.get("b", []))
+            )
             if left and right:
                 return [(l, r) for l in left for r in right]
             return [(j,) for j in left or right]
@@ -291,12 +348,17 @@ class VicinityGenerator(Generator):
             return [(j,) for j in parts.get("tokens", [])]
         a, b = parts.get("a", []), parts.get("b", [])
         n = max(len(a), len(b))
-        return [tuple(x for x in ((a[k % len(a)] if a else None), (b[k % len(b)] if b else None)) if x) for k in range(n)]
+        return [
+            tuple(x for x in ((a[k % len(a)] if a else None), (b[k % len(b)] if b else None)) if x) for k in range(n)
+        ]
 
     def _meta(self, combo) -> dict:
         p = self.params
-        return {"mode": p.mode, "variants": [f"{j.part}{j.variant}" for j in combo],
-                "mask_order": {j.part: j.positions[: j.step] for j in combo}}
+        return {
+            "mode": p.mode,
+            "variants": [f"{j.part}{j.variant}" for j in combo],
+            "mask_order": {j.part: j.positions[: j.step] for j in combo},
+        }
 
 
 def _source_part(ex: Example, part: str) -> str:
@@ -312,4 +374,4 @@ def _window(seq: list[int], mask_at: int, max_len: int, bos: int, eos: int) -> t
     width = max_len - 2
     m = mask_at - 1
     start = min(max(0, m - width // 2), max(0, len(body) - width))
-    return [bos, *body[start:start + width], eos], m - start + 1
+    return [bos, *body[start : start + width], eos], m - start + 1

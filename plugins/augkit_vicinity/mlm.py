@@ -7,6 +7,7 @@ by one predicted piece never changes the word count. Speed comes from: one forwa
 length-sorted buckets under a token budget, the output layer evaluated only at the masked positions and
 only over the allowed pieces, inference mode, and bf16/fp16 on GPU.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,7 +49,7 @@ def word_initial_ids(tokenizer) -> list[int]:
 def piece_to_word(piece: str) -> str:
     for mark in _WORD_START:
         if piece.startswith(mark):
-            return piece[len(mark):]
+            return piece[len(mark) :]
     return piece
 
 
@@ -82,7 +83,9 @@ class MaskedLM:
 
     # loading ----------------------------------------------------------------------------------
     @classmethod
-    def load(cls, ref: str, device: str = "cpu", precision: str = "auto", trust_remote_code: bool = False) -> "MaskedLM":
+    def load(
+        cls, ref: str, device: str = "cpu", precision: str = "auto", trust_remote_code: bool = False
+    ) -> "MaskedLM":
         from augkit import isolated_rng
 
         with isolated_rng():  # building or loading may draw random numbers; the run's state must not move
@@ -104,22 +107,37 @@ class MaskedLM:
             model, tokenizer = load_fairseq_xlmr(folder)
             return cls(model, tokenizer, device, precision, source=str(ref))
         if folder.is_dir() and not (folder / "config.json").exists():
-            raise VicinityModelError("not a model folder: expected config.json (Hugging Face) or model.pt + "
-                                     "dict.txt + sentencepiece.bpe.model (fairseq XLM-R)", path=str(ref))
+            raise VicinityModelError(
+                "not a model folder: expected config.json (Hugging Face) or model.pt + "
+                "dict.txt + sentencepiece.bpe.model (fairseq XLM-R)",
+                path=str(ref),
+            )
         try:
             tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)
-            model, info = load_pretrained(AutoModelForMaskedLM, ref, what="a masked LM", output_loading_info=True,
-                                          trust_remote_code=trust_remote_code)
+            model, info = load_pretrained(
+                AutoModelForMaskedLM,
+                ref,
+                what="a masked LM",
+                output_loading_info=True,
+                trust_remote_code=trust_remote_code,
+            )
         except DataError as e:
             raise VicinityModelError(str(e)) from None
         except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise VicinityModelError(f"cannot load masked LM: {type(e).__name__}: {str(e).splitlines()[0]}",
-                                     path=str(ref)) from None
-        head_missing = [k for k in info.get("missing_keys", []) if "lm_head" in k or "predictions" in k
-                        or "cls." in k or "pred_layer" in k]
+            raise VicinityModelError(
+                f"cannot load masked LM: {type(e).__name__}: {str(e).splitlines()[0]}", path=str(ref)
+            ) from None
+        head_missing = [
+            k
+            for k in info.get("missing_keys", [])
+            if "lm_head" in k or "predictions" in k or "cls." in k or "pred_layer" in k
+        ]
         if head_missing:
-            raise VicinityModelError(f"the model has no trained masked-LM head (missing {', '.join(sorted(head_missing)[:3])}); "
-                                     "use a checkpoint saved from a *ForMaskedLM model", path=str(ref))
+            raise VicinityModelError(
+                f"the model has no trained masked-LM head (missing {', '.join(sorted(head_missing)[:3])}); "
+                "use a checkpoint saved from a *ForMaskedLM model",
+                path=str(ref),
+            )
         return cls(model, tokenizer, device, precision, source=str(ref))
 
     def _check(self, model, tokenizer) -> None:
@@ -129,8 +147,11 @@ class MaskedLM:
             raise VicinityModelError("the model has no masked-LM output layer", path=self.source)
         vocab = model.config.vocab_size
         if len(tokenizer) > vocab:
-            raise VicinityModelError(f"tokenizer/model mismatch: the tokenizer has {len(tokenizer)} pieces but the model's "
-                                     f"vocabulary has {vocab}", path=self.source)
+            raise VicinityModelError(
+                f"tokenizer/model mismatch: the tokenizer has {len(tokenizer)} pieces but the model's "
+                f"vocabulary has {vocab}",
+                path=self.source,
+            )
 
     def _build_head(self) -> None:
         """Split the MLM head into (transform, restricted decoder) so only allowed rows are computed."""
@@ -166,20 +187,34 @@ class MaskedLM:
             return None
         last = layers[-1]
         sa = getattr(getattr(last, "attention", None), "self", None)
-        needed = [sa, getattr(sa, "query", None), getattr(sa, "key", None), getattr(sa, "value", None),
-                  getattr(last.attention, "output", None), getattr(last, "intermediate", None), getattr(last, "output", None)]
+        needed = [
+            sa,
+            getattr(sa, "query", None),
+            getattr(sa, "key", None),
+            getattr(sa, "value", None),
+            getattr(last.attention, "output", None),
+            getattr(last, "intermediate", None),
+            getattr(last, "output", None),
+        ]
         if any(m is None for m in needed):
             return None
         return torch.nn.ModuleList(list(layers)[:-1]), last
 
     # prediction -------------------------------------------------------------------------------
-    HEAD_ROWS = 1024      # masked positions per head GEMM
-    VOCAB_BLOCK = 4096    # allowed pieces per head GEMM (keeps logits in cache; argmax fused)
+    HEAD_ROWS = 1024  # masked positions per head GEMM
+    VOCAB_BLOCK = 4096  # allowed pieces per head GEMM (keeps logits in cache; argmax fused)
 
     @torch.inference_mode()
-    def predict(self, sequences: Sequence[Sequence[int]], mask_positions: Sequence[int], *,
-                max_tokens: int = 12288, uniforms: Sequence[float] | None = None, top_k: int = 0,
-                temperature: float = 1.0) -> list[int]:
+    def predict(
+        self,
+        sequences: Sequence[Sequence[int]],
+        mask_positions: Sequence[int],
+        *,
+        max_tokens: int = 12288,
+        uniforms: Sequence[float] | None = None,
+        top_k: int = 0,
+        temperature: float = 1.0,
+    ) -> list[int]:
         """Index into ``self.allowed`` of the prediction at each sequence's mask.
 
         Arg-max when ``uniforms`` is None; otherwise sampled: row r takes the piece where the cumulative
@@ -189,17 +224,18 @@ class MaskedLM:
         hidden = self._masked_hidden(sequences, mask_positions, max_tokens)
         out: list[int] = []
         for r in range(0, hidden.shape[0], self.HEAD_ROWS):
-            x = hidden[r: r + self.HEAD_ROWS]
+            x = hidden[r : r + self.HEAD_ROWS]
             if uniforms is None:
                 out.extend(self._argmax(x).tolist())
             else:
-                u = torch.as_tensor(list(uniforms[r: r + self.HEAD_ROWS]), dtype=torch.float64)
+                u = torch.as_tensor(list(uniforms[r : r + self.HEAD_ROWS]), dtype=torch.float64)
                 out.extend(self._sample(x, u, top_k, temperature).tolist())
         return out
 
     @torch.inference_mode()
-    def scores(self, sequences: Sequence[Sequence[int]], mask_positions: Sequence[int],
-               max_tokens: int = 12288) -> torch.Tensor:
+    def scores(
+        self, sequences: Sequence[Sequence[int]], mask_positions: Sequence[int], max_tokens: int = 12288
+    ) -> torch.Tensor:
         """Scores over the allowed pieces (float32, ``[len(sequences), len(self.allowed)]``)."""
         hidden = self._masked_hidden(sequences, mask_positions, max_tokens)
         return self._logits(hidden, 0, self._w.shape[0]).float().cpu()
@@ -254,8 +290,9 @@ class MaskedLM:
         k = sa.key(h).view(B, T, nh, dh).transpose(1, 2)
         v = sa.value(h).view(B, T, nh, dh).transpose(1, 2)
         mask = att[:, None, None, :].bool() if att is not None else None
-        ctx = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                                               scale=getattr(sa, "scaling", dh ** -0.5))
+        ctx = torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, scale=getattr(sa, "scaling", dh**-0.5)
+        )
         a = last.attention.output(ctx.reshape(B, H), x)
         return last.output(last.intermediate(a), a)
 

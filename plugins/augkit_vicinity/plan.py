@@ -1,4 +1,5 @@
 """Choosing the δ mask sets of one text (spec: GEN-LM, "δ samples per sentence")."""
+
 from __future__ import annotations
 
 import math
@@ -22,7 +23,7 @@ def plan_mask_sets(eligible: list[int], m: int, delta: int, rng: random.Random) 
     for start in range(0, len(perm) - m + 1, m):
         if len(sets) == delta:
             break
-        window = perm[start:start + m]
+        window = perm[start : start + m]
         sets.append(window)
         seen.add(frozenset(window))
     possible = math.comb(len(eligible), m)

@@ -4,6 +4,7 @@ One sentence, one mask, batch size 1, the model's full output layer over the who
 position; then the prediction at the mask is restricted to word-initial pieces (augkit's rule). Used by
 the tests and the benchmark to check that the fast path gives identical outputs for the same mask choices.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -18,9 +19,9 @@ def reference_successive_max(lm, words: Sequence[str], positions: Sequence[int])
     allowed = lm.allowed
     for pos in positions:
         before = [t for w in pieces[:pos] for t in w]
-        after = [t for w in pieces[pos + 1:] for t in w]
+        after = [t for w in pieces[pos + 1 :] for t in w]
         seq = [lm.bos, *before, lm.mask, *after, lm.eos]
-        logits = lm.full_logits(seq)              # [T, V]: every position, whole vocabulary
+        logits = lm.full_logits(seq)  # [T, V]: every position, whole vocabulary
         at_mask = logits[len(before) + 1]
         k = int(torch.argmax(at_mask[allowed]))
         pieces[pos] = [int(allowed[k])]

@@ -1,5 +1,6 @@
 """GEN-LM's report section: examples of original and augmented sentences (changed words in bold) and how
 many replaced words really changed."""
+
 from __future__ import annotations
 
 import json
@@ -52,11 +53,21 @@ def report_sections(run):
             if len(rows) == SHOWN:
                 break
         stats = stage.stats or {}
-        text = (f"{stats.get('outputs', len(corpus))} samples from {stats.get('inputs', '?')} sentences "
-                f"({json.dumps(stage.read_json('manifest.json').get('params', {}).get('mode', ''))[1:-1]}).")
+        text = (
+            f"{stats.get('outputs', len(corpus))} samples from {stats.get('inputs', '?')} sentences "
+            f"({json.dumps(stage.read_json('manifest.json').get('params', {}).get('mode', ''))[1:-1]})."
+        )
         if stats.get("replaced_words"):
-            text += (f" Of {stats['replaced_words']} replaced words, {stats.get('replaced_words_unchanged', 0)} came "
-                     f"back as they were ({100 * stats.get('replaced_words_unchanged', 0) / stats['replaced_words']:.0f}%).")
-        sections.append(ReportSection(f"GEN-LM examples ({stage.name})", text + " Changed words are in bold.",
-                                      [ReportTable(["lang", "original", "augmented"], rows)], order=40))
+            text += (
+                f" Of {stats['replaced_words']} replaced words, {stats.get('replaced_words_unchanged', 0)} came "
+                f"back as they were ({100 * stats.get('replaced_words_unchanged', 0) / stats['replaced_words']:.0f}%)."
+            )
+        sections.append(
+            ReportSection(
+                f"GEN-LM examples ({stage.name})",
+                text + " Changed words are in bold.",
+                [ReportTable(["lang", "original", "augmented"], rows)],
+                order=40,
+            )
+        )
     return sections

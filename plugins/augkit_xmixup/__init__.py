@@ -4,6 +4,7 @@ for translate-train pairs on the Hugging Face hub).
 
 The mixup encoder (``XMixupModel``) is usable on its own: wrap any BERT-style Hugging Face task model
 and call it with a source and a target batch."""
+
 import importlib
 
 from augkit import hookimpl
@@ -13,8 +14,13 @@ from .report import report_sections  # noqa: F401  (the report_sections hook)
 from .trainer import XMixupTrainer
 
 # torch: loaded on first use, so registering the plugin stays light
-_LAZY = {"load_model": ".method", "predict": ".method", "save_model": ".method", "XMixupModel": ".mixup",
-         "attention_entropies": ".mixup"}
+_LAZY = {
+    "load_model": ".method",
+    "predict": ".method",
+    "save_model": ".method",
+    "XMixupModel": ".mixup",
+    "attention_entropies": ".mixup",
+}
 
 
 def __getattr__(name: str):
@@ -22,8 +28,18 @@ def __getattr__(name: str):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(_LAZY[name], __name__), name)
 
-__all__ = ["XMixupModel", "attention_entropies", "XMixupTrainer", "ParallelReader", "ParallelWriter", "HubParallelReader", "load_model", "save_model",
-           "predict"]
+
+__all__ = [
+    "XMixupModel",
+    "attention_entropies",
+    "XMixupTrainer",
+    "ParallelReader",
+    "ParallelWriter",
+    "HubParallelReader",
+    "load_model",
+    "save_model",
+    "predict",
+]
 
 
 @hookimpl

@@ -14,6 +14,7 @@ token's (``"cls"``). When a row's source side is a back-translation, classificat
 the gold label; tagging and QA use L_T alone for that row. Task losses are averaged per row first
 (a tagging row's mean over its labelled words), then over rows.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from augkit import DataError, Example
-from augkit.tasks import TaskModel, best_spans, collate, encode, encode_qa, load_task_model, pad_batch
+from augkit.tasks import TaskModel, best_spans, collate, encode, encode_qa, load_task_model
 
 from .data import side_example
 from .mixup import XMixupModel
@@ -92,8 +93,15 @@ class PairItem:
     example: int = 0
 
 
-def make_items(examples: Sequence[Example], tm: TaskModel, max_length: int, *, train: bool,
-               stats: dict | None = None, need_source: bool = True) -> list[PairItem]:
+def make_items(
+    examples: Sequence[Example],
+    tm: TaskModel,
+    max_length: int,
+    *,
+    train: bool,
+    stats: dict | None = None,
+    need_source: bool = True,
+) -> list[PairItem]:
     """Pair the target features of ``examples`` with their source (and back-translation) features.
 
     A target longer than ``max_length`` becomes several windows (each paired with the source's first
@@ -107,19 +115,25 @@ def make_items(examples: Sequence[Example], tm: TaskModel, max_length: int, *, t
     sources = [side_example(ex, "source") for ex in examples]
     missing = [ex.id for ex, s in zip(examples, sources) if s is None]
     if missing:
-        raise DataError(f"example {missing[0]!r} has no source side; X-Mixup reads parallel data "
-                        '(format = "parallel")')
+        raise DataError(f'example {missing[0]!r} has no source side; X-Mixup reads parallel data (format = "parallel")')
     backs = [side_example(ex, "back") for ex in examples]
     if task == "pair":  # both sides share the gold label
         sources = [s.replace(label=ex.label) for s, ex in zip(sources, examples)]
         backs = [b.replace(label=ex.label) if b is not None else None for b, ex in zip(backs, examples)]
-    tgt_feats = _encode(list(examples) if task != "tagging" or not train else
-                        [ex.replace(tags=[]) for ex in examples], tm, max_length,
-                        label_index if task == "pair" else None, with_answers=train and task == "qa", stats=stats)
+    tgt_feats = _encode(
+        list(examples) if task != "tagging" or not train else [ex.replace(tags=[]) for ex in examples],
+        tm,
+        max_length,
+        label_index if task == "pair" else None,
+        with_answers=train and task == "qa",
+        stats=stats,
+    )
     src_feats = _first_windows(_encode(sources, tm, max_length, label_index, train and task == "qa", stats))
     have_back = [k for k, b in enumerate(backs) if b is not None]
-    back_feats = _first_windows(_encode([backs[k] for k in have_back], tm, max_length,
-                                        label_index if task == "pair" else None, False, None), renumber=have_back)
+    back_feats = _first_windows(
+        _encode([backs[k] for k in have_back], tm, max_length, label_index if task == "pair" else None, False, None),
+        renumber=have_back,
+    )
     items = []
     for f in tgt_feats:
         k = f.example
@@ -146,8 +160,10 @@ def _first_windows(features, renumber: Sequence[int] | None = None) -> dict[int,
 def _soft_labels(feature, ex: Example, n_labels: int) -> np.ndarray:
     """``[tokens, labels]``: the word's distribution on its first subword, zeros elsewhere."""
     if ex.probs is None or len(ex.probs) != len(ex.tokens):
-        raise DataError(f"example {ex.id!r}: the translation has no soft labels (one distribution per word); "
-                        "label it with a source-language model first (a `label` stage before this trainer)")
+        raise DataError(
+            f"example {ex.id!r}: the translation has no soft labels (one distribution per word); "
+            "label it with a source-language model first (a `label` stage before this trainer)"
+        )
     probs = np.asarray(ex.probs, dtype=np.float32)
     if probs.shape[1] != n_labels:
         raise DataError(f"example {ex.id!r}: soft labels over {probs.shape[1]} labels, the model has {n_labels}")
@@ -162,16 +178,19 @@ def collate_items(items: Sequence[PairItem], pad_id: int, task: str, with_target
     """A training batch: ``source``/``target``/``back`` model inputs (with their targets), ``has_back``
     per row, ``soft`` target labels ``[B, T, C]`` for tagging, and the tokenizer's ``pad_id``."""
     backs = [it.back if it.back is not None else it.source for it in items]
-    batch = {"pad_id": pad_id, "source": collate([it.source for it in items], pad_id, with_labels=with_targets),
-             "target": collate([it.target for it in items], pad_id, with_labels=with_targets and task != "tagging"),
-             "has_back": torch.tensor([it.back is not None for it in items])}
+    batch = {
+        "pad_id": pad_id,
+        "source": collate([it.source for it in items], pad_id, with_labels=with_targets),
+        "target": collate([it.target for it in items], pad_id, with_labels=with_targets and task != "tagging"),
+        "has_back": torch.tensor([it.back is not None for it in items]),
+    }
     if any(it.back is not None for it in items):
         batch["back"] = collate(backs, pad_id, with_labels=with_targets and task == "pair")
     if with_targets and task == "tagging":
         width = batch["target"]["input_ids"].shape[1]
         soft = np.zeros((len(items), width, items[0].soft.shape[1]), dtype=np.float32)
         for r, it in enumerate(items):
-            soft[r, :len(it.soft)] = it.soft
+            soft[r, : len(it.soft)] = it.soft
         batch["soft"] = torch.from_numpy(soft)
     return batch
 
@@ -227,7 +246,7 @@ def pooled(stream, pooling: str) -> torch.Tensor:
     last = stream.hidden_states[-1]
     if pooling == "cls":
         return last[:, 0]
-    mask = stream.attention_mask[:, :last.shape[1]].to(last.dtype).unsqueeze(-1)
+    mask = stream.attention_mask[:, : last.shape[1]].to(last.dtype).unsqueeze(-1)
     return (last * mask).sum(1) / mask.sum(1).clamp(min=1)
 
 
@@ -237,16 +256,17 @@ def _row_task_loss(task: str, stream, batch: dict, soft: torch.Tensor | None = N
     if task == "pair":
         return F.cross_entropy(head.logits.float(), batch["labels"], reduction="none")
     if task == "qa":
-        s = F.cross_entropy(head.start_logits.float(), _clip(batch["start_positions"], head.start_logits),
-                            reduction="none")
+        s = F.cross_entropy(
+            head.start_logits.float(), _clip(batch["start_positions"], head.start_logits), reduction="none"
+        )
         e = F.cross_entropy(head.end_logits.float(), _clip(batch["end_positions"], head.end_logits), reduction="none")
         return (s + e) / 2
     logp = F.log_softmax(head.logits.float(), dim=-1)
     if soft is not None:
-        per_token = -(soft[:, :logp.shape[1]] * logp).sum(-1)
-        counted = soft[:, :logp.shape[1]].sum(-1) > 0
+        per_token = -(soft[:, : logp.shape[1]] * logp).sum(-1)
+        counted = soft[:, : logp.shape[1]].sum(-1) > 0
     else:
-        labels = batch["labels"][:, :logp.shape[1]]
+        labels = batch["labels"][:, : logp.shape[1]]
         counted = labels >= 0
         per_token = -logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     per_token = per_token * counted
@@ -285,17 +305,29 @@ def compute_loss(model: XMixupModel | Any, batch: dict, settings: Settings, use_
         loss = loss + settings.kl_weight * kl
         terms["kl"] = float(kl.detach())
     if out.lam is not None:
-        terms.update(lambda_mean=float(out.lam.detach().mean()), lambda_min=float(out.lam.detach().min()),
-                     lambda_max=float(out.lam.detach().max()), entropy=float(out.entropy.detach().mean()),
-                     entropy_t=float(out.entropy_t.detach().mean()))
+        terms.update(
+            lambda_mean=float(out.lam.detach().mean()),
+            lambda_min=float(out.lam.detach().min()),
+            lambda_max=float(out.lam.detach().max()),
+            entropy=float(out.entropy.detach().mean()),
+            entropy_t=float(out.entropy_t.detach().mean()),
+        )
     terms["back_translated_share"] = float(use_back.float().mean())
     return loss, out, terms
 
 
 # -- inference -----------------------------------------------------------------------------------------
 @torch.inference_mode()
-def predict(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_length: int, mixup_inference: bool,
-            batch_size: int = 32, items: Sequence[PairItem] | None = None):
+def predict(
+    xm: XMixupModel,
+    tm: TaskModel,
+    examples: Sequence[Example],
+    *,
+    max_length: int,
+    mixup_inference: bool,
+    batch_size: int = 32,
+    items: Sequence[PairItem] | None = None,
+):
     """Predictions for translate-test pairs: per example a ``[1, C]`` distribution (classification;
     the mean of the two streams' with mixup inference), a ``[words, C]`` one (tagging; target stream)
     or the answer text (QA; target stream)."""
@@ -312,7 +344,7 @@ def predict(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_
         probs = [np.zeros((len(ex.tokens), n_labels), dtype=np.float32) for ex in examples]
     starts, ends = [None] * len(items), [None] * len(items)
     for a in range(0, len(order), batch_size):
-        idx = order[a:a + batch_size]
+        idx = order[a : a + batch_size]
         chunk = [items[i] for i in idx]
         target = collate([it.target for it in chunk], pad, device)
         if mixup_inference:
@@ -326,7 +358,7 @@ def predict(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_
             if out is not None:
                 p = (p + torch.softmax(out.source.output.logits.float(), dim=-1)) / 2
             for r, it in enumerate(chunk):
-                probs[it.example] = p[r:r + 1].cpu().numpy()
+                probs[it.example] = p[r : r + 1].cpu().numpy()
         elif task == "tagging":
             p = torch.softmax(tgt.logits.float(), dim=-1).cpu().numpy()
             for r, it in enumerate(chunk):
@@ -342,14 +374,23 @@ def predict(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_
     return probs
 
 
-def evaluate_pairs(xm: XMixupModel, tm: TaskModel, examples: Sequence[Example], *, max_length: int,
-                   mixup_inference: bool, items=None, batch_size: int = 32) -> dict[str, float]:
+def evaluate_pairs(
+    xm: XMixupModel,
+    tm: TaskModel,
+    examples: Sequence[Example],
+    *,
+    max_length: int,
+    mixup_inference: bool,
+    items=None,
+    batch_size: int = 32,
+) -> dict[str, float]:
     """The task metric on labelled translate-test pairs: ``{"score": ...}`` (accuracy, span F1, or
     SQuAD F1 with ``"em"`` beside it), predicted ``batch_size`` pairs at a time."""
     from augkit.tasks import score, squad_f1_em
 
-    pred = predict(xm, tm, examples, max_length=max_length, mixup_inference=mixup_inference, items=items,
-                   batch_size=batch_size)
+    pred = predict(
+        xm, tm, examples, max_length=max_length, mixup_inference=mixup_inference, items=items, batch_size=batch_size
+    )
     if tm.task == "qa":
         f1, em = squad_f1_em(pred, [[a["text"] for a in ex.answers] for ex in examples])
         return {"score": f1, "em": em}
@@ -363,10 +404,18 @@ def save_model(xm: XMixupModel, tm: TaskModel, folder: str | Path, settings: Set
     from augkit import atomic_write_json
 
     folder = tm.save(folder)
-    atomic_write_json(folder / CONFIG_FILE, {
-        "mixup_layer": xm.mixup_layer, "lambda0": xm.lambda0, "lambda_mode": xm.lambda_mode,
-        "mix_weight": float(xm.mix_weight.detach()), "mix_bias": float(xm.mix_bias.detach()),
-        "mixup": settings.mixup, "mixup_inference": settings.mixup_inference and settings.mixup})
+    atomic_write_json(
+        folder / CONFIG_FILE,
+        {
+            "mixup_layer": xm.mixup_layer,
+            "lambda0": xm.lambda0,
+            "lambda_mode": xm.lambda_mode,
+            "mix_weight": float(xm.mix_weight.detach()),
+            "mix_bias": float(xm.mix_bias.detach()),
+            "mixup": settings.mixup,
+            "mixup_inference": settings.mixup_inference and settings.mixup,
+        },
+    )
     return folder
 
 

@@ -16,6 +16,7 @@ before the layer's feed-forward sub-layer runs on both halves; the source half i
 Any encoder whose layers look like BERT's (``layer.attention.self.query/key/value`` and
 ``layer.attention.output.dense/LayerNorm``: BERT, mBERT, RoBERTa, XLM-R) works.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,8 +37,10 @@ def encoder_layers(model) -> nn.ModuleList:
     attn = getattr(layers[0], "attention", None)
     parts = ("self.query", "self.key", "self.value", "output.dense", "output.LayerNorm")
     if attn is None or not all(_has(attn, p) for p in parts):
-        raise ValueError(f"{type(model).__name__}: its layers are not BERT-style (attention.self.query/key/value, "
-                         "attention.output.dense/LayerNorm); X-Mixup cannot wrap them")
+        raise ValueError(
+            f"{type(model).__name__}: its layers are not BERT-style (attention.self.query/key/value, "
+            "attention.output.dense/LayerNorm); X-Mixup cannot wrap them"
+        )
     return layers
 
 
@@ -60,14 +63,14 @@ def attention_entropies(scores: torch.Tensor, source_mask: torch.Tensor, target_
     src = source_mask.bool()[:, None, None, :]
     tgt = target_mask.bool()[:, None, :, None]
     # log-probabilities with masked entries set to 0 (not −inf), so that 0·log 0 has a zero gradient
-    log_a = scores.masked_fill(~src, float("-inf")).log_softmax(dim=-1)          # [B, H, I, J]
-    log_at = scores.masked_fill(~tgt, float("-inf")).log_softmax(dim=-2)         # column j: over targets i
+    log_a = scores.masked_fill(~src, float("-inf")).log_softmax(dim=-1)  # [B, H, I, J]
+    log_at = scores.masked_fill(~tgt, float("-inf")).log_softmax(dim=-2)  # column j: over targets i
     log_a, log_at = log_a.masked_fill(~src, 0.0), log_at.masked_fill(~tgt, 0.0)
     a, a_t = log_a.exp().masked_fill(~src, 0.0), log_at.exp().masked_fill(~tgt, 0.0)
     n_tgt = target_mask.sum(-1).clamp(min=1).float()
     n_src = source_mask.sum(-1).clamp(min=1).float()
-    row_entropy = -(a * log_a).sum(-1).masked_fill(~tgt[..., 0], 0.0)            # [B, H, I]
-    col_entropy = -(a_t * log_at).sum(-2).masked_fill(~src[:, :, 0, :], 0.0)     # [B, H, J]
+    row_entropy = -(a * log_a).sum(-1).masked_fill(~tgt[..., 0], 0.0)  # [B, H, I]
+    col_entropy = -(a_t * log_at).sum(-2).masked_fill(~src[:, :, 0, :], 0.0)  # [B, H, J]
     h_a = (row_entropy.sum(-1) / n_tgt[:, None]).mean(-1)
     h_at = (col_entropy.sum(-1) / n_src[:, None]).mean(-1)
     return h_a, h_at, a
@@ -110,8 +113,9 @@ class XMixupModel(nn.Module):
         super().__init__()
         layers = encoder_layers(model)
         if not 1 <= mixup_layer <= len(layers):
-            raise ValueError(f"mixup_layer: expected 1..{len(layers)} (the model has {len(layers)} layers), "
-                             f"got {mixup_layer}")
+            raise ValueError(
+                f"mixup_layer: expected 1..{len(layers)} (the model has {len(layers)} layers), got {mixup_layer}"
+            )
         if lambda_mode not in LAMBDA_MODES:
             raise ValueError(f"lambda_mode: expected one of {', '.join(LAMBDA_MODES)}, got {lambda_mode!r}")
         if not 0.0 <= lambda0 <= 1.0:
@@ -129,8 +133,14 @@ class XMixupModel(nn.Module):
         return self.model.config
 
     # -- forward passes -------------------------------------------------------------------------------
-    def forward(self, source: dict, target: dict, mixup: bool = True, output_hidden_states: bool = False,
-                lam: torch.Tensor | None = None) -> MixupOutput:
+    def forward(
+        self,
+        source: dict,
+        target: dict,
+        mixup: bool = True,
+        output_hidden_states: bool = False,
+        lam: torch.Tensor | None = None,
+    ) -> MixupOutput:
         """Both streams; ``lam`` (``[B]``) overrides the computed mixing ratio (for analysis and tests)."""
         n = source["input_ids"].shape[0]
         if target["input_ids"].shape[0] != n:
@@ -192,7 +202,7 @@ class XMixupModel(nn.Module):
             return x.view(n, width, heads, size).transpose(1, 2)
 
         q, k, v = split_heads(sa.query(t_a)), split_heads(sa.key(s_a)), split_heads(sa.value(s_a))
-        scores = torch.matmul(q, k.transpose(-1, -2)) * (size ** -0.5)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * (size**-0.5)
         h_a, h_at, probs = attention_entropies(scores, call["source_mask"], call["target_mask"])
         lam = call["lam"] if call["lam"] is not None else self.mixing_ratio(h_a, h_at)
         context = torch.matmul(sa.dropout(probs).to(v.dtype), v).transpose(1, 2).reshape(n, width, heads * size)
@@ -210,6 +220,7 @@ def _pad_to(x: torch.Tensor, width: int, fill: int) -> torch.Tensor:
 
 def _split(out, n: int, ws: int, wt: int, source_mask, target_mask) -> tuple[StreamOutput, StreamOutput]:
     """The joint output cut into the source rows (first n) and target rows, each at its own width."""
+
     def part(rows: slice, width: int):
         fields = {}
         for key in ("logits", "start_logits", "end_logits"):
@@ -224,8 +235,10 @@ def _split(out, n: int, ws: int, wt: int, source_mask, target_mask) -> tuple[Str
     hidden = out.hidden_states
     src_h = tuple(h[:n, :ws] for h in hidden) if hidden is not None else None
     tgt_h = tuple(h[n:, :wt] for h in hidden) if hidden is not None else None
-    return (StreamOutput(part(slice(0, n), ws), src_h, source_mask),
-            StreamOutput(part(slice(n, None), wt), tgt_h, target_mask))
+    return (
+        StreamOutput(part(slice(0, n), ws), src_h, source_mask),
+        StreamOutput(part(slice(n, None), wt), tgt_h, target_mask),
+    )
 
 
 @dataclasses.dataclass

@@ -50,6 +50,7 @@ translation as the source) — the ``parallel`` format.
 Every file is checked as it is read: a missing file, a short line or misaligned lines are errors naming
 the file and line; nothing is written half (each output is written under a temporary name, then renamed).
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,9 @@ def _rows(path: Path, *, header: bool, min_columns: int) -> list[list[str]]:
             continue
         cols = line.split("\t")
         if len(cols) < min_columns:
-            raise DataError(f"expected at least {min_columns} tab-separated columns, got {len(cols)}", path=str(path),
-                            line=n)
+            raise DataError(
+                f"expected at least {min_columns} tab-separated columns, got {len(cols)}", path=str(path), line=n
+            )
         rows.append(cols)
     return rows
 
@@ -91,8 +93,10 @@ def _pair(a: str, b: str) -> dict:
 
 def _aligned(name: str, path: Path, rows: list, other: Path, other_rows: list, unit: str = "line") -> None:
     if len(rows) != len(other_rows):
-        raise DataError(f"{len(rows)} {unit}s but {other} has {len(other_rows)}; the files must be aligned {unit} by "
-                        f"{unit}", path=str(path))
+        raise DataError(
+            f"{len(rows)} {unit}s but {other} has {len(other_rows)}; the files must be aligned {unit} by {unit}",
+            path=str(path),
+        )
 
 
 def _train_files(path: Path, en_path: Path, en: list, back_path: Path, columns: int) -> tuple[list, list | None]:
@@ -120,23 +124,45 @@ def xnli(src: Path, languages: list[str], **_) -> Iterator[tuple[str, list[dict]
         for i, (row, src_row) in enumerate(zip(rows, en)):
             label = _nli_label(row[2])
             if _nli_label(src_row[2]) != label:
-                raise DataError(f"label {row[2]!r} but the English line has {src_row[2]!r}: not aligned", path=str(path),
-                                line=i + 2)
-            item = {"id": f"xnli-train-{i}", "label": label, "source": _pair(src_row[0], src_row[1]),
-                    "target": _pair(row[0], row[1])}
+                raise DataError(
+                    f"label {row[2]!r} but the English line has {src_row[2]!r}: not aligned", path=str(path), line=i + 2
+                )
+            item = {
+                "id": f"xnli-train-{i}",
+                "label": label,
+                "source": _pair(src_row[0], src_row[1]),
+                "target": _pair(row[0], row[1]),
+            }
             if back is not None:
                 item["back"] = _pair(back[i][0], back[i][1])
             train.append(item)
         yield f"train.{lang}", train, None
-        yield f"dev.{lang}", [{"id": f"xnli-dev-{i}", "label": row[1], "target": _pair(row[6], row[7]),
-                               "source": _pair(en_row[6], en_row[7])}
-                              for i, (row, en_row) in enumerate(zip(dev, dev_en)) if row[0] == lang], None
+        yield (
+            f"dev.{lang}",
+            [
+                {
+                    "id": f"xnli-dev-{i}",
+                    "label": row[1],
+                    "target": _pair(row[6], row[7]),
+                    "source": _pair(en_row[6], en_row[7]),
+                }
+                for i, (row, en_row) in enumerate(zip(dev, dev_en))
+                if row[0] == lang
+            ],
+            None,
+        )
         mine = [row for row in test if row[0] == lang]
         trans_path = src / "translate-test" / f"test.{lang}.tsv"
         trans = _rows(trans_path, header=False, min_columns=3)
         _aligned("test", trans_path, trans, src / "XNLI-1.0" / "xnli.test.tsv", mine)
-        yield f"test.{lang}", [{"id": f"xnli-test-{i}", "label": row[1], "target": _pair(row[6], row[7]),
-                                "source": _pair(t[0], t[1])} for i, (row, t) in enumerate(zip(mine, trans))], None
+        yield (
+            f"test.{lang}",
+            [
+                {"id": f"xnli-test-{i}", "label": row[1], "target": _pair(row[6], row[7]), "source": _pair(t[0], t[1])}
+                for i, (row, t) in enumerate(zip(mine, trans))
+            ],
+            None,
+        )
 
 
 def pawsx(src: Path, languages: list[str], **_) -> Iterator[tuple[str, list[dict] | None, str | None]]:
@@ -147,8 +173,12 @@ def pawsx(src: Path, languages: list[str], **_) -> Iterator[tuple[str, list[dict
         rows, back = _train_files(path, en_path, en, src / "translate-train-en" / f"translated_train.{lang}-en.tsv", 4)
         train = []
         for i, (row, src_row) in enumerate(zip(rows, en)):
-            item = {"id": f"pawsx-train-{row[0]}", "label": row[3], "source": _pair(src_row[1], src_row[2]),
-                    "target": _pair(row[1], row[2])}
+            item = {
+                "id": f"pawsx-train-{row[0]}",
+                "label": row[3],
+                "source": _pair(src_row[1], src_row[2]),
+                "target": _pair(row[1], row[2]),
+            }
             if back is not None:
                 item["back"] = _pair(back[i][1], back[i][2])
             train.append(item)
@@ -158,22 +188,114 @@ def pawsx(src: Path, languages: list[str], **_) -> Iterator[tuple[str, list[dict
         _aligned("dev", dev_path, dev, dev_en_path, dev_en)
         for n, (row, en_row) in enumerate(zip(dev, dev_en), start=2):
             if row[0] != en_row[0]:
-                raise DataError(f"id {row[0]!r} but {dev_en_path} has {en_row[0]!r} on this line", path=str(dev_path),
-                                line=n)
-        yield f"dev.{lang}", [{"id": f"pawsx-dev-{row[0]}", "label": en_row[3], "target": _pair(row[1], row[2]),
-                               "source": _pair(en_row[1], en_row[2])} for row, en_row in zip(dev, dev_en)], None
+                raise DataError(
+                    f"id {row[0]!r} but {dev_en_path} has {en_row[0]!r} on this line", path=str(dev_path), line=n
+                )
+        yield (
+            f"dev.{lang}",
+            [
+                {
+                    "id": f"pawsx-dev-{row[0]}",
+                    "label": en_row[3],
+                    "target": _pair(row[1], row[2]),
+                    "source": _pair(en_row[1], en_row[2]),
+                }
+                for row, en_row in zip(dev, dev_en)
+            ],
+            None,
+        )
         test_path, trans_path = src / lang / "test_2k.tsv", src / "translate-test" / f"test.{lang}.tsv"
         test, trans = _rows(test_path, header=True, min_columns=4), _rows(trans_path, header=False, min_columns=3)
         _aligned("test", trans_path, trans, test_path, test)
-        yield f"test.{lang}", [{"id": f"pawsx-test-{row[0]}", "label": row[3], "target": _pair(row[1], row[2]),
-                                "source": _pair(t[0], t[1])} for row, t in zip(test, trans)], None
+        yield (
+            f"test.{lang}",
+            [
+                {
+                    "id": f"pawsx-test-{row[0]}",
+                    "label": row[3],
+                    "target": _pair(row[1], row[2]),
+                    "source": _pair(t[0], t[1]),
+                }
+                for row, t in zip(test, trans)
+            ],
+            None,
+        )
 
 
-PANX_LANGUAGES = ["af", "ar", "bg", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id", "it", "ja",
-                  "jv", "ka", "kk", "ko", "ml", "mr", "ms", "my", "nl", "pt", "ru", "sw", "ta", "te", "th", "tl", "tr",
-                  "ur", "vi", "yo", "zh"]
-UDPOS_LANGUAGES = ["af", "ar", "bg", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id", "it", "ja",
-                   "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh"]
+PANX_LANGUAGES = [
+    "af",
+    "ar",
+    "bg",
+    "de",
+    "el",
+    "es",
+    "et",
+    "eu",
+    "fa",
+    "fi",
+    "fr",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "jv",
+    "ka",
+    "kk",
+    "ko",
+    "ml",
+    "mr",
+    "ms",
+    "my",
+    "nl",
+    "pt",
+    "ru",
+    "sw",
+    "ta",
+    "te",
+    "th",
+    "tl",
+    "tr",
+    "ur",
+    "vi",
+    "yo",
+    "zh",
+]
+UDPOS_LANGUAGES = [
+    "af",
+    "ar",
+    "bg",
+    "de",
+    "el",
+    "es",
+    "et",
+    "eu",
+    "fa",
+    "fi",
+    "fr",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "kk",
+    "ko",
+    "mr",
+    "nl",
+    "pt",
+    "ru",
+    "ta",
+    "te",
+    "th",
+    "tl",
+    "tr",
+    "ur",
+    "vi",
+    "yo",
+    "zh",
+]
 MLQA_LANGUAGES = ["ar", "de", "es", "hi", "vi", "zh"]
 
 Sentence = tuple[list[str], list[str]]
@@ -199,7 +321,7 @@ def _sentences(path: Path, *, tagged: bool, lang: str | None = None) -> list[Sen
         cols = line.split("\t")
         word = cols[0].strip()
         if prefix and word.startswith(prefix) and len(word) > len(prefix):
-            word = word[len(prefix):]
+            word = word[len(prefix) :]
         if tagged:
             if len(cols) < 2 or not cols[1].strip() or not word:
                 raise DataError("expected a word, a tab and its tag", path=str(path), line=n)
@@ -233,7 +355,11 @@ def _tagging(task: str):
                 if not words or not target:
                     empty += 1
                     continue
-                item = {"id": f"{task}-train-{i}", "source": {"tokens": words, "tags": tags}, "target": {"tokens": target}}
+                item = {
+                    "id": f"{task}-train-{i}",
+                    "source": {"tokens": words, "tags": tags},
+                    "target": {"tokens": target},
+                }
                 if back is not None and back[i][0]:
                     item["back"] = {"tokens": back[i][0]}
                 train.append(item)
@@ -241,8 +367,11 @@ def _tagging(task: str):
             for split in ("dev", "test"):
                 gold_path = src / lang / f"{split}.tsv"
                 if split == "dev" and not gold_path.is_file():
-                    yield f"dev.{lang}", None, (f"no {gold_path}: no dev file for {lang}; leave {lang}_dev out of the "
-                                                "recipe's dev inputs")
+                    yield (
+                        f"dev.{lang}",
+                        None,
+                        (f"no {gold_path}: no dev file for {lang}; leave {lang}_dev out of the recipe's dev inputs"),
+                    )
                     continue
                 gold = _sentences(gold_path, tagged=True, lang=lang)
                 en_side_path = src / f"translate-{split}-token" / f"{lang}.txt"
@@ -253,9 +382,15 @@ def _tagging(task: str):
                     if not words or not english:
                         empty += 1
                         continue
-                    items.append({"id": f"{task}-{split}-{lang}-{i}", "target": {"tokens": words, "tags": tags},
-                                  "source": {"tokens": english}})
+                    items.append(
+                        {
+                            "id": f"{task}-{split}-{lang}-{i}",
+                            "target": {"tokens": words, "tags": tags},
+                            "source": {"tokens": english},
+                        }
+                    )
                 yield f"{split}.{lang}", items, _dropped(empty, "an empty sentence on one side")
+
     return make
 
 
@@ -269,14 +404,20 @@ def _squad(path: Path) -> dict[str, dict]:
         for article in data:
             for paragraph in article["paragraphs"]:
                 for qa in paragraph["qas"]:
-                    out[str(qa["id"])] = {"question": qa["question"], "context": paragraph["context"],
-                                          "answers": [{"text": a["text"], "start": int(a["answer_start"])}
-                                                      for a in qa.get("answers", [])]}
+                    out[str(qa["id"])] = {
+                        "question": qa["question"],
+                        "context": paragraph["context"],
+                        "answers": [
+                            {"text": a["text"], "start": int(a["answer_start"])} for a in qa.get("answers", [])
+                        ],
+                    }
     except json.JSONDecodeError as e:
         raise DataError(f"invalid JSON at column {e.colno}: {e.msg}", path=str(path), line=e.lineno) from None
     except (KeyError, TypeError, ValueError) as e:
-        raise DataError(f"not SQuAD v1.1 JSON (data → paragraphs → qas with id, question, answers): "
-                        f"{type(e).__name__} {e}", path=str(path)) from None
+        raise DataError(
+            f"not SQuAD v1.1 JSON (data → paragraphs → qas with id, question, answers): {type(e).__name__} {e}",
+            path=str(path),
+        ) from None
     if not out:
         raise DataError("holds no questions", path=str(path))
     return out
@@ -290,7 +431,7 @@ def _located(example: dict) -> dict | None:
         text, start = a["text"], a["start"]
         if not text.strip():
             return None
-        if start < 0 or context[start:start + len(text)] != text:
+        if start < 0 or context[start : start + len(text)] != text:
             start = context.find(text)
             if start < 0 or context.find(text, start + 1) >= 0:  # absent, or where is ambiguous
                 return None
@@ -304,7 +445,9 @@ def _question(example: dict) -> dict:
     return {"question": example["question"], "context": example["context"]}
 
 
-def mlqa(src: Path, languages: list[str], *, squad: Path | None = None) -> Iterator[tuple[str, list[dict] | None, str | None]]:
+def mlqa(
+    src: Path, languages: list[str], *, squad: Path | None = None
+) -> Iterator[tuple[str, list[dict] | None, str | None]]:
     squad = squad or src.parent / "squad"
     english = _squad(squad / "train-v1.1.json")
     for lang in languages:
@@ -325,8 +468,14 @@ def mlqa(src: Path, languages: list[str], *, squad: Path | None = None) -> Itera
             if qid in back and back[qid]["question"].strip() and back[qid]["context"].strip():
                 item["back"] = _question(back[qid])
             train.append(item)
-        notes = [n for n in (_dropped(unplaced, "the answer is not in the translated context"),
-                             _dropped(unmatched, "no English question with the same id")) if n]
+        notes = [
+            n
+            for n in (
+                _dropped(unplaced, "the answer is not in the translated context"),
+                _dropped(unmatched, "no English question with the same id"),
+            )
+            if n
+        ]
         yield f"train.{lang}", train, "; ".join(notes) or None
         for split in ("dev", "test"):
             gold_path = src / split / f"{split}-context-{lang}-question-{lang}.json"
@@ -350,12 +499,18 @@ def mlqa(src: Path, languages: list[str], *, squad: Path | None = None) -> Itera
             yield f"{split}.{lang}", items, _dropped(missing, f"no question with the same id in {source_name.name}")
 
 
-TASKS = {"xnli": (xnli, XNLI_LANGUAGES), "pawsx": (pawsx, PAWSX_LANGUAGES), "panx": (_tagging("panx"), PANX_LANGUAGES),
-         "udpos": (_tagging("udpos"), UDPOS_LANGUAGES), "mlqa": (mlqa, MLQA_LANGUAGES)}
+TASKS = {
+    "xnli": (xnli, XNLI_LANGUAGES),
+    "pawsx": (pawsx, PAWSX_LANGUAGES),
+    "panx": (_tagging("panx"), PANX_LANGUAGES),
+    "udpos": (_tagging("udpos"), UDPOS_LANGUAGES),
+    "mlqa": (mlqa, MLQA_LANGUAGES),
+}
 
 
-def prepare(task: str, src: str | Path, out: str | Path, languages: list[str] | None = None, *,
-            squad: str | Path | None = None) -> dict[str, tuple[int, str | None]]:
+def prepare(
+    task: str, src: str | Path, out: str | Path, languages: list[str] | None = None, *, squad: str | Path | None = None
+) -> dict[str, tuple[int, str | None]]:
     """Write ``task``'s parallel files from ``src`` into ``out``; returns, per file written (or skipped),
     its number of examples and a note (what was dropped, or why it was not written)."""
     make, default = TASKS[task]
@@ -366,26 +521,34 @@ def prepare(task: str, src: str | Path, out: str | Path, languages: list[str] | 
     for name, items, note in make(Path(src), languages or default, **extra):
         if items is not None:
             if not items:
-                raise DataError(f"no examples left for {name}.jsonl ({note or 'the source files are empty'})",
-                                path=str(src))
+                raise DataError(
+                    f"no examples left for {name}.jsonl ({note or 'the source files are empty'})", path=str(src)
+                )
             atomic_write_text(out / f"{name}.jsonl", "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items))
         counts[f"{name}.jsonl"] = (len(items or []), note)
     return counts
 
 
 def register_command(subparsers) -> None:
-    p = subparsers.add_parser("xmixup-data", help="the parallel files of the full X-Mixup recipes, from XTREME's "
-                              "data and the X-Mixup authors' translations",
-                              description="Writes train/dev/test parallel JSON Lines per language (with back-translations "
-                                          "when the folder has them) from the folder the X-Mixup authors' README "
-                                          "lays out; the layout is documented in augkit_xmixup/prepare.py and "
-                                          "docs/data.md.")
+    p = subparsers.add_parser(
+        "xmixup-data",
+        help="the parallel files of the full X-Mixup recipes, from XTREME's data and the X-Mixup authors' translations",
+        description="Writes train/dev/test parallel JSON Lines per language (with back-translations "
+        "when the folder has them) from the folder the X-Mixup authors' README "
+        "lays out; the layout is documented in augkit_xmixup/prepare.py and "
+        "docs/data.md.",
+    )
     p.add_argument("task", choices=sorted(TASKS))
     p.add_argument("--from", dest="src", required=True, help="the folder laid out as the X-Mixup authors' data/TASK")
-    p.add_argument("--to", dest="out", required=True, help="where the recipe reads them (e.g. recipes/data/xmixup/xnli)")
+    p.add_argument(
+        "--to", dest="out", required=True, help="where the recipe reads them (e.g. recipes/data/xmixup/xnli)"
+    )
     p.add_argument("--languages", help="comma-separated target languages (default: the paper's)")
-    p.add_argument("--squad", help="mlqa: the folder with train-v1.1.json, translate-train/ and translate-train-en/ "
-                                   "(default: squad beside --from)")
+    p.add_argument(
+        "--squad",
+        help="mlqa: the folder with train-v1.1.json, translate-train/ and translate-train-en/ "
+        "(default: squad beside --from)",
+    )
     p.set_defaults(func=_cmd)
 
 

@@ -1,5 +1,6 @@
 """X-Mixup's report sections: results beside the baseline, and the training curves (loss terms over
 steps, the distribution of the mixup ratio λ, the scheduled-sampling probability p*)."""
+
 from __future__ import annotations
 
 import json
@@ -30,33 +31,53 @@ def report_sections(run):
         if results is not None:
             base = results.get("baseline") or {}
             alone = all("target_only_mean" in e for e in results["languages"].values())
-            rows = [[lang, " ".join(_pct(s) for s in e["models"]), _ms(e)]
-                    + ([_ms({"mean": e["target_only_mean"], "std": e["target_only_std"]})] if alone else [])
-                    + [_ms(base.get(lang)), e.get("n", "-")] for lang, e in results["languages"].items()]
-            columns = ["language", "models", "mean ± std"] + (["w/o mixup inference"] if alone else []) \
+            rows = [
+                [lang, " ".join(_pct(s) for s in e["models"]), _ms(e)]
+                + ([_ms({"mean": e["target_only_mean"], "std": e["target_only_std"]})] if alone else [])
+                + [_ms(base.get(lang)), e.get("n", "-")]
+                for lang, e in results["languages"].items()
+            ]
+            columns = (
+                ["language", "models", "mean ± std"]
+                + (["w/o mixup inference"] if alone else [])
                 + ["baseline mean ± std", "examples"]
+            )
             metric = metric_name(results.get("task"))
             notes = "".join(f"\n\n- {n}" for n in results.get("notes", []))
             title = "X-Mixup results" + (f" ({stage.name})" if len(run.stages_of(XMixupTrainer)) > 1 else "")
-            sections.append(ReportSection(
-                title, f"Target-language {metric} × 100 on test, mixup layer {results.get('mixup_layer')}; "
-                "the baseline is the same training without mixup (translate-train)."
-                + (" \"w/o mixup inference\": the same models on the target text alone (the paper's ablation; "
-                   "what mixing in the translate-test text adds at inference)." if alone else "") + notes,
-                [ReportTable(columns, rows,
-                             caption=f"X-Mixup results ({metric} x 100)")], order=11, terminal=True))
+            sections.append(
+                ReportSection(
+                    title,
+                    f"Target-language {metric} × 100 on test, mixup layer {results.get('mixup_layer')}; "
+                    "the baseline is the same training without mixup (translate-train)."
+                    + (
+                        ' "w/o mixup inference": the same models on the target text alone (the paper\'s ablation; '
+                        "what mixing in the translate-test text adds at inference)."
+                        if alone
+                        else ""
+                    )
+                    + notes,
+                    [ReportTable(columns, rows, caption=f"X-Mixup results ({metric} x 100)")],
+                    order=11,
+                    terminal=True,
+                )
+            )
         curves = {k: v for k, v in _curves(stage).items() if v}
         if not curves:
             if results is None:
-                sections.append(ReportSection(f"X-Mixup training ({stage.name})", "Not started: no training curves "
-                                              "yet.", order=35))
+                sections.append(
+                    ReportSection(f"X-Mixup training ({stage.name})", "Not started: no training curves yet.", order=35)
+                )
             continue
         figures = []
         mixup = {k: v for k, v in curves.items() if not k.startswith("baseline")} or curves
 
         def series(key: str) -> dict[str, list[tuple]]:
-            return {name: pts for name, rows in mixup.items()
-                    if (pts := [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))])}
+            return {
+                name: pts
+                for name, rows in mixup.items()
+                if (pts := [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))])
+            }
 
         def constant(by_run: dict[str, list[tuple]]) -> float | None:
             values = {v for pts in by_run.values() for _, v in pts}
@@ -93,15 +114,23 @@ def report_sections(run):
                     ax.set_xlabel("step")
                     ax.set_ylim(0, 1.05)
             fig.tight_layout()
-            figures.append(ReportFigure(" and ".join({"lambda": "λ distribution", "p_star": "p*"}[p] for p in panels),
-                                        figure_png(fig)))
-        text = (f"{len(mixup)} X-Mixup trainings; {sum(len(v) for v in mixup.values())} logged steps. λ: mean "
-                f"{sum(lams) / len(lams):.3f}, range {min(lams):.3f}–{max(lams):.3f}." if lams else "")
+            figures.append(
+                ReportFigure(
+                    " and ".join({"lambda": "λ distribution", "p_star": "p*"}[p] for p in panels), figure_png(fig)
+                )
+            )
+        text = (
+            f"{len(mixup)} X-Mixup trainings; {sum(len(v) for v in mixup.values())} logged steps. λ: mean "
+            f"{sum(lams) / len(lams):.3f}, range {min(lams):.3f}–{max(lams):.3f}."
+            if lams
+            else ""
+        )
         if flat:
             text += " Constant over training (not drawn): " + ", ".join(f"{t} = {v:g}" for t, v in flat.items()) + "."
         if p_flat is not None:
-            text += (f" p* stayed at {p_flat:g}" + (": scheduled sampling was off (no back-translations, or "
-                                                    "switched off)." if p_flat == 1 else ".") )
+            text += f" p* stayed at {p_flat:g}" + (
+                ": scheduled sampling was off (no back-translations, or switched off)." if p_flat == 1 else "."
+            )
         if results is None:
             text += " The stage has not finished: the curves so far are shown; the results are missing."
         sections.append(ReportSection(f"X-Mixup training ({stage.name})", text, figures=figures, order=35))

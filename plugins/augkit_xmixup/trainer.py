@@ -5,25 +5,43 @@ translate-test pairs; optionally the translate-train baseline (the same recipe w
 Built on the shared task layer (``augkit.tasks.build_trainer`` with X-Mixup's own loss, and
 ``run_training``), so it trains data-parallel under ``torchrun``/``accelerate launch``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 from typing import TYPE_CHECKING, Literal
 
-from augkit import (DataError, concat, mean_std, InputSpec, ModelEntry, ModelRef, ModelSet, StageScores, Trainer,
-                    atomic_write_json, atomic_write_text, derive_seed, distributed, metric_name, param,
-                    read_model_config)
-from augkit import tasks  # its training and inference names load torch on first use
+from augkit import (
+    DataError,
+    InputSpec,
+    ModelEntry,
+    ModelRef,
+    ModelSet,
+    StageScores,
+    Trainer,
+    atomic_write_json,
+    atomic_write_text,
+    concat,
+    derive_seed,
+    distributed,
+    mean_std,
+    metric_name,
+    param,
+    read_model_config,
+    tasks,  # its training and inference names load torch on first use
+)
 from augkit.tasks import TrainingParams, by_language, load_task_model, require_labelled, task_of, training_steps
 
 if TYPE_CHECKING:
     from .method import Settings
 
 #: Table 10 and §5.1 of the paper: α, the sampling decay k, and the mixup layer per task
-TASK_DEFAULTS = {"pair": {"alpha": 0.4, "k": 1000, "layer": 1},
-                 "tagging": {"alpha": 0.8, "k": 1000, "layer": 4},
-                 "qa": {"alpha": 0.2, "k": 2000, "layer": None}}  # QA: 16 for 24-layer models, 8 otherwise
+TASK_DEFAULTS = {
+    "pair": {"alpha": 0.4, "k": 1000, "layer": 1},
+    "tagging": {"alpha": 0.8, "k": 1000, "layer": 4},
+    "qa": {"alpha": 0.2, "k": 2000, "layer": None},
+}  # QA: 16 for 24-layer models, 8 otherwise
 
 
 @dataclasses.dataclass
@@ -34,14 +52,20 @@ class XMixupParams(TrainingParams):
     seeds: list[int] = param([], help="one seed per model (default: derived from the run seed)")
     train_epochs: float = param(4.0, help="passes over the training pairs when max_steps is 0", gt=0)
     mixup: bool = param(True, help="cross-lingual manifold mixup in training and inference (false: 'w/o mixup')")
-    mixup_layer: int | None = param(None, help="layer l that mixes, 1-based (default: the paper's per task: 1 "
-                                               "classification, 4 tagging, 16 QA on 24-layer models / 8 otherwise)",
-                                    ge=1, le=1000)
+    mixup_layer: int | None = param(
+        None,
+        help="layer l that mixes, 1-based (default: the paper's per task: 1 "
+        "classification, 4 tagging, 16 QA on 24-layer models / 8 otherwise)",
+        ge=1,
+        le=1000,
+    )
     lambda0: float = param(0.5, help="λ0: the largest mixing ratio", ge=0, le=1)
     lambda_mode: Literal["adaptive", "constant"] = param(
-        "adaptive", help='"adaptive": λ = λ0·σ((H(A)+H(Aᵀ))·W + b); "constant": λ = λ0')
-    alpha: float | None = param(None, help="α, weight of the source loss (default: 0.4 classification, 0.8 "
-                                           "tagging, 0.2 QA)", ge=0, le=1)
+        "adaptive", help='"adaptive": λ = λ0·σ((H(A)+H(Aᵀ))·W + b); "constant": λ = λ0'
+    )
+    alpha: float | None = param(
+        None, help="α, weight of the source loss (default: 0.4 classification, 0.8 tagging, 0.2 QA)", ge=0, le=1
+    )
     mse: bool = param(True, help="MSE consistency loss between the streams' pooled representations")
     kl: bool = param(True, help="KL consistency loss between the streams' class distributions (classification)")
     mse_weight: float = param(1.0, help="weight of the MSE term in the loss (the paper: 1)", ge=0)
@@ -59,8 +83,10 @@ class XMixupParams(TrainingParams):
         if self.mixup_layer is not None:  # against the model's depth, from its config (no weights loaded)
             layers = (read_model_config(self.model) or {}).get("num_hidden_layers")
             if isinstance(layers, int) and self.mixup_layer > layers:
-                raise ValueError(f"mixup_layer: expected 1..{layers} (the model {self.model} has {layers} layers), "
-                                 f"got {self.mixup_layer}")
+                raise ValueError(
+                    f"mixup_layer: expected 1..{layers} (the model {self.model} has {layers} layers), "
+                    f"got {self.mixup_layer}"
+                )
         if self.seeds and len(self.seeds) != self.n_models:
             raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
 
@@ -78,10 +104,15 @@ class XMixupTrainer(Trainer):
     Params = XMixupParams
     supports_distributed = True
     example_types = ("pair", "tagging", "qa")
-    inputs = {"train": InputSpec("corpus", many=True, help="translate-train pairs (target side carries its source); "
-                                                           "several corpora (languages) train one model"),
-              "dev": InputSpec("corpus", many=True, required=False, help="translate-test dev pairs (model selection)"),
-              "test": InputSpec("corpus", many=True, required=False, help="translate-test test pairs (results)")}
+    inputs = {
+        "train": InputSpec(
+            "corpus",
+            many=True,
+            help="translate-train pairs (target side carries its source); several corpora (languages) train one model",
+        ),
+        "dev": InputSpec("corpus", many=True, required=False, help="translate-test dev pairs (model selection)"),
+        "test": InputSpec("corpus", many=True, required=False, help="translate-test test pairs (results)"),
+    }
 
     def preflight(self, inputs) -> None:
         train = inputs.get("train")
@@ -89,22 +120,26 @@ class XMixupTrainer(Trainer):
             examples = [ex for c in (train if isinstance(train, list) else [train]) for ex in c]
             task = task_of(examples)
             if not all("source" in (ex.meta.get("parallel") or {}) for ex in examples):
-                raise DataError("train: X-Mixup trains on parallel pairs; read the data with format = \"parallel\"")
+                raise DataError('train: X-Mixup trains on parallel pairs; read the data with format = "parallel"')
             if task == "pair":
                 require_labelled("train", examples)
             alpha = self.params.alpha if self.params.alpha is not None else TASK_DEFAULTS[task]["alpha"]
             if task == "tagging" and alpha < 1 and any(ex.probs is None for ex in examples):
-                raise DataError("train: tagging translations need soft labels (a source-language model's "
-                                "distribution per word); add a `label` stage that labels these pairs before "
-                                "the X-Mixup stage")
+                raise DataError(
+                    "train: tagging translations need soft labels (a source-language model's "
+                    "distribution per word); add a `label` stage that labels these pairs before "
+                    "the X-Mixup stage"
+                )
         for name in ("dev", "test"):
             for corpus in inputs.get(name) or []:
                 if corpus is not None:
                     require_labelled(f"{name}[{','.join(corpus.languages)}]", list(corpus))
                     if not all("source" in (ex.meta.get("parallel") or {}) for ex in corpus):
                         if self.params.mixup and self.params.mixup_inference:
-                            raise DataError(f"{name}: mixup inference needs translate-test pairs (format = "
-                                            "\"parallel\"), or set mixup_inference = false")
+                            raise DataError(
+                                f"{name}: mixup inference needs translate-test pairs (format = "
+                                '"parallel"), or set mixup_inference = false'
+                            )
 
     # -- the stage --------------------------------------------------------------------------------------
     def run_stage(self, ctx) -> dict:
@@ -126,8 +161,10 @@ class XMixupTrainer(Trainer):
         if runs[0][2].scheduled_sampling and not any("back" in (ex.meta.get("parallel") or {}) for ex in train):
             notes.append("scheduled sampling is off: the training pairs have no back-translations")
             ctx.log.info("X-Mixup: %s", notes[-1])
-        reports = {name: self._train_one(ctx, name, seed, settings, task, labels, train, dev, tests)
-                   for name, seed, settings in runs}
+        reports = {
+            name: self._train_one(ctx, name, seed, settings, task, labels, train, dev, tests)
+            for name, seed, settings in runs
+        }
         distributed.barrier()
         if not distributed.is_main():
             return {}
@@ -150,11 +187,22 @@ class XMixupTrainer(Trainer):
             work = training_work(f"run {k}", shape, est.hw, p, train, streams=2)
             evaluations = (work.steps // p.eval_steps if p.eval_steps else 0) + 1
             streams = 2 if p.mixup_inference else 1
-            cost.work += [work,
-                          inference_work(f"run {k} dev", shape, est.hw, dev, p.max_length, passes=evaluations,
-                                         batch=p.eval_batch_size, streams=streams),
-                          inference_work(f"run {k} test", shape, est.hw, test, p.max_length, batch=p.eval_batch_size,
-                                         streams=streams)]
+            cost.work += [
+                work,
+                inference_work(
+                    f"run {k} dev",
+                    shape,
+                    est.hw,
+                    dev,
+                    p.max_length,
+                    passes=evaluations,
+                    batch=p.eval_batch_size,
+                    streams=streams,
+                ),
+                inference_work(
+                    f"run {k} test", shape, est.hw, test, p.max_length, batch=p.eval_batch_size, streams=streams
+                ),
+            ]
         cost.advice = training_advice(cost.work[0], est.hw)
         return cost
 
@@ -165,22 +213,34 @@ class XMixupTrainer(Trainer):
 
         p = self.params
         d = TASK_DEFAULTS[task]
-        s = Settings(task=task, alpha=p.alpha if p.alpha is not None else d["alpha"], mixup=p.mixup,
-                     mixup_inference=p.mixup and p.mixup_inference, mse=p.mse, kl=p.kl and task == "pair",
-                     mse_weight=p.mse_weight, kl_weight=p.kl_weight,
-                     pooling=p.pooling, scheduled_sampling=p.scheduled_sampling, k=float(p.k or d["k"]),
-                     granularity=p.granularity)
+        s = Settings(
+            task=task,
+            alpha=p.alpha if p.alpha is not None else d["alpha"],
+            mixup=p.mixup,
+            mixup_inference=p.mixup and p.mixup_inference,
+            mse=p.mse,
+            kl=p.kl and task == "pair",
+            mse_weight=p.mse_weight,
+            kl_weight=p.kl_weight,
+            pooling=p.pooling,
+            scheduled_sampling=p.scheduled_sampling,
+            k=float(p.k or d["k"]),
+            granularity=p.granularity,
+        )
         if baseline:
-            s = dataclasses.replace(s, mixup=False, mixup_inference=False, mse=False, kl=False,
-                                    scheduled_sampling=False)
+            s = dataclasses.replace(
+                s, mixup=False, mixup_inference=False, mse=False, kl=False, scheduled_sampling=False
+            )
         return s
 
     def mixup_layer(self, task: str, n_layers: int) -> int:
         p = self.params
         layer = p.mixup_layer or TASK_DEFAULTS[task]["layer"] or (16 if n_layers >= 24 else 8)
         if layer > n_layers:
-            raise DataError(f"mixup_layer {layer} but the model has {n_layers} layers; set mixup_layer "
-                            f"(1..{n_layers})", path=str(p.model))
+            raise DataError(
+                f"mixup_layer {layer} but the model has {n_layers} layers; set mixup_layer (1..{n_layers})",
+                path=str(p.model),
+            )
         return layer
 
     def _labels(self, corpus, train, task) -> list[str]:
@@ -192,13 +252,17 @@ class XMixupTrainer(Trainer):
             if any(has_probs) and corpus.labels:
                 labels = list(corpus.labels)  # the soft labels' columns
                 if p.labels is not None and list(p.labels) != labels:
-                    raise DataError(f"labels: the soft labels are over ({', '.join(labels)}), the stage's labels "
-                                    f"are ({', '.join(p.labels)})")
+                    raise DataError(
+                        f"labels: the soft labels are over ({', '.join(labels)}), the stage's labels "
+                        f"are ({', '.join(p.labels)})"
+                    )
                 return labels
             if (p.alpha if p.alpha is not None else TASK_DEFAULTS[task]["alpha"]) < 1:
-                raise DataError("train: tagging translations need soft labels (a source-language model's "
-                                "distribution per word); add a `label` stage that labels these pairs before "
-                                "the X-Mixup stage")
+                raise DataError(
+                    "train: tagging translations need soft labels (a source-language model's "
+                    "distribution per word); add a `label` stage that labels these pairs before "
+                    "the X-Mixup stage"
+                )
             from .data import side_example
 
             seen = {t for ex in train for t in (side_example(ex, "source").tags or [])}
@@ -215,8 +279,7 @@ class XMixupTrainer(Trainer):
         finished = tasks.finished_report(done)
         if finished is not None:
             return finished
-        tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed,
-                             trust_remote_code=p.trust_remote_code)
+        tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed, trust_remote_code=p.trust_remote_code)
         layer = self.mixup_layer(task, tm.model.config.num_hidden_layers)
         xm = XMixupModel(tm.model, layer, p.lambda0, p.lambda_mode).to(ctx.device)
         trainable = settings.mixup and p.lambda_mode == "adaptive"
@@ -224,13 +287,24 @@ class XMixupTrainer(Trainer):
         xm.mix_bias.requires_grad_(trainable)
         stats: dict = {}
         items = make_items(train, tm, p.max_length, train=True, stats=stats)
-        dev_items = {lang: (list(c), make_items(list(c), tm, p.max_length, train=False,
-                                                need_source=settings.mixup_inference)) for lang, c in dev.items()}
+        dev_items = {
+            lang: (list(c), make_items(list(c), tm, p.max_length, train=False, need_source=settings.mixup_inference))
+            for lang, c in dev.items()
+        }
 
         def dev_score(_model) -> float:
-            scores = [evaluate_pairs(xm, tm, exs, max_length=p.max_length, mixup_inference=settings.mixup_inference,
-                                     items=its, batch_size=p.eval_batch_size)["score"]
-                      for exs, its in dev_items.values()]
+            scores = [
+                evaluate_pairs(
+                    xm,
+                    tm,
+                    exs,
+                    max_length=p.max_length,
+                    mixup_inference=settings.mixup_inference,
+                    items=its,
+                    batch_size=p.eval_batch_size,
+                )["score"]
+                for exs, its in dev_items.values()
+            ]
             xm.train()
             return sum(scores) / len(scores)
 
@@ -239,8 +313,12 @@ class XMixupTrainer(Trainer):
         curve: list[dict] = []
         holder: dict = {}
         sampling = settings.scheduled_sampling and any(it.back is not None for it in items)
-        sampler = ScheduledSampler(settings.k, settings.granularity, enabled=sampling,
-                                   seed=derive_seed(seed, "scheduled-sampling", distributed.rank()))
+        sampler = ScheduledSampler(
+            settings.k,
+            settings.granularity,
+            enabled=sampling,
+            seed=derive_seed(seed, "scheduled-sampling", distributed.rank()),
+        )
 
         def loss_fn(model, inputs):
             if "trainer" not in holder:  # tasks.build_trainer's memory probe (micro_batch_size = "auto" on a GPU)
@@ -252,31 +330,59 @@ class XMixupTrainer(Trainer):
             curve.append({"step": step + 1, "loss": float(loss.detach()), **terms})
             return loss, out, terms
 
-        trainer = tasks.build_trainer(xm, p, train_dataset=tasks.FeatureDataset(items),
-                                data_collator=ItemCollator(tm.tokenizer.pad_token_id, task), steps=steps, seed=seed,
-                                name=name, ctx=ctx, hooks=self.hooks, loss_fn=loss_fn,
-                                output_dir=ctx.out_dir / "logs" / name if p.report_to else None)
+        trainer = tasks.build_trainer(
+            xm,
+            p,
+            train_dataset=tasks.FeatureDataset(items),
+            data_collator=ItemCollator(tm.tokenizer.pad_token_id, task),
+            steps=steps,
+            seed=seed,
+            name=name,
+            ctx=ctx,
+            hooks=self.hooks,
+            loss_fn=loss_fn,
+            output_dir=ctx.out_dir / "logs" / name if p.report_to else None,
+        )
         holder["trainer"] = trainer
         report = tasks.run_training(trainer, selection)
-        report.update({"seed": seed, "mixup_layer": layer, "settings": dataclasses.asdict(settings),
-                       "scheduled_sampling_active": sampling, "mix_weight": float(xm.mix_weight.detach()),
-                       "mix_bias": float(xm.mix_bias.detach()), **stats})
+        report.update(
+            {
+                "seed": seed,
+                "mixup_layer": layer,
+                "settings": dataclasses.asdict(settings),
+                "scheduled_sampling_active": sampling,
+                "mix_weight": float(xm.mix_weight.detach()),
+                "mix_bias": float(xm.mix_bias.detach()),
+                **stats,
+            }
+        )
         report["test"] = {}
         for lang, corpus in tests.items():
-            report["test"][lang] = {**evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
-                                                     mixup_inference=settings.mixup_inference,
-                                                     batch_size=p.eval_batch_size), "n": len(corpus)}
+            report["test"][lang] = {
+                **evaluate_pairs(
+                    xm,
+                    tm,
+                    list(corpus),
+                    max_length=p.max_length,
+                    mixup_inference=settings.mixup_inference,
+                    batch_size=p.eval_batch_size,
+                ),
+                "n": len(corpus),
+            }
             if settings.mixup_inference:  # the paper's "w/o mixup inference" ablation, on the same model
-                report["test"][lang]["target_only"] = evaluate_pairs(xm, tm, list(corpus), max_length=p.max_length,
-                                                                     mixup_inference=False,
-                                                                     batch_size=p.eval_batch_size)["score"]
+                report["test"][lang]["target_only"] = evaluate_pairs(
+                    xm, tm, list(corpus), max_length=p.max_length, mixup_inference=False, batch_size=p.eval_batch_size
+                )["score"]
         if distributed.is_main():
             save_model(xm, tm, folder, settings)
             lines = "".join(json.dumps(r) + "\n" for r in curve)
             atomic_write_text(ctx.out_dir / "curves" / f"{name}.jsonl", lines)
             atomic_write_json(done, report)
-            ctx.log.info("X-Mixup %s: %s", name, ", ".join(f"{lang} {r['score']:.4f}"
-                                                             for lang, r in report["test"].items()) or "trained")
+            ctx.log.info(
+                "X-Mixup %s: %s",
+                name,
+                ", ".join(f"{lang} {r['score']:.4f}" for lang, r in report["test"].items()) or "trained",
+            )
         return report
 
     def _write_results(self, ctx, task, labels, seeds, reports, notes) -> dict:
@@ -301,11 +407,19 @@ class XMixupTrainer(Trainer):
                 out[lang] = entry
             return out
 
-        results = {"task": task, "labels": labels, "seeds": seeds, "notes": notes,
-                   "settings": reports["model-0"]["settings"], "mixup_layer": reports["model-0"]["mixup_layer"],
-                   "languages": summary("model-"),
-                   "models": {n: {k: r.get(k) for k in ("seed", "best_dev", "best_step", "steps", "mix_weight",
-                                                         "mix_bias", "test")} for n, r in reports.items()}}
+        results = {
+            "task": task,
+            "labels": labels,
+            "seeds": seeds,
+            "notes": notes,
+            "settings": reports["model-0"]["settings"],
+            "mixup_layer": reports["model-0"]["mixup_layer"],
+            "languages": summary("model-"),
+            "models": {
+                n: {k: r.get(k) for k in ("seed", "best_dev", "best_step", "steps", "mix_weight", "mix_bias", "test")}
+                for n, r in reports.items()
+            },
+        }
         if any(n.startswith("baseline-") for n in reports):
             results["baseline"] = summary("baseline-")
         atomic_write_json(ctx.out_dir / "results.json", results)
@@ -313,15 +427,27 @@ class XMixupTrainer(Trainer):
         if "baseline" in results:
             arms["translate-train"] = {lang: e["models"] for lang, e in results["baseline"].items()}
         if any(arms["X-Mixup"].values()):
-            StageScores(metric_name(task), arms, sizes={lang: e["n"] for lang, e in results["languages"].items()
-                                                        if "n" in e}).write(ctx.out_dir)
+            StageScores(
+                metric_name(task), arms, sizes={lang: e["n"] for lang, e in results["languages"].items() if "n" in e}
+            ).write(ctx.out_dir)
         names = [n for n in reports if n.startswith("model-")]
-        entries = [ModelEntry(n, str(ctx.out_dir / "models" / n), seed=reports[n]["seed"],
-                              scores={k: v for k, v in (("dev", reports[n].get("best_dev")),) if v is not None})
-                   for n in names]
+        entries = [
+            ModelEntry(
+                n,
+                str(ctx.out_dir / "models" / n),
+                seed=reports[n]["seed"],
+                scores={k: v for k, v in (("dev", reports[n].get("best_dev")),) if v is not None},
+            )
+            for n in names
+        ]
         best = max(names, key=lambda n: reports[n].get("best_dev") or 0.0)
-        ModelSet(entries, task=task, labels=labels, selected=best,
-                 selection="best dev" if reports[best].get("best_dev") is not None else "first").write(ctx.out_dir)
+        ModelSet(
+            entries,
+            task=task,
+            labels=labels,
+            selected=best,
+            selection="best dev" if reports[best].get("best_dev") is not None else "first",
+        ).write(ctx.out_dir)
         stats = {"task": task, "n_models": len(names)}
         for lang, entry in results["languages"].items():
             stats[f"{lang}_mean"] = round(entry["mean"], 4)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
 from .data import EXAMPLE_TYPES, Corpus, Example
 from .params import Params, build_params
+from .params import Params as ParamsBase  # the base class (inside a component, ``Params`` is its schema)
 
 
 @dataclasses.dataclass
@@ -88,7 +89,7 @@ class Component:
     registered_name: ClassVar[str | None] = None
     plugin_name: ClassVar[str | None] = None
 
-    def __init__(self, params: Params | None = None, **kwargs: Any):
+    def __init__(self, params: ParamsBase | None = None, **kwargs: Any):
         if params is not None and kwargs:
             raise TypeError("pass either a Params object or keyword parameters, not both")
         if params is None:

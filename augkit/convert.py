@@ -88,7 +88,7 @@ def detect_columns(
             )
     if type not in EXAMPLE_TYPES:
         raise DataError(f"type: expected one of {', '.join(EXAMPLE_TYPES)}, got {type!r}", path=where)
-    mapping = {}
+    mapping: dict[str, Any] = {}
     for field in FIELDS_OF[type] + ("id",):
         col = given.get(field) or next((a for a in ALIASES[field] if a in present and a not in mapping.values()), None)
         if col is not None:
@@ -228,7 +228,7 @@ def example_text(ex: Example) -> str:
     if ex.type == "tagging":
         return " ".join(ex.tokens)
     if ex.type == "pair":
-        return ex.text_a if ex.text_b is None else f"{ex.text_a}\t{ex.text_b}"
+        return (ex.text_a or "") if ex.text_b is None else f"{ex.text_a}\t{ex.text_b}"
     return f"{ex.question}\t{ex.context}"
 
 

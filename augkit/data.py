@@ -162,6 +162,8 @@ class CorpusWriter:
         from datasets.arrow_writer import ArrowWriter
 
         self.path = Path(path)
+        self.final: Path | None = None  # where a finished shard goes (generation renames it there)
+        self.originals = 0  # inputs written beside the new examples (generation's include_original)
         self._writer = ArrowWriter(features=features(), path=str(self.path), writer_batch_size=batch_size)
         self.count = 0
 

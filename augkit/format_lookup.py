@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .components import Component, Reader, Writer
 from .errors import DataError
 from .params import build_params
 from .plugins import get_plugin_manager
 
 
+def _suffixes(cls: type[Component]) -> tuple[str, ...]:
+    return cls.suffixes if issubclass(cls, (Reader, Writer)) else ()
+
+
 def _by_suffix(kind: str, path: str):
     suffix = "".join(Path(path).suffixes[-1:]).lower()
-    matches = [r for r in get_plugin_manager().components(kind) if suffix in r.cls.suffixes]
+    matches = [r for r in get_plugin_manager().components(kind) if suffix in _suffixes(r.cls)]
     if not matches:
-        known = sorted({s for r in get_plugin_manager().components(kind) for s in r.cls.suffixes})
+        known = sorted({s for r in get_plugin_manager().components(kind) for s in _suffixes(r.cls)})
         raise DataError(
             f"cannot tell the format from the suffix {suffix or '(none)'!r}; pass a format "
             f"(known suffixes: {', '.join(known)})",
@@ -38,7 +43,7 @@ def writer_for(path: str, format: str | None, params: dict | None = None, where:
 def formats_for(kind: str, example_type: str) -> list[str]:
     """``name (suffixes)`` of every installed reader or writer that handles ``example_type``."""
     return [
-        f"{r.name} ({', '.join(r.cls.suffixes)})" if r.cls.suffixes else r.name
+        f"{r.name} ({', '.join(_suffixes(r.cls))})" if _suffixes(r.cls) else r.name
         for r in get_plugin_manager().components(kind)
         if example_type in r.cls.example_types
     ]

@@ -115,7 +115,8 @@ def generate_shards(
                 done_inputs += len(batch)
             yield k, None  # end of shard
 
-    writer, before = None, {}
+    writer: CorpusWriter | None = None
+    before: dict[str, int] = {}
     total_inputs = sum(min(shard_size, n - k * shard_size) for k in todo)
     for k, batch in progress_iter(
         shard_batches(),
@@ -134,7 +135,7 @@ def generate_shards(
             writer.final = data_dir / f"shard-{k:05d}.arrow"
         out = gen.augment_batch(batch, seed=seed)
         if include_original:
-            by_source: dict[str, list] = {}
+            by_source: dict[str | None, list] = {}
             for ex in out:
                 by_source.setdefault(ex.source_id, []).append(ex)
             for ex in batch:

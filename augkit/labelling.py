@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
+from .components import Labeler
 from .data import UNKNOWN_TAG, Corpus, Example
 from .errors import DataError, ParamError
 
@@ -35,7 +36,7 @@ def default_labeler() -> str:
     from .plugins import get_plugin_manager
 
     labelers = get_plugin_manager().components("labeler")
-    claims = [r for r in labelers if r.cls.default]
+    claims = [r for r in labelers if issubclass(r.cls, Labeler) and r.cls.default]
     if len(claims) == 1:
         return claims[0].qualified
     if not claims and len(labelers) == 1:

@@ -12,7 +12,9 @@ types, defaults and help text. Recipes are checked against it before any model l
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import inspect
 import threading
 import types
@@ -20,6 +22,8 @@ import typing
 from typing import Any, Literal, get_args, get_origin
 
 from .errors import ParamError, PluginError, did_you_mean
+
+P = typing.TypeVar("P", bound="Params")
 
 _MISSING = dataclasses.MISSING
 
@@ -40,7 +44,7 @@ def param(
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return dataclasses.field(default_factory=functools.partial(copy.copy, default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -280,8 +284,8 @@ class TextReaderParams(Params):
 
 
 def build_params(
-    params_cls: type[Params], raw: dict[str, Any] | None, where: str = "params", base_dir=None, resolve=None
-) -> Params:
+    params_cls: type[P], raw: dict[str, Any] | None, where: str = "params", base_dir=None, resolve=None
+) -> P:
     """Validate ``raw`` against ``params_cls`` and return an instance.
 
     ``where`` is the key path used in messages (e.g. ``stages.vicinity.params``); ``base_dir`` is where

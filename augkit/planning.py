@@ -266,7 +266,7 @@ def render(rp: RecipePlan, console=None) -> None:
         ("disk", "right"),
         ("fits", "left"),
     ):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just)  # type: ignore[arg-type]  # "right"/"left" are rich's literals
     for s in rp.stages:
         if s.cost is None:
             table.add_row(s.name, s.component, "", "", "", "", "", "", "", "no estimate")

@@ -13,12 +13,23 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import pluggy
 
 from . import hookspecs
-from .components import COMPONENT_KINDS, Component
+from .components import (
+    COMPONENT_KINDS,
+    Analyzer,
+    Component,
+    Filter,
+    Generator,
+    Labeler,
+    Reader,
+    Trainer,
+    TrainerHook,
+    Writer,
+)
 from .errors import PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "augkit"
@@ -124,7 +135,8 @@ class PluginManager(pluggy.PluginManager):
                     name = name or getattr(cls, "name", None)
                     if not isinstance(name, str) or not name:
                         raise PluginError(f"plugin {_plugin!r}: {cls.__name__} registered without a name")
-                    cls.registered_name, cls.plugin_name = name, _plugin
+                    component: type[Component] = cls
+                    component.registered_name, component.plugin_name = name, _plugin
                     entries = registry[_kind].setdefault(name, [])
                     if any(r.plugin == _plugin for r in entries):
                         raise PluginError(f"plugin {_plugin!r} registers {_kind} {name!r} twice")
@@ -135,6 +147,33 @@ class PluginManager(pluggy.PluginManager):
 
     def components(self, kind: str) -> list[Registration]:
         return [r for regs in self.registry[kind].values() for r in regs]
+
+    @overload
+    def resolve(self, kind: Literal["generator"], name: str, where: str = ...) -> type[Generator]: ...
+
+    @overload
+    def resolve(self, kind: Literal["labeler"], name: str, where: str = ...) -> type[Labeler]: ...
+
+    @overload
+    def resolve(self, kind: Literal["filter"], name: str, where: str = ...) -> type[Filter]: ...
+
+    @overload
+    def resolve(self, kind: Literal["trainer"], name: str, where: str = ...) -> type[Trainer]: ...
+
+    @overload
+    def resolve(self, kind: Literal["trainer_hook"], name: str, where: str = ...) -> type[TrainerHook]: ...
+
+    @overload
+    def resolve(self, kind: Literal["analyzer"], name: str, where: str = ...) -> type[Analyzer]: ...
+
+    @overload
+    def resolve(self, kind: Literal["reader"], name: str, where: str = ...) -> type[Reader]: ...
+
+    @overload
+    def resolve(self, kind: Literal["writer"], name: str, where: str = ...) -> type[Writer]: ...
+
+    @overload
+    def resolve(self, kind: str, name: str, where: str = ...) -> type[Component]: ...
 
     def resolve(self, kind: str, name: str, where: str = "component") -> type[Component]:
         """The component class for ``name`` (``plugin:name`` or a unique bare name) or a PluginError."""
@@ -201,6 +240,42 @@ def reset_plugin_manager() -> None:
     """Forget the process-wide manager (the next ``get_plugin_manager`` reloads entry points)."""
     global _pm
     _pm = None
+
+
+@overload
+def resolve(kind: Literal["generator"], name: str, where: str = ...) -> type[Generator]: ...
+
+
+@overload
+def resolve(kind: Literal["labeler"], name: str, where: str = ...) -> type[Labeler]: ...
+
+
+@overload
+def resolve(kind: Literal["filter"], name: str, where: str = ...) -> type[Filter]: ...
+
+
+@overload
+def resolve(kind: Literal["trainer"], name: str, where: str = ...) -> type[Trainer]: ...
+
+
+@overload
+def resolve(kind: Literal["trainer_hook"], name: str, where: str = ...) -> type[TrainerHook]: ...
+
+
+@overload
+def resolve(kind: Literal["analyzer"], name: str, where: str = ...) -> type[Analyzer]: ...
+
+
+@overload
+def resolve(kind: Literal["reader"], name: str, where: str = ...) -> type[Reader]: ...
+
+
+@overload
+def resolve(kind: Literal["writer"], name: str, where: str = ...) -> type[Writer]: ...
+
+
+@overload
+def resolve(kind: str, name: str, where: str = ...) -> type[Component]: ...
 
 
 def resolve(kind: str, name: str, where: str = "component") -> type[Component]:

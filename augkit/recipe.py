@@ -14,12 +14,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import tomllib
 
 from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param
+
+if TYPE_CHECKING:
+    from .components import Component
 
 SCHEMA_VERSION = 1
 STAGE_KINDS = {
@@ -79,7 +82,7 @@ class StageSpec:
     name: str
     kind: str
     component: str
-    component_cls: type
+    component_cls: type[Component]
     params: Params
     inputs: dict[str, Any]  # input name -> ref or list of refs
     options: StageOptions
@@ -209,7 +212,7 @@ def _find_stage(stages: list, key: str, path: str, text: str) -> dict:
     for st in stages:
         if isinstance(st, dict) and st.get("name") == key:
             return st
-    names = [st.get("name") for st in stages if isinstance(st, dict) and st.get("name")]
+    names = [str(st["name"]) for st in stages if isinstance(st, dict) and st.get("name")]
     raise RecipeError(f"--set {text!r}: no stage named {key!r}{did_you_mean(key, names)}; stages: {', '.join(names)}")
 
 
@@ -491,7 +494,7 @@ def _validate_stage(source: str, i: int, st: dict, outputs: dict[str, str], data
                 hooks.append((h["component"], hcls, hparams))
             except (RecipeError, ParamError, PluginError) as e:
                 collect(e)
-    if problems:
+    if problems or params is None or options is None:
         raise RecipeError.collected(source, problems)
     return StageSpec(
         index=i,

@@ -72,7 +72,7 @@ class Runner:
         self.fingerprints: dict[str, str] = {}
         self.kept: list[str] = []  # stages whose results an earlier invocation made
         self.current: str | None = None  # the stage (or "data NAME") being worked on
-        self.lock = None
+        self.lock: Any = None  # run_folder's RunLock while this process holds the folder
         self.marker: dict[str, Any] = {}
         self.hardware: dict[str, Any] | None = None
         self.started = time.time()

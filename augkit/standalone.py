@@ -29,7 +29,7 @@ from .errors import AugkitError, DataError, ParamError, RunError, did_you_mean
 from .fingerprints import hash_obj, hash_path
 from .format_lookup import formats_for, reader_for, writer_for
 from .generation import drop_identical, generate_shards
-from .labelling import check_policy, finish_augmented
+from .labelling import INHERITED_META, check_policy, finish_augmented, inherit_extra
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
@@ -89,9 +89,10 @@ def augment(
     elif isinstance(examples, str):
         strings, items = True, examples_from_strings([examples], lang)
     elif isinstance(examples, (Corpus, Iterable)):
-        items = list(examples)
+        given: list[Any] = list(examples)
+        items = given
         if items and all(isinstance(x, str) for x in items):
-            strings, items = True, examples_from_strings(items, lang)
+            strings, items = True, examples_from_strings(given, lang)
         bad = next((x for x in items if not isinstance(x, Example)), None)
         if bad is not None:
             raise TypeError(
@@ -116,6 +117,7 @@ def augment(
         )
     if (
         dataset is not None
+        and spec is not None
         and spec.type == "tagging"
         and "tags" in spec.columns
         and not generator.labels_outputs
@@ -163,7 +165,7 @@ def augment(
                 for ex in out
             ]
         return [example_text(ex) for ex in out]
-    if dataset is not None:
+    if dataset is not None and spec is not None:
         rows = {ex.id: i for i, ex in enumerate(items)}
         return examples_to_dataset(out, dataset, spec, rows)
     return out
@@ -216,7 +218,7 @@ def augment_file(
     writes the output once all shards exist; the file is the same as a one-process run's."""
     from .components import StageContext
     from .environment import pick_device, topology
-    from .labelling import check_policy, default_labeler, load_labelling_model
+    from .labelling import default_labeler, load_labelling_model
 
     rank, world, _ = topology()
     out = Path(output_path)
@@ -322,21 +324,23 @@ def augment_file(
             world_size=world,
         )
         if rank == 0:
-            from .labelling import finish_augmented, inherit_extra
-
-            new = Corpus.load(work / "generated")
+            generated = Corpus.load(work / "generated")
             if not keep_identical and gen.changes_text:
-                from .generation import drop_identical
-
-                kept = drop_identical(new, {ex.id: ex for ex in corpus}, stats)
-                new = Corpus.from_examples(kept, labels=new.labels)
+                kept = drop_identical(generated, {ex.id: ex for ex in corpus}, stats)
+                generated = Corpus.from_examples(kept, labels=generated.labels)
             if model is not None:
-                stats["labelled"] = len(new)
-            new = finish_augmented(
-                new, label_with=model, replaced_tags=replaced_tags, labeler=labeler_name, device=device, stats=stats
+                stats["labelled"] = len(generated)
+            labelled = finish_augmented(
+                generated,
+                label_with=model,
+                replaced_tags=replaced_tags,
+                labeler=labeler_name,
+                device=device,
+                stats=stats,
             )
-            sources = {ex.id: ex for ex in corpus} if include_original or _has_extra(corpus) else {}
-            new = list(inherit_extra(new, sources))
+            # the inputs new examples take reader columns from (all of them to write the originals too)
+            sources = {ex.id: ex for ex in corpus if include_original or any(k in ex.meta for k in INHERITED_META)}
+            new = list(inherit_extra(labelled, sources))
             stats["outputs"] = len(new)
             try:
                 stats["written"] = writer.write(_interleave(corpus, new) if include_original else new, out)
@@ -357,15 +361,6 @@ def _first(examples: Iterable[Example], limit: int | None) -> Iterator[Example]:
         if limit is not None and i >= limit:
             return
         yield ex
-
-
-def _has_extra(corpus: Corpus) -> bool:
-    import pyarrow.compute as pc
-
-    meta = corpus.table().column("meta")
-    from .labelling import INHERITED_META
-
-    return any(pc.any(pc.match_substring(meta, f'"{key}":')).as_py() for key in INHERITED_META)
 
 
 def _interleave(originals: Iterable[Example], new: list[Example]) -> Iterator[Example]:

@@ -156,8 +156,11 @@ def read_text(path: str, encoding: str, max_line_bytes: int | None = None) -> st
             line=line,
         ) from None
     if max_line_bytes:
-        for n, line in enumerate(text.split("\n"), start=1):
-            if len(line) > max_line_bytes // 4 and len(line.encode("utf-8", "surrogatepass")) > max_line_bytes:
+        for n, text_line in enumerate(text.split("\n"), start=1):
+            if (
+                len(text_line) > max_line_bytes // 4
+                and len(text_line.encode("utf-8", "surrogatepass")) > max_line_bytes
+            ):
                 raise _too_long(path, n, max_line_bytes)
     return text.lstrip("\ufeff")
 

@@ -74,7 +74,7 @@ def evaluate_models(models: Sequence[TaskModel], examples: Sequence[Example], ma
 
 def by_language(value: Corpus | Sequence[Corpus]) -> dict[str, Corpus]:
     """Input corpora indexed by language (a corpus holding several languages is split)."""
-    corpora = value if isinstance(value, list) else [value]
+    corpora: list[Corpus] = [value] if isinstance(value, Corpus) else list(value)
     out: dict[str, Corpus] = {}
     for c in corpora:
         langs = c.languages

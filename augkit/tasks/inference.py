@@ -3,7 +3,7 @@ metric of a model on labelled examples."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -155,8 +155,8 @@ def evaluate(
     """The task metric of ``tm`` on labelled ``examples``: span F1 (tagging), accuracy (pairs), SQuAD
     F1 (QA; ``metric="em"`` for exact match). ``features``: the examples' encoding, if at hand."""
     if tm.task == "tagging":
-        words = [ex.tokens for ex in examples]
-        if features is not None:
+        words: Any = [ex.tokens for ex in examples]
+        if features is not None:  # only the word counts are needed
             words = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         flat, _ = predict_flat(tm, words=words, max_length=max_length, features=features)
         return span_f1([ex.tags for ex in examples], flat.argmax(axis=1), tm.labels)

@@ -219,9 +219,9 @@ def largest_fitting(limit: int, fits: Callable[[int], bool]) -> int:
 
 def mixture_probabilities(sizes: Sequence[int], alpha: float) -> np.ndarray:
     """p_i = f_i^α / Σ_j f_j^α with f_i = n_i / Σ n (empty datasets get 0)."""
-    sizes = np.asarray(sizes, dtype=np.float64)
-    if sizes.sum() == 0:
-        return np.zeros_like(sizes)
-    f = sizes / sizes.sum()
+    n = np.asarray(sizes, dtype=np.float64)
+    if n.sum() == 0:
+        return np.zeros_like(n)
+    f = n / n.sum()
     w = np.where(f > 0, f**alpha, 0.0)
     return w / w.sum()

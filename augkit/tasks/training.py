@@ -116,7 +116,7 @@ def feature_collator(pad_id: int) -> Callable[[list], dict]:
     return functools.partial(collate, pad_id=pad_id, with_labels=True)
 
 
-def precision_flags(precision: str, device: str) -> dict[str, bool]:
+def precision_flags(precision: str, device: str) -> dict[str, Any]:
     """``bf16``/``fp16`` for TrainingArguments from ``run.precision``: "auto" is bf16 on a GPU that has it
     (fp16 on one that does not) and fp32 on CPU; "bf16" also works on CPU (autocast); "fp16" needs CUDA."""
     cuda = str(device).startswith("cuda")
@@ -310,7 +310,7 @@ def build_trainer(
     report_to = [r for r in params.report_to if r != "none"]
     scratch = None if output_dir is not None else tempfile.TemporaryDirectory(prefix="augkit-train-")
     args = TrainingArguments(
-        output_dir=str(output_dir or scratch.name),
+        output_dir=str(output_dir if scratch is None else scratch.name),
         max_steps=steps,
         learning_rate=params.learning_rate,
         per_device_train_batch_size=split.micro_batch,
@@ -450,14 +450,16 @@ class DevSelection:
 
     def __init__(self, score_fn: Callable[[Any], float], eval_steps: int = 0):
         self.score_fn, self.eval_steps = score_fn, eval_steps
-        self.best, self.best_step, self.weights = -math.inf, None, None
+        self.best: float = -math.inf
+        self.best_step: int | None = None
+        self.weights: dict[str, Any] | None = None
         self.history: list[dict] = []
 
     def consider(self, model, step: int, score: float | None = None) -> float:
         from .. import distributed
 
         if score is None:
-            score = distributed.broadcast(self.score_fn(model) if distributed.is_main() else None)
+            score = distributed.broadcast(self.score_fn(model) if distributed.is_main() else 0.0)
         self.history.append({"step": step, "dev": score})
         if score > self.best:
             self.best, self.best_step = score, step

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..components import FilterResult, Generator
+from ..components import Component, FilterResult, Generator
 from ..data import Example
 from ..standalone import augment
 
@@ -314,8 +314,10 @@ def plugin_with(*classes: type) -> object:
     from ..hookspecs import hookimpl
     from ..plugins import _HOOK_FOR_KIND
 
-    by_hook: dict[str, list[type]] = {}
+    by_hook: dict[str, list[type[Component]]] = {}
     for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, Component)):
+            raise TypeError(f"plugin_with takes component classes, got {cls!r}")
         by_hook.setdefault(_HOOK_FOR_KIND[cls.kind], []).append(cls)
     methods = {}
     for hook, group in by_hook.items():

@@ -111,6 +111,7 @@ class CompareAnalyzer(Analyzer):
 
     name = "compare"
     Params = CompareParams
+    params: CompareParams
     inputs = {
         "stages": InputSpec(
             "model", many=True, help="trainer stages that write scores.json (warm-up, co-teaching, X-Mixup, ...)"

@@ -40,6 +40,7 @@ class CkaAnalyzer(Analyzer):
 
     name = "cka"
     Params = CkaParams
+    params: CkaParams
     inputs = {
         "model": InputSpec("model", many=True, help="models to measure (trainer stages or model ids/folders)"),
         "data": InputSpec("corpus", many=True, help="parallel corpora, one per target language"),

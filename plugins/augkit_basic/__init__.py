@@ -30,6 +30,7 @@ class LengthFilter(Filter):
 
     name = "length"
     Params = LengthParams
+    params: LengthParams
 
     def filter(self, corpus: Corpus) -> FilterResult:
         lo, hi = self.params.min_words, self.params.max_words

@@ -25,6 +25,7 @@ class ConllReader(Reader):
 
     name = "conll"
     Params = ConllParams
+    params: ConllParams
     example_types = ("tagging",)
     suffixes = (".conll", ".conll03", ".iob", ".bio", ".ner")
 
@@ -103,6 +104,7 @@ class ConllWriter(Writer):
 
     name = "conll"
     Params = ConllWriterParams
+    params: ConllWriterParams
     example_types = ("tagging",)
     suffixes = ConllReader.suffixes
 

@@ -22,6 +22,7 @@ class ConlluReader(Reader):
 
     name = "conllu"
     Params = ConlluParams
+    params: ConlluParams
     example_types = ("tagging",)
     suffixes = (".conllu",)
 

@@ -57,6 +57,7 @@ class CsvReader(Reader):
 
     name = "csv"
     Params = CsvParams
+    params: CsvParams
     example_types = ("pair",)
     suffixes = (".csv",)
 
@@ -156,6 +157,7 @@ class CsvWriter(Writer):
 
     name = "csv"
     Params = CsvWriterParams
+    params: CsvWriterParams
     example_types = ("pair",)
     suffixes = (".csv",)
 

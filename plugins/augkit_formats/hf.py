@@ -47,6 +47,7 @@ class HFReader(Reader):
 
     name = "hf"
     Params = HFParams
+    params: HFParams
     reads_files = False  # `path` is a dataset id, a builder name or a folder
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:

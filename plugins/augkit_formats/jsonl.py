@@ -42,6 +42,7 @@ class JsonlReader(Reader):
 
     name = "jsonl"
     Params = JsonlParams
+    params: JsonlParams
     suffixes = (".jsonl", ".ndjson")
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:

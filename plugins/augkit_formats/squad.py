@@ -19,6 +19,7 @@ class SquadReader(Reader):
 
     name = "squad"
     Params = SquadParams
+    params: SquadParams
     example_types = ("qa",)
     suffixes = (".json",)
 

@@ -28,6 +28,7 @@ class TextReader(Reader):
 
     name = "txt"
     Params = TextParams
+    params: TextParams
     example_types = ("pair",)
     suffixes = (".txt", ".text")
 
@@ -49,6 +50,7 @@ class TextWriter(Writer):
 
     name = "txt"
     Params = TextWriterParams
+    params: TextWriterParams
     example_types = ("pair", "tagging")
     suffixes = TextReader.suffixes
 

@@ -43,6 +43,7 @@ class TsvPairReader(Reader):
 
     name = "tsv"
     Params = TsvParams
+    params: TsvParams
     example_types = ("pair",)
     suffixes = (".tsv",)
 

@@ -244,6 +244,7 @@ class CoTeachingTrainer(Trainer):
 
     name = "multimix-coteach"
     Params = CoTeachParams
+    params: CoTeachParams
     supports_distributed = True  # every process trains data-parallel; rank 0 writes
     example_types = ("tagging", "pair")
     inputs = {

@@ -95,6 +95,7 @@ class ConfidenceDistiller(Distiller):
 
     name = "confidence"
     Params = ConfidenceParams
+    params: ConfidenceParams
     threshold = "eta"
 
     def filter(self, corpus: Corpus) -> FilterResult:
@@ -123,6 +124,7 @@ class GMMDistiller(Distiller):
 
     name = "gmm"
     Params = GMMParams
+    params: GMMParams
     threshold = "posterior_threshold"
 
     def filter(self, corpus: Corpus) -> FilterResult:

@@ -21,6 +21,7 @@ class ConfidencePenalty(TrainerHook):
 
     name = "confidence-penalty"
     Params = ConfidencePenaltyParams
+    params: ConfidencePenaltyParams
 
     def extra_loss(self, *, model, inputs, outputs, labels):
         import torch

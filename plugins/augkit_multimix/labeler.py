@@ -54,6 +54,7 @@ class TaskModelLabeler(Labeler):
 
     name = "multimix-labeler"
     Params = LabelerParams
+    params: LabelerParams
     default = True  # what label_with uses when no labeler is named
     example_types = ("tagging", "pair")
     # as a stage, several corpora (e.g. one translation per target language) become one labelled corpus

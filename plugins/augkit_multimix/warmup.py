@@ -54,6 +54,7 @@ class WarmupTrainer(Trainer):
 
     name = "multimix-warmup"
     Params = WarmupParams
+    params: WarmupParams
     supports_distributed = True  # every process trains data-parallel; rank 0 writes
     example_types = ("tagging", "pair")
     inputs = {

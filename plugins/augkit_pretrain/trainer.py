@@ -119,6 +119,7 @@ class PretrainTrainer(Trainer):
 
     name = "mlm-pretrain"
     Params = PretrainParams
+    params: PretrainParams
     example_types = ("tagging", "pair", "qa")
     inputs = {"corpus": InputSpec("corpus", many=True, help="text of every language to pretrain on (any example type)")}
 

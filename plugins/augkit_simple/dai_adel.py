@@ -96,6 +96,7 @@ class DaiAdelGenerator(Generator):
 
     name = "dai-adel"
     Params = DaiAdelParams
+    params: DaiAdelParams
     example_types = ("tagging",)
     labels_outputs = True
 

@@ -97,6 +97,7 @@ class EdaGenerator(Generator):
 
     name = "eda"
     Params = EdaParams
+    params: EdaParams
     example_types = ("pair",)
     labels_outputs = True
 

@@ -32,6 +32,7 @@ class SyntheticReader(Reader):
 
     name = "synthetic"
     Params = SyntheticParams
+    params: SyntheticParams
     example_types = ("tagging", "pair")
     suffixes = ()  # a benchmark file is TOML, which is no data format to guess from a suffix
 

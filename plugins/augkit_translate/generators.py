@@ -11,7 +11,7 @@ the pivot text in ``meta["pivot"]``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 from augkit import Example, Generator, ModelRef, Params, param
 
@@ -62,10 +62,10 @@ class BacktranslateParams(DecodingParams):
 
 def _texts(ex: Example) -> list[str]:
     if ex.type == "pair":
-        return [ex.text_a] + ([ex.text_b] if ex.text_b is not None else [])
+        return [ex.text_a or ""] + ([ex.text_b] if ex.text_b is not None else [])
     if ex.type == "tagging":
         return [" ".join(ex.tokens)]
-    return [ex.question, ex.context] + [a["text"] for a in ex.answers]
+    return [ex.question or "", ex.context or ""] + [a["text"] for a in ex.answers]
 
 
 def _side(ex: Example) -> dict:
@@ -83,6 +83,7 @@ def _side(ex: Example) -> dict:
 def _back_side(translated: Example, texts: list[str]) -> dict | None:
     """The back-translation of ``translated`` as a parallel side (a QA one has question and context only:
     the answers are the source's)."""
+    side: dict[str, Any]
     if translated.type == "pair":
         side = {"text_a": texts[0], **({"text_b": texts[1]} if translated.text_b is not None else {})}
     elif translated.type == "tagging":
@@ -93,6 +94,7 @@ def _back_side(translated: Example, texts: list[str]) -> dict | None:
 
 
 class _SeqToSeqGenerator(Generator):
+    params: DecodingParams
     example_types = ("pair", "tagging", "qa")
     labels_outputs = False  # translated words carry no tags (pairs keep their label)
 
@@ -126,7 +128,7 @@ class _SeqToSeqGenerator(Generator):
         return out
 
     def _build(self, ex: Example, texts: list[str], lang: str, new_id: str, meta: dict) -> Example | None:
-        common = dict(id=new_id, lang=lang, source_id=ex.id, component=self.display_name(), meta=meta)
+        common: dict[str, Any] = dict(id=new_id, lang=lang, source_id=ex.id, component=self.display_name(), meta=meta)
         if ex.type == "pair":
             if not texts[0] or (ex.text_b is not None and not texts[1]):
                 self.count("empty_translation_dropped")
@@ -170,6 +172,7 @@ class TranslateGenerator(_SeqToSeqGenerator):
 
     name = "translate"
     Params = TranslateParams
+    params: TranslateParams
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
         p = self.params
@@ -221,6 +224,7 @@ class BacktranslateGenerator(_SeqToSeqGenerator):
 
     name = "backtranslate"
     Params = BacktranslateParams
+    params: BacktranslateParams
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:
         p = self.params
@@ -270,6 +274,7 @@ class AddBackTranslationGenerator(_SeqToSeqGenerator):
 
     name = "add-back-translation"
     Params = AddBackParams
+    params: AddBackParams
     changes_text = False  # the same example again, with a back-translation added
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:

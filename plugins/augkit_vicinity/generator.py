@@ -78,6 +78,7 @@ class VicinityGenerator(Generator):
 
     name = "vicinity"
     Params = VicinityParams
+    params: VicinityParams
     example_types = ("tagging", "pair")
 
     def setup(self, device: str = "cpu", precision: str = "auto") -> None:

@@ -81,6 +81,7 @@ class ParallelReader(Reader):
 
     name = "parallel"
     Params = ParallelParams
+    params: ParallelParams
     suffixes = ()  # never guessed from a suffix: a recipe names this format
     # the file is checked when the run reads it (before any stage runs), so that the full-size recipes
     # validate on machines that do not hold their data
@@ -374,6 +375,7 @@ class HubParallelReader(Reader):
 
     name = "hf-parallel"
     Params = HubParallelParams
+    params: HubParallelParams
     reads_files = False  # `path` is a dataset id (or a local dataset folder)
 
     def read(self, source: str, *, lang: str = "und", name: str | None = None) -> Iterator[Example]:

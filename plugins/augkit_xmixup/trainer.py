@@ -102,6 +102,7 @@ class XMixupTrainer(Trainer):
 
     name = "xmixup"
     Params = XMixupParams
+    params: XMixupParams
     supports_distributed = True
     example_types = ("pair", "tagging", "qa")
     inputs = {

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import tomllib
 
 from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param

@@ -286,9 +286,8 @@ def run_recipe(
     recipe file or the recipe's TOML text (relative paths
     in text resolve against the current folder). Components registered with the ``augkit_plugin``
     fixture are available to it. ``overrides`` are ``--set`` strings, e.g. ``"run.seed=3"``."""
-    from pathlib import Path
-
     import tomllib
+    from pathlib import Path
 
     from ..errors import RecipeError
     from ..recipe import apply_overrides, load_recipe, validate

@@ -330,7 +330,7 @@ def _cmd_cka(args) -> int:
     import augkit
 
     opts = augkit.parse_options(args.read_opt, "--read-opt")
-    data = {}
+    data: dict[str, Iterable[Example]] = {}
     for item in args.data:
         lang, sep, path = item.partition("=")
         if not sep or not lang or not path:

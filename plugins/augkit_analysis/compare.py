@@ -89,7 +89,7 @@ def compare(
     languages = sorted({lang for a in arms.values() for lang in a["languages"]})
     explicit = gains is not None
     out_gains = []
-    for g in gains if explicit else DEFAULT_GAINS:
+    for g in gains if gains is not None else DEFAULT_GAINS:
         method, base = (x.strip() for x in g.split(" - "))
         missing = [a for a in (method, base) if a not in arms]
         if missing:

@@ -32,7 +32,7 @@ class LengthFilter(Filter):
     Params = LengthParams
     params: LengthParams
 
-    def filter(self, corpus: Corpus) -> FilterResult:
+    def filter(self, corpus: Corpus) -> FilterResult:  # type: ignore[override]  # n_inputs = 1
         lo, hi = self.params.min_words, self.params.max_words
         keep = [i for i, row in enumerate(corpus.dataset) if lo <= _n_words(row) and (not hi or _n_words(row) <= hi)]
         return FilterResult(corpus.select(keep), kept=len(keep), total=len(corpus))
@@ -43,7 +43,7 @@ class DedupeFilter(Filter):
 
     name = "dedupe"
 
-    def filter(self, corpus: Corpus) -> FilterResult:
+    def filter(self, corpus: Corpus) -> FilterResult:  # type: ignore[override]  # n_inputs = 1
         seen, keep = set(), []
         for i, row in enumerate(corpus.dataset):
             key = (row["type"], tuple(row["tokens"]), row["text_a"], row["text_b"], row["question"], row["context"])

@@ -30,7 +30,9 @@ class ConlluReader(Reader):
         p = self.params
         prefix = name or Path(source).stem
         col = 3 if p.tag_column == "upos" else 4
-        tokens, tags, count, sent_id = [], [], 0, None
+        tokens: list[str] = []
+        tags: list[str] = []
+        count, sent_id = 0, None
         for n, line in list(read_lines(source, p.encoding, p.max_line_bytes)) + [(-1, "")]:
             if line.startswith("#"):
                 if line.startswith("# sent_id"):

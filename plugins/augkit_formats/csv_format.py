@@ -7,7 +7,7 @@ import csv
 import dataclasses
 import io
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from augkit import DataError, Encoding, Example, Params, Reader, TextReaderParams, Writer, param, read_text
 
@@ -90,7 +90,7 @@ class CsvReader(Reader):
                 text_b = cells[fields["text_b"]] if "text_b" in fields else None
                 extra = {c: v for c, v in cells.items() if c not in fields.values()}
                 renamed = {f: c for f, c in fields.items() if c != _DEFAULT_NAME.get(f)}
-                meta = {"columns": renamed, "header": header} if renamed else {"header": header}
+                meta: dict[str, Any] = {"columns": renamed, "header": header} if renamed else {"header": header}
                 if extra:
                     meta["extra"] = extra
                 yield Example(
@@ -171,9 +171,12 @@ class CsvWriter(Writer):
                 "(write tagging examples to .conll or .jsonl)",
                 path=str(path),
             )
-        read_as = next((ex.meta["columns"] for ex in examples if isinstance(ex.meta.get("columns"), dict)), {})
+        read_as: dict[str, str] = next(
+            (ex.meta["columns"] for ex in examples if isinstance(ex.meta.get("columns"), dict)), {}
+        )
         header = next((ex.meta["header"] for ex in examples if isinstance(ex.meta.get("header"), list)), None)
         names = {f: getattr(p, _OPTION.get(f, ""), None) or read_as.get(f) or _DEFAULT_NAME[f] for f in _DEFAULT_NAME}
+        columns: list[tuple[str | None, str]]
         if header is None:  # not read from CSV: id, text, (text_b), label
             columns = [
                 (f, names[f])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Any, Iterator, Literal
 
 from augkit import DataError, Example, Params, Reader, dataset_examples, param
 
@@ -81,7 +81,7 @@ class HFReader(Reader):
                     )
                 ds = ds[p.split]
             return ds
-        kwargs = {"split": p.split}
+        kwargs: dict[str, Any] = {"split": p.split}
         if p.data_files is not None:
             missing = [
                 f for f in p.data_files if "://" not in f and not any(c in f for c in "*?[") and not Path(f).exists()

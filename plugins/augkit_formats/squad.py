@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from augkit import DataError, Encoding, Example, Params, Reader, Writer, atomic_write_json, param, read_text
 
@@ -82,7 +82,7 @@ class SquadWriter(Writer):
             paras = data[-1]["paragraphs"]
             if not paras or paras[-1]["context"] != ex.context:
                 paras.append({"context": ex.context, "qas": []})
-            qa = {
+            qa: dict[str, Any] = {
                 "id": ex.id,
                 "question": ex.question,
                 "answers": [{"text": a["text"], "answer_start": a["start"]} for a in ex.answers],

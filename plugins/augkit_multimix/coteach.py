@@ -154,7 +154,7 @@ class _Memory:
     def __init__(self):
         self.tokenizer = None
         self.encodings: dict[tuple, Any] = {}
-        self.dev_scores: dict[tuple, float] = {}
+        self.dev_scores: dict[tuple, float | None] = {}
         self.models: dict[str, TaskModel] = {}
 
     def cached(self, key: tuple, make):
@@ -493,7 +493,8 @@ class CoTeachingTrainer(Trainer):
             if finished.get(step) is not None:  # finished before an interruption
                 report["students"].append(finished[step])
                 continue
-            selected, counts = {}, {}
+            selected: dict[str, Any] = {}
+            counts: dict[str, Any] = {}
             for name in pseudo:
                 agreed = self._co_guess(
                     ctx,
@@ -562,7 +563,7 @@ class CoTeachingTrainer(Trainer):
         start_key = (epoch.lang, str(epoch.start[student]), epoch.versions[student])
         train = tasks.train_model(
             tm,
-            [source if name == "source" else selected[name] for name in mix],
+            [source if name == "source" else selected[name] for name in mix],  # type: ignore[misc]
             p,
             seed=derive_seed(ctx.seed, epoch.lang, epoch.e, step) % (2**31),
             alpha=p.alpha,
@@ -636,7 +637,7 @@ class CoTeachingTrainer(Trainer):
             by_example.setdefault(f.example, []).append(f)
         label_index = {lab: i for i, lab in enumerate(data.labels)}
         table = agreed.table()
-        out = []
+        out: list[Any] = []
         column = "tags" if data.task == "tagging" else "label"
         for ex_id, lab in zip(table.column("id").to_pylist(), table.column(column).to_pylist()):
             ids = [label_index[t] for t in lab] if data.task == "tagging" else [label_index[lab]]

@@ -66,7 +66,7 @@ def _carried_label_rows(corpus: Corpus, counts: np.ndarray) -> np.ndarray:
     """Per probability row, the index of the label its example carries (-1 when unknown): a tagging
     example's tags word by word, a pair's class once."""
     table = corpus.table()
-    index = {label: i for i, label in enumerate(corpus.labels)}
+    index = {label: i for i, label in enumerate(corpus.labels or [])}
     out = []
     for typ, tags, label, n in zip(
         table.column("type").to_pylist(),
@@ -98,7 +98,7 @@ class ConfidenceDistiller(Distiller):
     params: ConfidenceParams
     threshold = "eta"
 
-    def filter(self, corpus: Corpus) -> FilterResult:
+    def filter(self, corpus: Corpus) -> FilterResult:  # type: ignore[override]  # n_inputs = 1
         scores = confidence(corpus)
         ids = np.asarray(corpus.table().column("id").to_pylist(), dtype=str)
         n_keep = math.floor(len(corpus) * self.params.eta)
@@ -127,7 +127,7 @@ class GMMDistiller(Distiller):
     params: GMMParams
     threshold = "posterior_threshold"
 
-    def filter(self, corpus: Corpus) -> FilterResult:
+    def filter(self, corpus: Corpus) -> FilterResult:  # type: ignore[override]  # n_inputs = 1
         from sklearn.mixture import GaussianMixture
 
         p = self.params
@@ -160,7 +160,7 @@ class AgreementFilter(Filter):
     name = "agreement"
     n_inputs = 2
 
-    def filter(self, first: Corpus, second: Corpus) -> FilterResult:
+    def filter(self, first: Corpus, second: Corpus) -> FilterResult:  # type: ignore[override]  # n_inputs = 2
         other = dict(zip(second.table().column("id").to_pylist(), _label_keys(second)))
         keep = [
             i

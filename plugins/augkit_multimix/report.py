@@ -43,7 +43,7 @@ def _warmup_sections(stage) -> list[ReportSection]:
 
 def _zero_shot(run, stage) -> dict:
     """The zero-shot scores of the warm-up stage whose models the co-teaching stage started from."""
-    spec = next((s for s in run.recipe.get("stages", []) if s.get("name") == stage.name), {})
+    spec: dict = next((s for s in run.recipe.get("stages", []) if s.get("name") == stage.name), {})
     start = (spec.get("inputs") or {}).get("models")
     for st in run.stages_of(WarmupTrainer):
         if start is not None and st.name != start:

@@ -4,6 +4,7 @@ trained on labelled source data (optionally with the confidence penalty hook), e
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from augkit import (
     Corpus,
@@ -79,7 +80,7 @@ class WarmupTrainer(Trainer):
         train = list(corpus)
         task = task_of(train)
         require_labelled("train", train)
-        labels = self.params.labels or corpus.labels
+        labels = self.params.labels or corpus.labels or []
         check_labels({"train": train}, labels, task)
         if inputs.get("dev") is not None:
             require_labelled("dev", list(inputs["dev"]))
@@ -118,7 +119,7 @@ class WarmupTrainer(Trainer):
         corpus = _one_corpus(ctx.inputs["train"])
         train, dev = list(corpus), list(ctx.inputs["dev"])
         task = task_of(train)
-        labels = p.labels or corpus.labels
+        labels = p.labels or corpus.labels or []
         tests = by_language(ctx.inputs["test"]) if "test" in ctx.inputs else {}
         seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
         reports = [self._train_one(ctx, k, seed, task, labels, train, dev) for k, seed in enumerate(seeds)]
@@ -126,7 +127,7 @@ class WarmupTrainer(Trainer):
         if not distributed.is_main():
             return {}
         names = [f"model-{k}" for k in range(len(seeds))]
-        results = {
+        results: dict[str, Any] = {
             "task": task,
             "labels": labels,
             "models": [f"models/{n}" for n in names],

@@ -65,9 +65,9 @@ def corpus_texts(examples: Iterable[Example]) -> Iterable[str]:
         if ex.type == "tagging":
             parts = [" ".join(ex.tokens)]
         elif ex.type == "pair":
-            parts = [ex.text_a, ex.text_b]
+            parts = [ex.text_a or "", ex.text_b or ""]
         else:
-            parts = [ex.question, ex.context]
+            parts = [ex.question or "", ex.context or ""]
         yield from (p for p in parts if p and p.strip())
 
 

@@ -59,7 +59,9 @@ class DaiAdelParams(Params):
 
 def mention_spans(tags: list[str]) -> list[tuple[int, int, str]]:
     """(start, end, type) of each IOB2 mention (an I- tag without a B- starts one)."""
-    spans, start, typ = [], None, None
+    spans: list[tuple[int, int, str]] = []
+    start: int | None = None
+    typ = ""
     for i, tag in enumerate(list(tags) + ["O"]):
         if start is not None and not (tag.startswith("I-") and tag[2:] == typ):
             spans.append((start, i, typ))
@@ -129,9 +131,11 @@ class DaiAdelGenerator(Generator):
         return new, list(tags), _changed(tokens, new)
 
     def sr(self, tokens, tags, rng: random.Random):
-        new_tokens, new_tags, changed = [], [], []
+        new_tokens: list[str] = []
+        new_tags: list[str] = []
+        changed: list[int] = []
         for word, tag in zip(tokens, tags):
-            syns = self.synonyms(word) if rng.random() < self.params.p else []
+            syns = self.synonyms(word) if rng.random() < self.params.p and self.synonyms is not None else []
             words = rng.choice(syns).split() if syns else [word]
             if words != [word]:
                 changed += range(len(new_tokens), len(new_tokens) + len(words))
@@ -140,7 +144,10 @@ class DaiAdelGenerator(Generator):
         return new_tokens, new_tags, changed
 
     def mr(self, tokens, tags, rng: random.Random):
-        new_tokens, new_tags, changed, pos = [], [], [], 0
+        new_tokens: list[str] = []
+        new_tags: list[str] = []
+        changed: list[int] = []
+        pos = 0
         for s, e, typ in mention_spans(tags):
             new_tokens += tokens[pos:s]
             new_tags += tags[pos:s]

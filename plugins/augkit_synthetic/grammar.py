@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import random
+from typing import Any
 
 from .lexicon import (
     ADJECTIVES,
@@ -81,7 +82,7 @@ def clause(rng: random.Random, names: NamePool, *, entity_rich: bool = True) -> 
     verb = rng.choice(list(VERBS))
     subj_kind = rng.choice(["PER", "PER", "ORG", "person"] if entity_rich else ["PER", "person", "person"])
     obj_kind = rng.choice(VERBS[verb])  # "thing", "person" or an entity type
-    c = {
+    c: dict[str, Any] = {
         "subj": noun_phrase(rng, subj_kind, names),
         "verb": verb,
         "obj": noun_phrase(rng, obj_kind, names, adjs_max=2),

@@ -172,8 +172,8 @@ def _np(np: dict, lang: Language, order_like: Language) -> list[Token]:
         article = []
         if det == "def":
             form += lang.definite
-    head = [(form, "O")]
-    body = adjs + head if order_like.adjective == "before" else head + adjs
+    noun_word = [(form, "O")]
+    body = adjs + noun_word if order_like.adjective == "before" else noun_word + adjs
     return article + body
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from augkit import DataError, derive_seed, isolated_rng, load_pretrained, resolve_model, resolved_precision
 from augkit.tasks import budget_chunks
@@ -80,7 +80,7 @@ class Translator:
         encoded = [
             self.tokenizer(how["prefix"] + t, truncation=True, max_length=self.max_source)["input_ids"] for t in texts
         ]
-        gen = {"max_new_tokens": max_new_tokens}
+        gen: dict[str, Any] = {"max_new_tokens": max_new_tokens}
         if how["forced_bos"] is not None:
             gen["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(how["forced_bos"])
         if decoding == "beam":

@@ -247,7 +247,7 @@ class VicinityGenerator(Generator):
                 masks.append(mask_at)
                 live.append(job)
             if live:
-                uniforms = [job.rng.random() for job in live] if p.decoding == "sample" else None
+                uniforms = [job.rng.random() for job in live if job.rng] if p.decoding == "sample" else None
                 budget = p.max_tokens_per_batch or (32768 if lm.device.type == "cuda" else 4096)
                 choice = lm.predict(
                     seqs, masks, max_tokens=budget, uniforms=uniforms, top_k=p.top_k, temperature=p.temperature
@@ -271,13 +271,13 @@ class VicinityGenerator(Generator):
             parts = by_ex.get(i, {})
             for k, combo in enumerate(self._combinations(ex, parts)):
                 if ex.type == "tagging":
-                    words, replaced = list(ex.tokens), set()
+                    words, touched = list(ex.tokens), set()
                     for job in combo:
                         done = job.positions[: job.step]
                         for pos in done:
                             words[pos] = job.words[pos]
-                        replaced.update(done)
-                    replaced = sorted(replaced)
+                        touched.update(done)
+                    replaced = sorted(touched)
                     if not replaced:
                         continue
                     changed = [i for i in replaced if words[i] != ex.tokens[i]]

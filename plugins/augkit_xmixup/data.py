@@ -392,7 +392,7 @@ class HubParallelReader(Reader):
                     'not aligned row by row (join = "id" matches rows by an id column)',
                     path=where,
                 )
-            pairs = list(zip(targets, sources))
+            pairs: list[tuple[Example, Example | None]] = list(zip(targets, sources))
         else:
             if p.id_field not in src_ds.column_names or p.id_field not in tgt_ds.column_names:
                 raise DataError(
@@ -413,9 +413,9 @@ class HubParallelReader(Reader):
                     p.source_config,
                     p.id_field,
                 )
-            pairs = [(t, s) for t, s in pairs if s is not None]
+        joined = [(t, s) for t, s in pairs if s is not None]
         count = 0
-        for i, (target, src) in enumerate(pairs):
+        for i, (target, src) in enumerate(joined):
             if target.type != src.type:
                 raise DataError(
                     f"row {i}: a {target.type} example in {p.config} but a {src.type} example in {p.source_config}",

@@ -112,10 +112,11 @@ def make_items(
     if not need_source:  # inference on the target alone ("w/o mixup inference")
         feats = _encode(list(examples), tm, max_length, None, False, None)
         return [PairItem(None, f, example=f.example) for f in feats]
-    sources = [side_example(ex, "source") for ex in examples]
-    missing = [ex.id for ex, s in zip(examples, sources) if s is None]
+    found = [side_example(ex, "source") for ex in examples]
+    missing = [ex.id for ex, s in zip(examples, found) if s is None]
     if missing:
         raise DataError(f'example {missing[0]!r} has no source side; X-Mixup reads parallel data (format = "parallel")')
+    sources = [s for s in found if s is not None]
     backs = [side_example(ex, "back") for ex in examples]
     if task == "pair":  # both sides share the gold label
         sources = [s.replace(label=ex.label) for s, ex in zip(sources, examples)]
@@ -178,7 +179,7 @@ def collate_items(items: Sequence[PairItem], pad_id: int, task: str, with_target
     """A training batch: ``source``/``target``/``back`` model inputs (with their targets), ``has_back``
     per row, ``soft`` target labels ``[B, T, C]`` for tagging, and the tokenizer's ``pad_id``."""
     backs = [it.back if it.back is not None else it.source for it in items]
-    batch = {
+    batch: dict[str, Any] = {
         "pad_id": pad_id,
         "source": collate([it.source for it in items], pad_id, with_labels=with_targets),
         "target": collate([it.target for it in items], pad_id, with_labels=with_targets and task != "tagging"),
@@ -188,9 +189,12 @@ def collate_items(items: Sequence[PairItem], pad_id: int, task: str, with_target
         batch["back"] = collate(backs, pad_id, with_labels=with_targets and task == "pair")
     if with_targets and task == "tagging":
         width = batch["target"]["input_ids"].shape[1]
-        soft = np.zeros((len(items), width, items[0].soft.shape[1]), dtype=np.float32)
-        for r, it in enumerate(items):
-            soft[r, : len(it.soft)] = it.soft
+        given = [it.soft for it in items if it.soft is not None]
+        if len(given) != len(items):
+            raise ValueError("tagging training items need soft labels (make_items with train=True)")
+        soft = np.zeros((len(items), width, given[0].shape[1]), dtype=np.float32)
+        for r, rows in enumerate(given):
+            soft[r, : len(rows)] = rows
         batch["soft"] = torch.from_numpy(soft)
     return batch
 
@@ -339,10 +343,11 @@ def predict(
     pad = tm.tokenizer.pad_token_id
     order = np.argsort([len(it.target.input_ids) for it in items], kind="stable")
     n_labels = len(tm.labels)
-    probs = [None] * len(examples)
+    probs: list[Any] = [None] * len(examples)
     if task == "tagging":
         probs = [np.zeros((len(ex.tokens), n_labels), dtype=np.float32) for ex in examples]
-    starts, ends = [None] * len(items), [None] * len(items)
+    starts: list[Any] = [None] * len(items)
+    ends: list[Any] = [None] * len(items)
     for a in range(0, len(order), batch_size):
         idx = order[a : a + batch_size]
         chunk = [items[i] for i in idx]
@@ -360,11 +365,11 @@ def predict(
             for r, it in enumerate(chunk):
                 probs[it.example] = p[r : r + 1].cpu().numpy()
         elif task == "tagging":
-            p = torch.softmax(tgt.logits.float(), dim=-1).cpu().numpy()
+            word_probs = torch.softmax(tgt.logits.float(), dim=-1).cpu().numpy()
             for r, it in enumerate(chunk):
                 fw = it.target.first_word
                 rows = np.nonzero(fw >= 0)[0]
-                probs[it.example][it.target.word_offset + fw[rows]] = p[r, rows]
+                probs[it.example][it.target.word_offset + fw[rows]] = word_probs[r, rows]
         else:
             s, e = tgt.start_logits.float().cpu().numpy(), tgt.end_logits.float().cpu().numpy()
             for r, i in enumerate(idx):

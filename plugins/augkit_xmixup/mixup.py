@@ -124,9 +124,10 @@ class XMixupModel(nn.Module):
         self.mixup_layer, self.lambda0, self.lambda_mode = mixup_layer, float(lambda0), lambda_mode
         self.mix_weight = nn.Parameter(torch.ones(()))
         self.mix_bias = nn.Parameter(torch.zeros(()))
-        self._attention = layers[mixup_layer - 1].attention
+        attention: Any = layers[mixup_layer - 1].attention  # a BERT-style attention block (self, output)
+        self._attention = attention
         self._call: dict | None = None  # the two-stream call in progress (masks, and what the hook records)
-        self._attention.register_forward_hook(self._mix_hook)
+        attention.register_forward_hook(self._mix_hook)
 
     @property
     def config(self):

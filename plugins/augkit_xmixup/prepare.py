@@ -350,8 +350,9 @@ def _tagging(task: str):
             back = _sentences(back_path, tagged=False) if back_path.is_file() else None
             if back is not None:
                 _aligned("back", back_path, back, path, trans, "sentence")
-            train, empty = [], 0
-            for i, ((words, tags), (target, _)) in enumerate(zip(en, trans)):
+            train: list[dict] = []
+            empty = 0
+            for i, ((words, tags), (target, _no_tags)) in enumerate(zip(en, trans)):
                 if not words or not target:
                     empty += 1
                     continue
@@ -377,8 +378,9 @@ def _tagging(task: str):
                 en_side_path = src / f"translate-{split}-token" / f"{lang}.txt"
                 en_side = _sentences(en_side_path, tagged=False)
                 _aligned(split, en_side_path, en_side, gold_path, gold, "sentence")
-                items, empty = [], 0
-                for i, ((words, tags), (english, _)) in enumerate(zip(gold, en_side)):
+                items: list[dict] = []
+                empty = 0
+                for i, ((words, tags), (english, _no_tags)) in enumerate(zip(gold, en_side)):
                     if not words or not english:
                         empty += 1
                         continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from augkit import (
     DataError,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .method import Settings
 
 #: Table 10 and §5.1 of the paper: α, the sampling decay k, and the mixup layer per task
-TASK_DEFAULTS = {
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pair": {"alpha": 0.4, "k": 1000, "layer": 1},
     "tagging": {"alpha": 0.8, "k": 1000, "layer": 4},
     "qa": {"alpha": 0.2, "k": 2000, "layer": None},
@@ -266,7 +266,7 @@ class XMixupTrainer(Trainer):
                 )
             from .data import side_example
 
-            seen = {t for ex in train for t in (side_example(ex, "source").tags or [])}
+            seen = {t for ex in train for side in [side_example(ex, "source")] if side for t in side.tags}
             return p.labels or sorted(seen)
         return p.labels or sorted({ex.label for ex in train if ex.label is not None})
 

@@ -405,3 +405,39 @@ def test_the_core_has_no_import_circle():
     except graphlib.CycleError as e:
         pytest.fail("import circle: " + " -> ".join(e.args[1]))
     assert order.index("augkit.components") < order.index("augkit.plugins") < order.index("augkit")
+
+
+def test_every_built_in_setting_is_read_by_some_code():
+    """No setting that does nothing: every parameter of every built-in component, of the [run] table and
+    of the stage options is read by the code of the package that declares it (augkit.testing.unread_params)."""
+    import importlib.metadata
+
+    from augkit.plugins import get_plugin_manager
+    from augkit.recipe import RunConfig, StageOptions
+    from augkit.testing import unread_params
+
+    built_in = {ep.value for ep in importlib.metadata.entry_points(group="augkit") if ep.dist.name == "augkit"}
+    pm = get_plugin_manager()
+    checked = [r for kind in augkit.COMPONENT_KINDS for r in pm.components(kind)
+               if r.cls.__module__.split(".")[0] in built_in]
+    assert len(checked) > 30
+    unread = {r.qualified: unread_params(r.cls) for r in checked}
+    unread.update({"[run]": unread_params(RunConfig), "stage options": unread_params(StageOptions)})
+    assert not {k: v for k, v in unread.items() if v}
+
+
+def test_unread_params_names_a_declared_setting_that_nothing_reads():
+    from augkit.testing import unread_params
+
+    forgotten = "never_" + "looked_at"  # built at run time, so this file's text does not read it either
+    Schema = dataclasses.make_dataclass("Schema", [("width", int, param(3)), (forgotten, int, param(1))],
+                                        bases=(Params,))
+
+    class Widen(Filter):
+        name = "widen"
+        Params = Schema
+
+        def filter(self, corpus):
+            return FilterResult(corpus, self.params.width, len(corpus))
+
+    assert unread_params(Widen) == [forgotten]

@@ -50,9 +50,6 @@ class TrainingParams(Params):
     report_to: list[str] = param(
         [], help='where transformers also sends the logs, e.g. ["tensorboard"] (default: run.log and the report only)'
     )
-    keep_checkpoints: Literal["all", "last"] = param(
-        "all", help='"all": keep every model a stage trains; "last": only the models a later step still needs'
-    )
     trust_remote_code: bool = param(False, help="allow the model's own code to run (only if you trust it)")
     lr_scheduler_type: str = param(
         "linear",
@@ -67,9 +64,11 @@ class TrainingParams(Params):
     )
 
     retired: ClassVar[dict[str, str]] = {
+        "keep_checkpoints": "only co-teaching keeps models it no longer needs (its earlier epochs'); set "
+        "keep_checkpoints on the co-teaching stage (other trainers keep just the models they hand on)",
         "grad_accum": "batch_size is now the global batch (examples per optimizer step over all processes) and "
         "augkit works out the accumulation itself: write batch_size = your batch_size × grad_accum, "
-        'and micro_batch_size = your batch_size to keep the per-device size (or leave it "auto")'
+        'and micro_batch_size = your batch_size to keep the per-device size (or leave it "auto")',
     }
 
     def check(self):

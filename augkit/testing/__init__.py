@@ -16,6 +16,7 @@ from typing import Sequence
 
 from ..components import Component, FilterResult, Generator
 from ..data import Example
+from ..params import Params
 from ..standalone import augment
 
 
@@ -340,3 +341,56 @@ __all__ = [
     "plugin_with",
     "run_recipe",
 ]
+
+
+def unread_params(component: type[Component] | type[Params]) -> list[str]:
+    """The parameters of ``component`` (a component class, or a ``Params`` class such as the ``[run]``
+    table's) that no code reads: a name never used as an attribute (``p.name``, ``self.params.name``) nor
+    as a string (``getattr(p, "name")``, ``raw["name"]``) in the package that defines the component nor,
+    for a parameter a base class declares, in the package that defines that base. ``Params`` class bodies do not
+    count (declaring and validating a setting is not using it). An empty list is the contract: a
+    setting the user can write is a setting that does something."""
+    import ast
+    import dataclasses
+    import importlib
+    from pathlib import Path
+
+    params_cls = component if issubclass(component, Params) else component.Params
+    schema_names = {c.__name__ for c in params_cls.__mro__}
+
+    def package_files(module_name: str) -> list[Path]:
+        """The files of the top-level package holding ``module_name`` (a lone module: its file)."""
+        top = Path(str(importlib.import_module(module_name.split(".")[0]).__file__))
+        return sorted(top.parent.rglob("*.py")) if top.name == "__init__.py" else [top]
+
+    used_in: dict[Path, set[str]] = {}
+
+    def names_used(file: Path) -> set[str]:
+        if file not in used_in:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+            skip = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and (
+                    node.name in schema_names or any(ast.unparse(b).endswith("Params") for b in node.bases)
+                ):
+                    skip |= {id(n) for n in ast.walk(node)}
+            found = set()
+            for node in ast.walk(tree):
+                if id(node) in skip:
+                    continue
+                if isinstance(node, ast.Attribute):
+                    found.add(node.attr)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.add(node.value)
+            used_in[file] = found
+        return used_in[file]
+
+    unread = []
+    for f in dataclasses.fields(params_cls):
+        owners = [c for c in params_cls.__mro__ if f.name in c.__dict__.get("__annotations__", {})]
+        files = set(package_files(component.__module__))
+        for owner in owners:
+            files |= set(package_files(owner.__module__))
+        if not any(f.name in names_used(file) for file in files):
+            unread.append(f.name)
+    return unread

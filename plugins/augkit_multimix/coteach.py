@@ -86,6 +86,10 @@ class CoTeachParams(TrainingParams):
         {}, help="the distiller's other parameters (its threshold comes from `eta`)"
     )
     alpha: float = param(0.7, help="α of the balanced multinomial sampler", ge=0)
+    keep_checkpoints: Literal["all", "last"] = param(
+        "all",
+        help='"all": keep every epoch\'s models; "last": only the models a resume still needs (the last epoch\'s)',
+    )
     schedule: Literal["frozen", "sequential"] = param("frozen", help="peers frozen per epoch, or the authors' order")
     train_epochs: float = param(1.0, help="passes over the mixture per co-teaching epoch", gt=0, le=10**4)
     repair_iob: bool = param(False, help="repair IOB in pseudo labels")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
 from .data import EXAMPLE_TYPES, Corpus, Example
-from .params import Params, build_params
+from .params import Params, build_params, param
 from .params import Params as ParamsBase  # the base class (inside a component, ``Params`` is its schema)
 
 
@@ -31,12 +31,22 @@ class NoParams(Params):
 
 @dataclasses.dataclass(frozen=True)
 class InputSpec:
-    """A named input of a stage. ``type`` is ``"corpus"`` or ``"model"``; ``many`` accepts a list."""
+    """A named input of a stage. ``type`` is ``"corpus"`` or ``"model"``; ``many`` accepts a list in the
+    recipe, and the component then always gets a list (of one, when the recipe names one)."""
 
     type: str = "corpus"
     many: bool = False
     required: bool = True
     help: str = ""
+
+
+@dataclasses.dataclass
+class StageOptions(Params):
+    """A stage's ``options`` table: how the runner feeds the component (not the component's own parameters)."""
+
+    batch_size: int = param(64, help="examples per batch handed to the component", ge=1)
+    shard_size: int = param(2000, help="examples per resumable output shard (generators)", ge=1)
+    include_original: bool = param(False, help="generators: write each input before its new examples")
 
 
 @dataclasses.dataclass
@@ -174,7 +184,8 @@ class Generator(Component):
     def run_stage(self, ctx: StageContext) -> dict[str, Any]:
         from .generation import run_generator_stage
 
-        return run_generator_stage(self, ctx)
+        options = build_params(StageOptions, ctx.options, where=f"stages.{ctx.name}.options")
+        return run_generator_stage(self, ctx, options)
 
 
 class Labeler(Component):
@@ -223,8 +234,7 @@ class Filter(Component):
         raise NotImplementedError
 
     def run_stage(self, ctx: StageContext) -> dict[str, Any]:
-        corpora = ctx.inputs["corpus"]
-        corpora = corpora if isinstance(corpora, list) else [corpora]
+        corpora = ctx.inputs["corpus"]  # a many=True input: always a list
         if len(corpora) != self.n_inputs:
             from .errors import RunError
 

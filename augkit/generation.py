@@ -20,7 +20,7 @@ from .data import Corpus, CorpusWriter, concat, write_corpus_meta
 from .errors import RunError
 
 if TYPE_CHECKING:
-    from .components import Generator, StageContext
+    from .components import Generator, StageContext, StageOptions
     from .data import Example
 
 
@@ -53,12 +53,11 @@ def drop_identical(
 
 
 def _inputs_as_one_corpus(ctx: "StageContext") -> Corpus:
-    corpora = ctx.inputs["corpus"]
-    corpora = corpora if isinstance(corpora, list) else [corpora]
+    corpora = ctx.inputs["corpus"]  # a many=True input: always a list
     return corpora[0] if len(corpora) == 1 else concat(corpora)
 
 
-def run_generator_stage(gen: "Generator", ctx: "StageContext") -> dict[str, Any]:
+def run_generator_stage(gen: "Generator", ctx: "StageContext", options: "StageOptions") -> dict[str, Any]:
     corpus = _inputs_as_one_corpus(ctx)
     bad = sorted(set(corpus.types) - set(gen.example_types))
     if bad:
@@ -71,9 +70,9 @@ def run_generator_stage(gen: "Generator", ctx: "StageContext") -> dict[str, Any]
         ctx.out_dir / "data",
         seed=ctx.seed,
         ctx=ctx,
-        batch_size=int(ctx.options.get("batch_size", 64)),
-        shard_size=int(ctx.options.get("shard_size", 2000)),
-        include_original=bool(ctx.options.get("include_original", False)),
+        batch_size=options.batch_size,
+        shard_size=options.shard_size,
+        include_original=options.include_original,
     )
 
 

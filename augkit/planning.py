@@ -201,7 +201,7 @@ def plan_recipe(plan, hw: Hardware, pm=None, sizes: dict[str, DataSize] | None =
         for key, ref in st.inputs.items():
             refs = ref if isinstance(ref, list) else [ref]
             values = [models[r] if r in models else sizes.get(r, DataSize(0, 0.0, "unknown")) for r in refs]
-            inputs[key] = values if isinstance(ref, list) else values[0]
+            inputs[key] = values if st.component_cls.inputs[key].many else values[0]
         component = st.component_cls(st.params, hooks=[]) if st.kind == "train" else st.component_cls(st.params)
         est = Estimate(st.name, hw, inputs, models)
         estimate = getattr(component, "estimate", None)

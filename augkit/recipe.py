@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .components import StageOptions
 from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param
 
@@ -54,13 +55,6 @@ class RunConfig(Params):
         "trust_remote_code": "it never reached a model; set trust_remote_code = true in the params of the stage "
         "whose model needs its own code (off unless a stage says so)"
     }
-
-
-@dataclasses.dataclass
-class StageOptions(Params):
-    batch_size: int = param(64, help="examples per batch handed to the component", ge=1)
-    shard_size: int = param(2000, help="examples per resumable output shard (generators)", ge=1)
-    include_original: bool = param(False, help="generators: write each input before its new examples")
 
 
 @dataclasses.dataclass

@@ -372,7 +372,7 @@ class Runner:
             for key, ref in stage.inputs.items():
                 refs = ref if isinstance(ref, list) else [ref]
                 values = [Corpus.load(self.out / "data" / r) if r in self.plan.data else None for r in refs]
-                inputs[key] = values if isinstance(ref, list) else values[0]
+                inputs[key] = values if stage.component_cls.inputs[key].many else values[0]
             component = stage.component_cls(stage.params)
             try:
                 component.preflight(inputs)
@@ -425,7 +425,7 @@ class Runner:
             spec = stage.component_cls.inputs[key]
             refs = ref if isinstance(ref, list) else [ref]
             values = [self._resolve_input(r, spec.type) for r in refs]
-            inputs[key] = values if isinstance(ref, list) else values[0]
+            inputs[key] = values if spec.many else values[0]  # a many=True input is a list, even of one
         return inputs
 
     def _stage_params(self, stage: StageSpec):

@@ -175,7 +175,8 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
     every model loads with ``augkit.tasks.load_task_model`` with that task and label set. A set of
     masked LMs (task ``"mlm"``, what a pretraining trainer writes) has no label set; each of its models
     loads with ``AutoModelForMaskedLM`` and its tokenizer, which has a mask token and no token beyond the
-    model's vocabulary, and predicts a word for a masked position."""
+    model's vocabulary, and predicts a word for a masked position. As in a recipe, an input the
+    trainer takes several of (``many=True``) may be given as one corpus: it gets a list of one."""
     import json
     from pathlib import Path
 
@@ -186,6 +187,8 @@ def check_trainer_contract(trainer, inputs: dict, out_dir, *, seed: int = 0, dev
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    specs = type(trainer).inputs
+    inputs = {k: [v] if k in specs and specs[k].many and not isinstance(v, list) else v for k, v in inputs.items()}
     ctx = StageContext(
         name="contract", out_dir=out_dir, seed=seed, inputs=inputs, device=device, resolve=get_plugin_manager().resolve
     )

@@ -119,7 +119,7 @@ class CompareAnalyzer(Analyzer):
     }
 
     def run_stage(self, ctx):
-        sets = ctx.inputs["stages"] if isinstance(ctx.inputs["stages"], list) else [ctx.inputs["stages"]]
+        sets = ctx.inputs["stages"]
         scores = {}
         for ms in sets:
             if ms.folder is None:

@@ -59,8 +59,7 @@ class CkaAnalyzer(Analyzer):
         return chosen
 
     def preflight(self, inputs):
-        data = inputs.get("data")
-        for corpus in data if isinstance(data, list) else [data]:
+        for corpus in inputs.get("data") or []:
             first = next(iter(corpus), None) if corpus is not None else None
             if first is not None and not (first.meta.get("parallel") or {}).get("source"):
                 raise DataError(
@@ -70,8 +69,7 @@ class CkaAnalyzer(Analyzer):
 
     def run_stage(self, ctx):
         p = self.params
-        model_sets = ctx.inputs["model"] if isinstance(ctx.inputs["model"], list) else [ctx.inputs["model"]]
-        corpora = ctx.inputs["data"] if isinstance(ctx.inputs["data"], list) else [ctx.inputs["data"]]
+        model_sets, corpora = ctx.inputs["model"], ctx.inputs["data"]
         data = {}
         for corpus in corpora:
             langs = sorted({ex.lang for ex in corpus})

@@ -361,11 +361,9 @@ class CoTeachingTrainer(Trainer):
         n = models.count
         source, source_aug = est.size("source"), est.size("source_aug")
         targets = est.inputs.get("target") or []
-        targets = targets if isinstance(targets, list) else [targets]
 
         def per_language(key: str, i: int) -> DataSize:
             values = est.inputs.get(key) or []
-            values = values if isinstance(values, list) else [values]
             return values[i] if i < len(values) and isinstance(values[i], DataSize) else DataSize(0, 0.0)
 
         cost = StageCost(examples=source.examples + sum(getattr(t, "examples", 0) for t in targets))

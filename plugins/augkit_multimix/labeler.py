@@ -182,8 +182,8 @@ class TaskModelLabeler(Labeler):
     def run_stage(self, ctx):
         model_set = ModelSet.of(ctx.inputs["model"])
         chosen = model_set.best
-        corpus = ctx.inputs["corpus"]
-        corpus = concat(corpus) if isinstance(corpus, list) else corpus
+        corpora = ctx.inputs["corpus"]  # a many=True input: always a list
+        corpus = corpora[0] if len(corpora) == 1 else concat(corpora)
         labelled = self.label(corpus, chosen.path, folder=ctx.out_dir / "data", device=ctx.device)
         ctx.log.info("labelled %d examples with %s (%s)", len(labelled), chosen.name, model_set.selection or "selected")
         return {"labelled": len(labelled), "model": chosen.name}

@@ -72,8 +72,7 @@ class WarmupTrainer(Trainer):
 
     def preflight(self, inputs) -> None:
         """Before anything trains: labelled train/dev/test, gold labels inside the label set."""
-        given = inputs.get("train")
-        given = [c for c in (given if isinstance(given, list) else [given]) if c is not None]  # None: made later
+        given = [c for c in inputs.get("train") or [] if c is not None]  # None: made by an earlier stage
         if not given:
             return
         corpus = _one_corpus(given)
@@ -184,7 +183,6 @@ class WarmupTrainer(Trainer):
         return report
 
 
-def _one_corpus(given) -> Corpus:
+def _one_corpus(corpora: list[Corpus]) -> Corpus:
     """The training corpora as one (in the order the recipe names them)."""
-    corpora = given if isinstance(given, list) else [given]
     return corpora[0] if len(corpora) == 1 else concat(corpora, name="+".join(c.name or "?" for c in corpora))

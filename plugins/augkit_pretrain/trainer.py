@@ -158,7 +158,7 @@ class PretrainTrainer(Trainer):
         done = ctx.out_dir / "train_report.json"
         report = tasks.finished_report(done)
         if report is None:
-            corpora = ctx.inputs["corpus"] if isinstance(ctx.inputs["corpus"], list) else [ctx.inputs["corpus"]]
+            corpora = ctx.inputs["corpus"]
             texts = [t for c in corpora for t in corpus_texts(c)]
             languages = sorted({ex.lang for c in corpora for ex in c})
             if len(texts) < 10:

@@ -117,8 +117,8 @@ class XMixupTrainer(Trainer):
 
     def preflight(self, inputs) -> None:
         train = inputs.get("train")
-        if train is not None and all(c is not None for c in (train if isinstance(train, list) else [train])):
-            examples = [ex for c in (train if isinstance(train, list) else [train]) for ex in c]
+        if train and all(c is not None for c in train):
+            examples = [ex for c in train for ex in c]
             task = task_of(examples)
             if not all("source" in (ex.meta.get("parallel") or {}) for ex in examples):
                 raise DataError('train: X-Mixup trains on parallel pairs; read the data with format = "parallel"')
@@ -147,8 +147,8 @@ class XMixupTrainer(Trainer):
         p = self.params
         distributed.ensure_process_group(ctx.device)
         self.preflight(ctx.inputs)
-        train_corpus = ctx.inputs["train"]
-        train_corpus = concat(train_corpus) if isinstance(train_corpus, list) else train_corpus
+        given = ctx.inputs["train"]  # a many=True input: always a list
+        train_corpus = given[0] if len(given) == 1 else concat(given)
         train = list(train_corpus)
         task = task_of(train)
         labels = self._labels(train_corpus, train, task)

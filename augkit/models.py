@@ -46,32 +46,40 @@ def resolve_model(ref: str) -> str:
         key = hashlib.sha256((f"{ref}|{BUILD_VERSION}|" + repr(sorted(shape.items())) + text).encode()).hexdigest()[:12]
         folder = cache_dir() / f"{ref.split(':')[1]}-{key}"
         if not (folder / "config.json").exists():
-            what = (
-                f"a {shape['layers']}-layer XLM-R"
-                + (
-                    f" trained {shape['train_steps']} masked-LM steps, about 2 minutes on 2 CPU cores"
-                    if shape.get("train_steps")
-                    else ", random weights, a few seconds"
-                )
-                if ref in TINY
-                else "a 1-layer Marian, random weights, a few seconds"
-            )
-            print(
-                f"augkit: building the built-in model {ref} on first use ({what}); kept in {folder}",
-                file=sys.stderr,
-                flush=True,
-            )
-            start = time.perf_counter()
-            try:
-                build(folder, text.splitlines(), **shape)
-            except OSError:
-                if not (folder / "config.json").exists():  # not just another process finishing first
-                    raise
-            print(f"augkit: built {ref} in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            _build_once(ref, folder, build, text, shape)
         return str(folder)
     if ref.startswith("augkit:"):
         raise AugkitError(f"unknown built-in model {ref!r}; known: {', '.join([*TINY, *TINY_MT])}")
     return ref
+
+
+def _build_once(ref: str, folder: Path, build, text: str, shape: dict) -> None:
+    """Build a built-in model into the cache. Processes that need it at once (parallel runs or test
+    workers sharing a cache) take turns on a lock: one builds, the others find it built."""
+    from filelock import FileLock
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if (folder / "config.json").exists():
+            return
+        what = (
+            f"a {shape['layers']}-layer XLM-R"
+            + (
+                f" trained {shape['train_steps']} masked-LM steps, about 2 minutes on 2 CPU cores"
+                if shape.get("train_steps")
+                else ", random weights, a few seconds"
+            )
+            if ref in TINY
+            else "a 1-layer Marian, random weights, a few seconds"
+        )
+        print(
+            f"augkit: building the built-in model {ref} on first use ({what}); kept in {folder}",
+            file=sys.stderr,
+            flush=True,
+        )
+        start = time.perf_counter()
+        build(folder, text.splitlines(), **shape)
+        print(f"augkit: built {ref} in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
 def build_tiny_xlmr(

@@ -83,3 +83,17 @@ def test_tiny_recipe_gives_identical_results_with_an_empty_and_a_warm_cache(tmp_
     a = [ex.tokens for ex in Corpus.load(tmp_path / "cold" / "stages" / "03-gen_target" / "data")]
     b = [ex.tokens for ex in Corpus.load(tmp_path / "warm" / "stages" / "03-gen_target" / "data")]
     assert a == b
+
+
+def test_processes_that_need_a_built_in_model_at_once_build_it_once(tmp_path):
+    """Two runs (or test workers) starting together on an empty cache: one builds the model, the other
+    waits for it and uses the same folder, untouched."""
+    code = "from augkit.models import resolve_model; print(resolve_model('augkit:tiny-xlmr'))"
+    env = {**os.environ, "AUGKIT_CACHE": str(tmp_path / "cache")}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    folders = {out.strip() for out, _ in results}
+    assert len(folders) == 1 and (Path(folders.pop()) / "model.safetensors").is_file()
+    assert sum("building the built-in model" in err for _, err in results) == 1

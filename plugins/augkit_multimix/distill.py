@@ -1,4 +1,5 @@
-"""Sample selection (spec: "Single-model distillation" and "Agreement / co-guessing").
+"""Sample selection: single-model distillation by confidence (Eq. 2) or by a GMM over per-example loss, and
+co-guessing agreement between peers (Bari et al., UXLA, §3.3 and Algorithm 1).
 
 Each filter works on corpora a labeler produced (examples carry ``probs`` and pseudo labels) and is
 usable on its own: ``ConfidenceDistiller(eta=0.8).filter(corpus)``.

@@ -1,6 +1,7 @@
 """GEN-LM: MultiMix's vicinity generator (successive max and successive cross), batched.
 
-Faithful to ``shared/spec/multimix.md`` (GEN-LM):
+Faithful to the UXLA paper (Bari et al., §3.2, "vicinity distribution"), with the details the paper leaves
+open settled as follows:
 
 * units are words; ``m = max(1, floor(P·L))`` of the L words are replaced (P = ``mask_ratio``), chosen
   among words of at least ``min_word_chars`` characters;

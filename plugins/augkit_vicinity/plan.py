@@ -1,4 +1,4 @@
-"""Choosing the δ mask sets of one text (spec: GEN-LM, "δ samples per sentence")."""
+"""Choosing the δ mask sets of one text (GEN-LM's δ samples per sentence: Bari et al., UXLA, §3.2)."""
 
 from __future__ import annotations
 

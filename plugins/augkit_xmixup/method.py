@@ -1,6 +1,6 @@
 """X-Mixup's training items, loss (Eq. 7–8), scheduled sampling and inference, on the mixup encoder.
 
-Spec: ``spec/xmixup.md``. ``L = α·L_S + (1−α)·L_T + w_mse·MSE(r_S, r_T) + w_kl·KL(p_S‖p_T)`` (the
+Yang et al., ICLR 2022, §4.1–4.3. ``L = α·L_S + (1−α)·L_T + w_mse·MSE(r_S, r_T) + w_kl·KL(p_S‖p_T)`` (the
 paper's weights are 1; ``mse_weight``/``kl_weight`` change them):
 
 * classification: cross-entropy against the shared gold label on both streams; KL between the two

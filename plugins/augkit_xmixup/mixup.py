@@ -1,5 +1,6 @@
 """The X-Mixup encoder: two streams (source, target) through one Hugging Face task model, mixed inside
-one layer (Yang et al., ICLR 2022, §4; ``spec/xmixup.md`` decides the details).
+one layer (Yang et al., ICLR 2022, §4.1; the README's X-Mixup section lists where augkit settles what
+the paper leaves open).
 
 It wraps the model rather than copying its code. Both streams run as one batch (source rows first,
 then target rows, padded to a common width), so every layer below and above the mixup layer is the

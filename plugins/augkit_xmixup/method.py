@@ -31,7 +31,7 @@ from augkit import DataError, Example
 from augkit.tasks import TaskModel, best_spans, collate, encode, encode_qa, load_task_model
 
 from .data import side_example
-from .mixup import XMixupModel
+from .mixup import XMixupModel, pad_columns
 
 CONFIG_FILE = "xmixup.json"
 
@@ -234,15 +234,9 @@ def choose_source(batch: dict, use_real: torch.Tensor) -> tuple[dict, torch.Tens
         b = back[key] if key in back else torch.full_like(a, -100 if key == "labels" else 0)
         if a.dim() == 2:
             fill = {"input_ids": batch.get("pad_id", 0), "labels": -100}.get(key, 0)
-            a, b = _widen(a, width, fill), _widen(b, width, fill)
+            a, b = pad_columns(a, width, fill), pad_columns(b, width, fill)
         out[key] = torch.where(use_back.view(-1, *([1] * (a.dim() - 1))), b, a)
     return out, use_back
-
-
-def _widen(x: torch.Tensor, width: int, fill: int) -> torch.Tensor:
-    if x.shape[1] >= width:
-        return x
-    return torch.cat([x, x.new_full((x.shape[0], width - x.shape[1]), fill)], dim=1)
 
 
 def pooled(stream, pooling: str) -> torch.Tensor:

@@ -157,7 +157,7 @@ class XMixupModel(nn.Module):
             fill = pad if key == "input_ids" else 0
             a = source.get(key, torch.zeros_like(source["input_ids"]))
             b = target.get(key, torch.zeros_like(target["input_ids"]))
-            joint[key] = torch.cat([_pad_to(a, width, fill), _pad_to(b, width, fill)])
+            joint[key] = torch.cat([pad_columns(a, width, fill), pad_columns(b, width, fill)])
         mask = joint["attention_mask"].bool()
         self._call = {"n": n, "source_mask": mask[:n], "target_mask": mask[n:], "mixup": mixup, "lam": lam}
         try:
@@ -214,8 +214,10 @@ class XMixupModel(nn.Module):
         return so.LayerNorm(lam_b * cross + (1 - lam_b) * t_a)
 
 
-def _pad_to(x: torch.Tensor, width: int, fill: int) -> torch.Tensor:
-    if x.shape[1] == width:
+def pad_columns(x: torch.Tensor, width: int, fill: int) -> torch.Tensor:
+    """``x`` (rows × columns) with ``fill`` columns appended up to ``width`` (unchanged if already as wide):
+    the one padding step of the two streams' batches (padding ids, masks, labels)."""
+    if x.shape[1] >= width:
         return x
     return torch.cat([x, x.new_full((x.shape[0], width - x.shape[1]), fill)], dim=1)
 

@@ -32,9 +32,9 @@ from .generation import generate_shards
 from .hookspecs import hookimpl, hookspec
 from .labelling import REPLACED_TAG_POLICIES, label_examples, tag_replaced
 from .model_sets import ModelEntry, ModelSet
-from .models import build_tiny_marian, build_tiny_xlmr, load_pretrained, read_model_config, resolve_model
 from .params import Encoding, FilePath, ModelRef, Params, TextReaderParams, build_params, describe_params, param
 from .plugins import get_plugin_manager, resolve
+from .pretrained import build_tiny_marian, build_tiny_xlmr, load_pretrained, read_model_config, resolve_model
 from .recipe import parse_options
 from .report import (
     ReportFigure,

@@ -124,7 +124,7 @@ KNOWN_SHAPES = {
 def model_shape(ref: str) -> ModelShape | None:
     """The shape of a model reference without loading it: a local folder's or a cached hub id's
     config.json, a built-in tiny model, or the table of common encoders; None if unknown."""
-    from .models import TINY, read_model_config
+    from .pretrained import TINY, read_model_config
 
     ref = str(ref)
     if ref in KNOWN_SHAPES:

@@ -71,7 +71,7 @@ def gettext_pairs_and_inputs(n: int, held: int = 500, seed: int = 0):
 
 
 def model_folder(pairs, steps: int, **shape) -> Path:
-    from augkit.models import cache_dir
+    from augkit.pretrained import cache_dir
     from augkit_translate.tiny import train_tiny_mt
 
     key = hashlib.sha256((repr(steps) + repr(sorted(shape.items())) + "".join(a + b for a, b in pairs)).encode()

@@ -88,7 +88,7 @@ def test_tiny_recipe_gives_identical_results_with_an_empty_and_a_warm_cache(tmp_
 def test_processes_that_need_a_built_in_model_at_once_build_it_once(tmp_path):
     """Two runs (or test workers) starting together on an empty cache: one builds the model, the other
     waits for it and uses the same folder, untouched."""
-    code = "from augkit.models import resolve_model; print(resolve_model('augkit:tiny-xlmr'))"
+    code = "from augkit.pretrained import resolve_model; print(resolve_model('augkit:tiny-xlmr'))"
     env = {**os.environ, "AUGKIT_CACHE": str(tmp_path / "cache")}
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env) for _ in range(2)]

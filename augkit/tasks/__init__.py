@@ -39,7 +39,9 @@ _WHERE = {
         ["evaluate", "predict_answers", "predict_flat", "predict_flat_sharded", "predict_probs"], ".inference"
     ),
     **dict.fromkeys(["score", "span_f1", "squad_f1_em"], ".metrics"),
-    **dict.fromkeys(["TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of"], ".models"),
+    **dict.fromkeys(
+        ["TASKS", "TaskModel", "load_task_model", "load_tokenizer", "saved_task", "task_of"], ".task_models"
+    ),
     **dict.fromkeys(["QAFeature", "best_spans", "encode_qa"], ".qa"),
     "repair_iob": ".tags",
     **dict.fromkeys(
@@ -85,10 +87,10 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .evaluation import by_language, check_labels, evaluate_models, require_labelled
     from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
     from .metrics import score, span_f1, squad_f1_em
-    from .models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_task, task_of
     from .qa import QAFeature, best_spans, encode_qa
     from .settings import BatchSplit, TrainingParams, largest_fitting, mixture_probabilities, training_steps
     from .tags import repair_iob
+    from .task_models import TASKS, TaskModel, load_task_model, load_tokenizer, saved_task, task_of
     from .training import (
         BalancedBatchSampler,
         DevSelection,

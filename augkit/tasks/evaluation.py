@@ -10,7 +10,7 @@ from ..data import Corpus, Example, concat
 from ..errors import DataError
 from ..scores import mean_std
 from .metrics import score
-from .models import TaskModel
+from .task_models import TaskModel
 
 
 def check_labels(corpora: dict[str, Sequence[Example]], labels: list[str], task: str) -> None:

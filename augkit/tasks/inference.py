@@ -11,7 +11,7 @@ import torch
 from ..data import Example
 from .encoding import budget_chunks, collate, encode_pairs, encode_words, pad_batch
 from .metrics import score, span_f1
-from .models import TaskModel
+from .task_models import TaskModel
 
 
 @torch.inference_mode()

@@ -29,7 +29,6 @@ import torch
 from ..data import Example
 from ..errors import RunError
 from .encoding import collate, encode
-from .models import TaskModel
 from .settings import (
     BatchSplit,
     TrainingParams,
@@ -37,6 +36,7 @@ from .settings import (
     mixture_probabilities,  # noqa: F401 (re-exported)
     training_steps,
 )
+from .task_models import TaskModel
 
 
 class BalancedBatchSampler(torch.utils.data.Sampler):

@@ -96,7 +96,7 @@ def load_task_model(
     )
     from transformers.utils import logging as hf_logging
 
-    from ..models import load_pretrained, resolve_model
+    from ..pretrained import load_pretrained, resolve_model
     from ..seeding import isolated_rng
 
     hf_logging.disable_progress_bar()
@@ -155,6 +155,6 @@ def load_tokenizer(ref: str | Path, trust_remote_code: bool = False):
     """The tokenizer of a model folder or id (loads no weights)."""
     from transformers import AutoTokenizer
 
-    from ..models import resolve_model
+    from ..pretrained import resolve_model
 
     return AutoTokenizer.from_pretrained(resolve_model(str(ref)), trust_remote_code=trust_remote_code)

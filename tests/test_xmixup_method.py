@@ -251,3 +251,18 @@ def test_loss_is_the_weighted_sum_of_its_logged_terms_and_consistency_weights_sc
     off, _, t_off = compute_loss(xm, batch, Settings(task="pair", alpha=0.4, mse=False, kl=False), real)
     assert float(off.detach()) == pytest.approx(losses[0.0, 0.0][0], rel=1e-6)
     assert "mse" not in t_off and "kl" not in t_off
+
+
+def test_paper_defaults_are_none_and_come_from_the_task():
+    """One sentinel for "the paper's value": None. X-Mixup's α, k and mixup layer follow Table 10 and §5.1
+    per task unless set; k = 0 (once the sentinel) is now refused rather than read as "default"."""
+    from augkit import ParamError, build_params
+    from augkit_xmixup.trainer import XMixupParams, XMixupTrainer
+
+    trainer = XMixupTrainer(model="augkit:tiny-xlmr")
+    assert trainer.params.k is None and trainer.params.alpha is None and trainer.params.mixup_layer is None
+    assert (trainer.settings("pair").k, trainer.settings("qa").k) == (1000.0, 2000.0)
+    assert (trainer.settings("pair").alpha, trainer.settings("tagging").alpha) == (0.4, 0.8)
+    assert XMixupTrainer(model="augkit:tiny-xlmr", k=5, alpha=0.3).settings("qa").k == 5.0
+    with pytest.raises(ParamError, match=r"k: expected a value > 0"):
+        build_params(XMixupParams, {"k": 0}, where="stages.x.params")

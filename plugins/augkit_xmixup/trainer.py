@@ -72,7 +72,9 @@ class XMixupParams(TrainingParams):
     kl_weight: float = param(1.0, help="weight of the KL term in the loss (the paper: 1)", ge=0)
     pooling: Literal["mean", "cls"] = param("mean", help="sequence representation for the MSE loss")
     scheduled_sampling: bool = param(True, help="draw back-translations as the source side with probability 1−p*")
-    k: float = param(0, help="decay k of p* = k/(k+exp(step/k)) (0: 1000, or 2000 for QA)", ge=0)
+    k: float | None = param(
+        None, help="decay k of p* = k/(k+exp(step/k)) (default: the paper's, 1000, or 2000 for QA)", gt=0
+    )
     granularity: Literal["batch", "example"] = param("batch", help="one draw of p* per batch or per example")
     mixup_inference: bool = param(True, help="mix with the translate-test source at inference (false: target alone)")
     baseline: bool = param(False, help="also train the translate-train baseline (mixup and consistency off)")
@@ -225,7 +227,7 @@ class XMixupTrainer(Trainer):
             kl_weight=p.kl_weight,
             pooling=p.pooling,
             scheduled_sampling=p.scheduled_sampling,
-            k=float(p.k or d["k"]),
+            k=float(p.k if p.k is not None else d["k"]),
             granularity=p.granularity,
         )
         if baseline:

@@ -139,7 +139,7 @@ def generate_shards(
                 by_source.setdefault(ex.source_id, []).append(ex)
             for ex in batch:
                 writer.write(ex)
-                writer.originals = getattr(writer, "originals", 0) + 1
+                writer.originals += 1
                 writer.write_many(by_source.get(ex.id, []))
         else:
             writer.write_many(out)
@@ -176,7 +176,7 @@ def _finish_shard(writer, data_dir: Path, k: int, stats_now: dict, before: dict)
         writer.final = data_dir / f"shard-{k:05d}.arrow"
     count = writer.close()
     delta = {key: v - before.get(key, 0) for key, v in stats_now.items() if v - before.get(key, 0)}
-    delta["outputs"] = count - getattr(writer, "originals", 0)
+    delta["outputs"] = count - writer.originals
     delta["written"] = count
     # counters first, then the shard itself: the shard's existence is the completion marker
     atomic_write_json(data_dir / f"shard-{k:05d}.stats.json", delta)

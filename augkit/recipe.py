@@ -15,14 +15,11 @@ import copy
 import dataclasses
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from .components import StageOptions
+from .components import Component, StageOptions
 from .errors import ParamError, PluginError, RecipeError, did_you_mean
 from .params import Params, _coerce, build_params, param
-
-if TYPE_CHECKING:
-    from .components import Component
 
 SCHEMA_VERSION = 1
 STAGE_KINDS = {

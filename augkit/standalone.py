@@ -22,14 +22,22 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .atomic import atomic_write_text
-from .components import Generator
+from .components import Generator, StageContext
 from .convert import dataset_examples, detect_columns, example_text, examples_from_strings, examples_to_dataset
 from .data import Corpus, CorpusWriter, Example, write_corpus_meta
+from .environment import pick_device, topology
 from .errors import AugkitError, DataError, ParamError, RunError, did_you_mean
 from .fingerprints import hash_obj, hash_path
 from .format_lookup import formats_for, reader_for, writer_for
 from .generation import drop_identical, generate_shards
-from .labelling import INHERITED_META, check_policy, finish_augmented, inherit_extra
+from .labelling import (
+    INHERITED_META,
+    check_policy,
+    default_labeler,
+    finish_augmented,
+    inherit_extra,
+    load_labelling_model,
+)
 from .plugins import get_plugin_manager
 from .progress import Progress
 from .seeding import derive_seed
@@ -216,9 +224,6 @@ def augment_file(
 
     Under ``torchrun``/``accelerate launch`` every process takes its share of the shards and rank 0
     writes the output once all shards exist; the file is the same as a one-process run's."""
-    from .components import StageContext
-    from .environment import pick_device, topology
-    from .labelling import default_labeler, load_labelling_model
 
     rank, world, _ = topology()
     out = Path(output_path)

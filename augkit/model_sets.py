@@ -49,6 +49,18 @@ class ModelSet:
 
     FILE = "models.json"
 
+    @classmethod
+    def selecting_best(
+        cls, entries: list[ModelEntry], score: str, *, task: str | None, labels: list[str] | None, note: str = ""
+    ) -> "ModelSet":
+        """A set of ``entries`` with the one of highest ``scores[score]`` selected (``"best <score><note>"``;
+        the first of equals), or the first entry when none has that score (``"first"``)."""
+        scored = [e for e in entries if e.scores.get(score) is not None]
+        if scored:
+            best = max(scored, key=lambda e: e.scores[score])
+            return cls(entries, task=task, labels=labels, selected=best.name, selection=f"best {score}{note}")
+        return cls(entries, task=task, labels=labels, selected=entries[0].name if entries else None, selection="first")
+
     def __len__(self) -> int:
         return len(self.models)
 

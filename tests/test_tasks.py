@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from augkit import DataError, Example, ModelEntry, ModelSet, ParamError, StageContext, TrainerHook
+from augkit import Corpus, DataError, Example, ModelEntry, ModelSet, ParamError, StageContext, TrainerHook
 from augkit.progress import Progress
 from augkit.tasks import (TrainingParams, encode_qa, evaluate, load_task_model, precision_flags, predict_answers,
                           squad_f1_em, train_model)
@@ -278,3 +278,78 @@ def test_the_schedule_and_other_trainer_settings_reach_the_optimizer():
         build_params(TrainingParams, {"trainer_args": {"adam_beta2": "x"}})
     with pytest.raises(ParamError, match=r"trainer_args: transformers refuses them: adamw_bogus"):
         build_params(TrainingParams, {"trainer_args": {"optim": "adamw_bogus"}})
+
+
+def test_a_seed_ensemble_trainer_written_on_the_skeleton_trains_resumes_and_selects(tmp_path):
+    """What a third-party plugin author writes: the params and how one member trains; the skeleton gives
+    the seeds, the one-corpus training data, member-by-member resume and the model set."""
+    import dataclasses
+
+    from augkit import InputSpec, param
+    from augkit.tasks import EnsembleParams, SeedEnsembleTrainer, Trained
+
+    @dataclasses.dataclass
+    class MyParams(EnsembleParams):
+        n_models: int = param(3, ge=1)
+
+    trained: list[str] = []
+
+    class Ensemble(SeedEnsembleTrainer):
+        name = "test-ensemble"
+        Params = MyParams
+        inputs = {"train": InputSpec("corpus", many=True)}
+
+        def run_stage(self, ctx):
+            p = self.params
+            train = list(self.train_corpus(ctx.inputs["train"]))
+            names = [f"model-{k}" for k in range(p.n_models)]
+            reports = {}
+            for name, seed in zip(names, p.member_seeds(ctx.seed)):
+                def member(name=name, seed=seed):
+                    trained.append(name)
+                    tm = load_task_model(p.model, "tagging", LABELS, seed=seed)
+                    report = train_model(tm, [train], p, seed=seed, dev=train)
+                    return Trained({**report, "seed": seed}, tm.save)
+
+                reports[name] = self.train_member(ctx, name, member)
+            model_set = self.best_model_set(ctx, names, reports, task="tagging", labels=LABELS, score="dev",
+                                            report_key="best_dev")
+            model_set.write(ctx.out_dir)
+            return reports
+
+    halves = [Corpus.from_examples(sentences()[:12], name="a"), Corpus.from_examples(sentences()[12:], name="b")]
+    kw = dict(model="augkit:tiny-xlmr", learning_rate=1e-3, batch_size=4, max_steps=4, max_length=32)
+    trainer = Ensemble(MyParams(**kw))
+    ctx = StageContext(name="e", out_dir=tmp_path, seed=5, inputs={"train": halves})
+    reports = trainer.run_stage(ctx)
+    assert trained == ["model-0", "model-1", "model-2"]
+    seeds = [r["seed"] for r in reports.values()]
+    assert len(set(seeds)) == 3 and seeds == MyParams(**kw).member_seeds(5)  # derived from the run seed, stable
+    for name in reports:  # the model is saved beside its report
+        assert load_task_model(tmp_path / "models" / name).labels == LABELS
+        assert json.loads((tmp_path / "models" / name / "train_report.json").read_text())["seed"] == reports[name]["seed"]
+    assert reports["model-0"]["mixture_sizes"] == [24]  # both corpora, as one
+    saved = ModelSet.load(tmp_path)
+    best = max(reports, key=lambda n: reports[n]["best_dev"])  # the first of equals, like max()
+    assert saved.selected == best and saved.selection == "best dev"
+    assert [m.seed for m in saved] == seeds and saved[best].scores == {"dev": reports[best]["best_dev"]}
+
+    # resumed after model-1 finished: model-2's report is gone, so only model-2 trains again
+    (tmp_path / "models" / "model-2" / "train_report.json").unlink()
+    trained.clear()
+    again = Ensemble(MyParams(**kw)).run_stage(ctx)
+    assert trained == ["model-2"]
+    assert again["model-0"] == json.loads(json.dumps(reports["model-0"]))
+
+    with pytest.raises(ParamError, match=r"seeds: expected 3 seeds \(n_models\), got 2"):
+        MyParams(**kw, seeds=[1, 2])
+    assert MyParams(**kw, seeds=[7, 8, 9]).member_seeds(5) == [7, 8, 9]
+
+
+def test_a_model_set_selects_the_best_scored_entry_or_the_first():
+    entries = [ModelEntry("a", "/a", scores={"dev": 0.5}), ModelEntry("b", "/b", scores={}),
+               ModelEntry("c", "/c", scores={"dev": 0.7}), ModelEntry("d", "/d", scores={"dev": 0.7})]
+    chosen = ModelSet.selecting_best(entries, "dev", task="pair", labels=["x"], note=" (all)")
+    assert (chosen.selected, chosen.selection, chosen.task) == ("c", "best dev (all)", "pair")  # first of equals
+    unscored = ModelSet.selecting_best(entries[1:2], "dev", task=None, labels=None)
+    assert (unscored.selected, unscored.selection) == ("b", "first")

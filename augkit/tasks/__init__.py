@@ -15,6 +15,8 @@ Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names a
   ``BalancedBatchSampler``, ``BatchSplit``, ``fit_micro_batch``, ``largest_fitting``,
   ``mixture_probabilities``, ``training_steps``, ``FeatureDataset``,
   ``feature_collator``, ``precision_flags``, ``check_replicas``, ``finished_report``;
+* seed ensembles — ``EnsembleParams``, ``SeedEnsembleTrainer``, ``Trained`` (n models from one encoder
+  with different seeds, resumed member by member, kept as a model set);
 * model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
 * tags — ``repair_iob``.
 
@@ -44,6 +46,7 @@ _WHERE = {
     ),
     **dict.fromkeys(["QAFeature", "best_spans", "encode_qa"], ".qa"),
     "repair_iob": ".tags",
+    **dict.fromkeys(["EnsembleParams", "SeedEnsembleTrainer", "Trained"], ".ensemble"),
     **dict.fromkeys(
         ["BatchSplit", "TrainingParams", "largest_fitting", "mixture_probabilities", "training_steps"], ".settings"
     ),
@@ -84,6 +87,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from ..model_sets import ModelEntry, ModelSet
     from .encoding import Feature, budget_chunks, collate, encode, encode_pairs, encode_words, pad_batch
+    from .ensemble import EnsembleParams, SeedEnsembleTrainer, Trained
     from .evaluation import by_language, check_labels, evaluate_models, require_labelled
     from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
     from .metrics import score, span_f1, squad_f1_em

@@ -666,13 +666,8 @@ class CoTeachingTrainer(Trainer):
                 if "test" in entry:
                     scores["target_test"] = entry["test"]["models"][k]
                 entries.append(ModelEntry(f"{lang}/model-{k}", str(ctx.out_dir / folder), lang=lang, scores=scores))
-        best = max(entries, key=lambda m: m.scores["target_dev"]).name if entries else None
-        return ModelSet(
-            entries,
-            task=data.task,
-            labels=data.labels,
-            selected=best,
-            selection="best target_dev (over all languages; see for_lang)",
+        return ModelSet.selecting_best(
+            entries, "target_dev", task=data.task, labels=data.labels, note=" (over all languages; see for_lang)"
         )
 
 

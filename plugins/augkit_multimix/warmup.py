@@ -7,23 +7,18 @@ import dataclasses
 from typing import Any
 
 from augkit import (
-    Corpus,
     InputSpec,
-    ModelEntry,
-    ModelRef,
-    ModelSet,
     StageScores,
-    Trainer,
     atomic_write_json,
-    concat,
-    derive_seed,
     distributed,
     metric_name,
     param,
     tasks,  # its training and inference names load torch on first use
 )
 from augkit.tasks import (
-    TrainingParams,
+    EnsembleParams,
+    SeedEnsembleTrainer,
+    Trained,
     by_language,
     check_labels,
     evaluate_models,
@@ -34,20 +29,12 @@ from augkit.tasks import (
 
 
 @dataclasses.dataclass
-class WarmupParams(TrainingParams):
-    model: ModelRef = param("xlm-roberta-large", help="pretrained encoder: Hugging Face id or folder")
+class WarmupParams(EnsembleParams):
     n_models: int = param(3, help="task models trained with different seeds", ge=1, le=100)
-    seeds: list[int] = param([], help="one seed per model (default: derived from the run seed)")
     max_steps: int = param(3000, help="optimizer steps per model", ge=1, le=10**9)
-    labels: list[str] | None = param(None, help="the label set (default: the labels found in the training data)")
-
-    def check(self):
-        super().check()
-        if self.seeds and len(self.seeds) != self.n_models:
-            raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
 
 
-class WarmupTrainer(Trainer):
+class WarmupTrainer(SeedEnsembleTrainer):
     """Trains ``n_models`` task models on source data and keeps each one's best source-dev checkpoint.
 
     Writes ``models/model-<k>/`` (each with ``train_report.json``), ``models.json`` (the model set;
@@ -75,7 +62,7 @@ class WarmupTrainer(Trainer):
         given = [c for c in inputs.get("train") or [] if c is not None]  # None: made by an earlier stage
         if not given:
             return
-        corpus = _one_corpus(given)
+        corpus = self.train_corpus(given)
         train = list(corpus)
         task = task_of(train)
         require_labelled("train", train)
@@ -115,34 +102,26 @@ class WarmupTrainer(Trainer):
         p = self.params
         distributed.ensure_process_group(ctx.device)
         self.preflight(ctx.inputs)
-        corpus = _one_corpus(ctx.inputs["train"])
+        corpus = self.train_corpus(ctx.inputs["train"])
         train, dev = list(corpus), list(ctx.inputs["dev"])
         task = task_of(train)
         labels = p.labels or corpus.labels or []
         tests = by_language(ctx.inputs["test"]) if "test" in ctx.inputs else {}
-        seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
-        reports = [self._train_one(ctx, k, seed, task, labels, train, dev) for k, seed in enumerate(seeds)]
+        seeds = p.member_seeds(ctx.seed)
+        names = [f"model-{k}" for k in range(len(seeds))]
+        reports = {n: self._train_one(ctx, n, seed, task, labels, train, dev) for n, seed in zip(names, seeds)}
         distributed.barrier()  # the models are on disk before any process goes on
         if not distributed.is_main():
             return {}
-        names = [f"model-{k}" for k in range(len(seeds))]
         results: dict[str, Any] = {
             "task": task,
             "labels": labels,
             "models": [f"models/{n}" for n in names],
-            "source_dev": [r["best_dev"] for r in reports],
+            "source_dev": [reports[n]["best_dev"] for n in names],
             "seeds": seeds,
         }
-        best = max(range(len(seeds)), key=lambda k: results["source_dev"][k])
-        model_set = ModelSet(
-            [
-                ModelEntry(n, str(ctx.out_dir / "models" / n), seed=s, scores={"source_dev": d})
-                for n, s, d in zip(names, seeds, results["source_dev"])
-            ],
-            task=task,
-            labels=labels,
-            selected=names[best],
-            selection="best source_dev",
+        model_set = self.best_model_set(
+            ctx, names, reports, task=task, labels=labels, score="source_dev", report_key="best_dev"
         )
         if tests:
             loaded = [load_task_model(m.path, task, device=ctx.device) for m in model_set]
@@ -162,27 +141,21 @@ class WarmupTrainer(Trainer):
             stats[f"zero_shot_{lang}_mean"] = round(r["mean"], 4)
         return stats
 
-    def _train_one(self, ctx, k: int, seed: int, task: str, labels: list[str], train, dev) -> dict:
-        """Train model k (or read its report, if it finished before an interruption)."""
+    def _train_one(self, ctx, name: str, seed: int, task: str, labels: list[str], train, dev) -> dict:
+        """Train one member (or read its report, if it finished before an interruption)."""
         p = self.params
-        folder = ctx.out_dir / "models" / f"model-{k}"
-        done = folder / "train_report.json"
-        finished = tasks.finished_report(done)
-        if finished is not None:
-            return finished
-        tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed, trust_remote_code=p.trust_remote_code)
-        stats: dict = {}
-        report = tasks.train_model(
-            tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=f"model-{k}", stats=stats
-        )
-        report.update({"seed": seed, **stats})
-        if distributed.is_main():
-            tm.save(folder)
-            atomic_write_json(done, report)
-            ctx.log.info("warm-up model %d: source dev %.4f", k, report["best_dev"])
-        return report
 
+        def train_it() -> Trained:
+            tm = load_task_model(
+                p.model, task, labels, device=ctx.device, seed=seed, trust_remote_code=p.trust_remote_code
+            )
+            stats: dict = {}
+            report = tasks.train_model(
+                tm, [train], p, seed=seed, dev=dev, hooks=self.hooks, ctx=ctx, name=name, stats=stats
+            )
+            report.update({"seed": seed, **stats})
+            if distributed.is_main():
+                ctx.log.info("warm-up %s: source dev %.4f", name, report["best_dev"])
+            return Trained(report, tm.save)
 
-def _one_corpus(corpora: list[Corpus]) -> Corpus:
-    """The training corpora as one (in the order the recipe names them)."""
-    return corpora[0] if len(corpora) == 1 else concat(corpora, name="+".join(c.name or "?" for c in corpora))
+        return self.train_member(ctx, name, train_it)

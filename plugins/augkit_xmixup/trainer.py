@@ -15,14 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from augkit import (
     DataError,
     InputSpec,
-    ModelEntry,
-    ModelRef,
-    ModelSet,
     StageScores,
-    Trainer,
     atomic_write_json,
     atomic_write_text,
-    concat,
     derive_seed,
     distributed,
     mean_std,
@@ -31,7 +26,16 @@ from augkit import (
     read_model_config,
     tasks,  # its training and inference names load torch on first use
 )
-from augkit.tasks import TrainingParams, by_language, load_task_model, require_labelled, task_of, training_steps
+from augkit.tasks import (
+    EnsembleParams,
+    SeedEnsembleTrainer,
+    Trained,
+    by_language,
+    load_task_model,
+    require_labelled,
+    task_of,
+    training_steps,
+)
 
 if TYPE_CHECKING:
     from .method import Settings
@@ -45,11 +49,8 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 @dataclasses.dataclass
-class XMixupParams(TrainingParams):
-    model: ModelRef = param("xlm-roberta-large", help="pretrained encoder: Hugging Face id or folder")
+class XMixupParams(EnsembleParams):
     labels: list[str] | None = param(None, help="the label set (default: from the data, or the soft labels' order)")
-    n_models: int = param(1, help="models trained with different seeds (results: mean ± std)", ge=1, le=100)
-    seeds: list[int] = param([], help="one seed per model (default: derived from the run seed)")
     train_epochs: float = param(4.0, help="passes over the training pairs when max_steps is 0", gt=0)
     mixup: bool = param(True, help="cross-lingual manifold mixup in training and inference (false: 'w/o mixup')")
     mixup_layer: int | None = param(
@@ -89,11 +90,9 @@ class XMixupParams(TrainingParams):
                     f"mixup_layer: expected 1..{layers} (the model {self.model} has {layers} layers), "
                     f"got {self.mixup_layer}"
                 )
-        if self.seeds and len(self.seeds) != self.n_models:
-            raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
 
 
-class XMixupTrainer(Trainer):
+class XMixupTrainer(SeedEnsembleTrainer):
     """Cross-lingual manifold mixup (X-Mixup, Yang et al. 2022) for classification, tagging and QA.
 
     Inputs are parallel corpora (``format = "parallel"``): ``train`` (translate-train pairs; for
@@ -149,14 +148,13 @@ class XMixupTrainer(Trainer):
         p = self.params
         distributed.ensure_process_group(ctx.device)
         self.preflight(ctx.inputs)
-        given = ctx.inputs["train"]  # a many=True input: always a list
-        train_corpus = given[0] if len(given) == 1 else concat(given)
+        train_corpus = self.train_corpus(ctx.inputs["train"])
         train = list(train_corpus)
         task = task_of(train)
         labels = self._labels(train_corpus, train, task)
         dev = by_language(ctx.inputs["dev"]) if ctx.inputs.get("dev") else {}
         tests = by_language(ctx.inputs["test"]) if ctx.inputs.get("test") else {}
-        seeds = p.seeds or [derive_seed(ctx.seed, "model", k) % (2**31) for k in range(p.n_models)]
+        seeds = p.member_seeds(ctx.seed)
         runs = [(f"model-{k}", s, self.settings(task)) for k, s in enumerate(seeds)]
         if p.baseline:
             runs += [(f"baseline-{k}", s, self.settings(task, baseline=True)) for k, s in enumerate(seeds)]
@@ -273,15 +271,16 @@ class XMixupTrainer(Trainer):
         return p.labels or sorted({ex.label for ex in train if ex.label is not None})
 
     def _train_one(self, ctx, name, seed, settings: Settings, task, labels, train, dev, tests) -> dict:
+        """Train one model (or read its report, if it finished before an interruption)."""
+        return self.train_member(
+            ctx, name, lambda: self._train(ctx, name, seed, settings, task, labels, train, dev, tests)
+        )
+
+    def _train(self, ctx, name, seed, settings: Settings, task, labels, train, dev, tests) -> Trained:
         from .method import ItemCollator, ScheduledSampler, compute_loss, evaluate_pairs, make_items, save_model
         from .mixup import XMixupModel  # torch: loaded when a model trains, not when the plugin registers
 
         p = self.params
-        folder = ctx.out_dir / "models" / name
-        done = folder / "train_report.json"
-        finished = tasks.finished_report(done)
-        if finished is not None:
-            return finished
         tm = load_task_model(p.model, task, labels, device=ctx.device, seed=seed, trust_remote_code=p.trust_remote_code)
         layer = self.mixup_layer(task, tm.model.config.num_hidden_layers)
         xm = XMixupModel(tm.model, layer, p.lambda0, p.lambda_mode).to(ctx.device)
@@ -377,16 +376,17 @@ class XMixupTrainer(Trainer):
                     xm, tm, list(corpus), max_length=p.max_length, mixup_inference=False, batch_size=p.eval_batch_size
                 )["score"]
         if distributed.is_main():
-            save_model(xm, tm, folder, settings)
-            lines = "".join(json.dumps(r) + "\n" for r in curve)
-            atomic_write_text(ctx.out_dir / "curves" / f"{name}.jsonl", lines)
-            atomic_write_json(done, report)
             ctx.log.info(
                 "X-Mixup %s: %s",
                 name,
                 ", ".join(f"{lang} {r['score']:.4f}" for lang, r in report["test"].items()) or "trained",
             )
-        return report
+
+        def save(folder) -> None:
+            save_model(xm, tm, folder, settings)
+            atomic_write_text(ctx.out_dir / "curves" / f"{name}.jsonl", "".join(json.dumps(r) + "\n" for r in curve))
+
+        return Trained(report, save)
 
     def _write_results(self, ctx, task, labels, seeds, reports, notes) -> dict:
         def summary(prefix: str) -> dict:
@@ -434,23 +434,9 @@ class XMixupTrainer(Trainer):
                 metric_name(task), arms, sizes={lang: e["n"] for lang, e in results["languages"].items() if "n" in e}
             ).write(ctx.out_dir)
         names = [n for n in reports if n.startswith("model-")]
-        entries = [
-            ModelEntry(
-                n,
-                str(ctx.out_dir / "models" / n),
-                seed=reports[n]["seed"],
-                scores={k: v for k, v in (("dev", reports[n].get("best_dev")),) if v is not None},
-            )
-            for n in names
-        ]
-        best = max(names, key=lambda n: reports[n].get("best_dev") or 0.0)
-        ModelSet(
-            entries,
-            task=task,
-            labels=labels,
-            selected=best,
-            selection="best dev" if reports[best].get("best_dev") is not None else "first",
-        ).write(ctx.out_dir)
+        self.best_model_set(ctx, names, reports, task=task, labels=labels, score="dev", report_key="best_dev").write(
+            ctx.out_dir
+        )
         stats = {"task": task, "n_models": len(names)}
         for lang, entry in results["languages"].items():
             stats[f"{lang}_mean"] = round(entry["mean"], 4)

@@ -15,6 +15,7 @@ Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names a
   ``BalancedBatchSampler``, ``BatchSplit``, ``fit_micro_batch``, ``largest_fitting``,
   ``mixture_probabilities``, ``training_steps``, ``FeatureDataset``,
   ``feature_collator``, ``precision_flags``, ``check_replicas``, ``finished_report``;
+  ``train_masked_lm`` (masked-LM training on plain text);
 * seed ensembles — ``EnsembleParams``, ``SeedEnsembleTrainer``, ``Trained`` (n models from one encoder
   with different seeds, resumed member by member, kept as a model set);
 * model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
@@ -47,6 +48,7 @@ _WHERE = {
     **dict.fromkeys(["QAFeature", "best_spans", "encode_qa"], ".qa"),
     "repair_iob": ".tags",
     **dict.fromkeys(["EnsembleParams", "SeedEnsembleTrainer", "Trained"], ".ensemble"),
+    "train_masked_lm": ".mlm",
     **dict.fromkeys(
         ["BatchSplit", "TrainingParams", "largest_fitting", "mixture_probabilities", "training_steps"], ".settings"
     ),
@@ -91,6 +93,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .evaluation import by_language, check_labels, evaluate_models, require_labelled
     from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
     from .metrics import score, span_f1, squad_f1_em
+    from .mlm import train_masked_lm
     from .qa import QAFeature, best_spans, encode_qa
     from .settings import BatchSplit, TrainingParams, largest_fitting, mixture_probabilities, training_steps
     from .tags import repair_iob

@@ -3,7 +3,7 @@ metric of a model on labelled examples."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -11,7 +11,9 @@ import torch
 from ..data import Example
 from .encoding import budget_chunks, collate, encode_pairs, encode_words, pad_batch
 from .metrics import score, span_f1
-from .task_models import TaskModel
+
+if TYPE_CHECKING:
+    from .task_models import TaskModel
 
 
 @torch.inference_mode()

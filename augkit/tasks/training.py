@@ -21,7 +21,7 @@ import math
 import random
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -36,7 +36,9 @@ from .settings import (
     mixture_probabilities,  # noqa: F401 (re-exported)
     training_steps,
 )
-from .task_models import TaskModel
+
+if TYPE_CHECKING:
+    from .task_models import TaskModel
 
 
 class BalancedBatchSampler(torch.utils.data.Sampler):

@@ -31,7 +31,7 @@ from augkit import (
     resolve_model,
     tasks,  # its training and inference names load torch on first use
 )
-from augkit.tasks import TrainingParams, training_steps
+from augkit.tasks import TrainingParams
 
 
 @dataclasses.dataclass
@@ -147,7 +147,7 @@ class PretrainTrainer(Trainer):
         )
 
     def run_stage(self, ctx):
-        from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+        from transformers import AutoModelForMaskedLM
         from transformers.utils import logging as hf_logging
 
         from augkit.tasks import load_tokenizer
@@ -194,25 +194,19 @@ class PretrainTrainer(Trainer):
             ).to(ctx.device)
             check = dict(probability=p.mlm_probability, max_length=p.max_length, seed=ctx.seed)
             before = masked_accuracy(model, tokenizer, held, **check) if held else None
-            features = [
-                {"input_ids": ids} for ids in tokenizer(train, truncation=True, max_length=p.max_length)["input_ids"]
-            ]
-            collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=p.mlm_probability)
             history: list = []
-            trainer = tasks.build_trainer(
+            report = tasks.train_masked_lm(
                 model,
+                tokenizer,
+                train,
                 p,
-                train_dataset=features,
-                data_collator=collator,
-                steps=training_steps(p, len(features)),
+                mlm_probability=p.mlm_probability,
                 seed=ctx.seed,
-                name="mlm",
                 ctx=ctx,
                 hooks=self.hooks,
                 history=history,
                 output_dir=ctx.out_dir / "logs" if p.report_to else None,
             )
-            report = tasks.run_training(trainer)
             after = masked_accuracy(model, tokenizer, held, **check) if held else None
             backend = getattr(tokenizer, "backend_tokenizer", None)
             if backend is not None:  # the padding/truncation of the calls above would be saved as defaults

@@ -479,7 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader gone away (`| head`) shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # whoever read the output stopped reading (`augkit plugins --json | head -1`): stop quietly, with what
+        # is left to print going nowhere and exit status 1, as rich does for what it prints
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except AugkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -441,3 +441,21 @@ def test_unread_params_names_a_declared_setting_that_nothing_reads():
             return FilterResult(corpus, self.params.width, len(corpus))
 
     assert unread_params(Widen) == [forgotten]
+
+
+@pytest.mark.parametrize("args", [["plugins"], ["plugins", "--json"]])  # rich's table, print's JSON
+def test_output_into_a_closed_pipe_ends_quietly(args):
+    """`augkit plugins | head -1`: once the reader has gone, augkit stops without a traceback or an error
+    line (exit status 1)."""
+    import os
+    import subprocess
+
+    from conftest import AUGKIT
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before augkit writes its first line
+    try:
+        proc = subprocess.run([*AUGKIT, *args], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (1, "")

@@ -27,6 +27,8 @@ TINY = {
     "augkit:tiny-xlmr": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=0),
     "augkit:tiny-xlmr-trained": dict(hidden=64, layers=2, heads=2, ffn=128, train_steps=300),
 }
+#: position embeddings of a tiny XLM-R (128 subwords usable: RoBERTa's positions start after the padding index)
+TINY_MAX_POSITIONS = 130
 #: tiny sequence-to-sequence (translation) models, built like TINY
 TINY_MT = {
     "augkit:tiny-marian": dict(d_model=32, layers=1, heads=2, ffn=64),
@@ -91,7 +93,7 @@ def build_tiny_xlmr(
     heads: int = 2,
     ffn: int = 128,
     vocab_size: int = 400,
-    max_positions: int = 130,
+    max_positions: int = TINY_MAX_POSITIONS,
     train_steps: int = 0,
     seed: int = 0,
 ) -> Path:
@@ -286,6 +288,8 @@ def read_model_config(ref: str | Path) -> dict | None:
         shape = TINY[ref]
         return {
             "model_type": "xlm-roberta",
+            "max_position_embeddings": shape.get("max_positions", TINY_MAX_POSITIONS),
+            "pad_token_id": 1,  # sentencepiece XLM-R vocabularies: <s> <pad> </s> <unk> first
             "num_hidden_layers": shape["layers"],
             "hidden_size": shape["hidden"],
             "num_attention_heads": shape["heads"],

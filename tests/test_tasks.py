@@ -353,3 +353,36 @@ def test_a_model_set_selects_the_best_scored_entry_or_the_first():
     assert (chosen.selected, chosen.selection, chosen.task) == ("c", "best dev (all)", "pair")  # first of equals
     unscored = ModelSet.selecting_best(entries[1:2], "dev", task=None, labels=None)
     assert (unscored.selected, unscored.selection) == ("b", "first")
+
+
+def test_an_input_length_the_model_cannot_read_is_refused_before_anything_loads(tmp_path):
+    """The built-in tiny XLM-R has 130 position embeddings; RoBERTa's positions start after the padding
+    index, so it reads 128 subwords: 128 runs, 129 would fail deep in torch, so max_length 129 is refused
+    at validation, naming the key, for every trainer with a model parameter."""
+    from augkit.pretrained import resolve_model
+    from augkit.tasks import usable_positions
+    from augkit_multimix.warmup import WarmupParams
+    from augkit_pretrain.trainer import PretrainParams
+    from augkit_xmixup.trainer import XMixupParams
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    folder = resolve_model("augkit:tiny-xlmr")
+    model = AutoModelForMaskedLM.from_pretrained(folder).eval()
+    usable = usable_positions(AutoConfig.from_pretrained(folder).to_dict())
+    assert usable == 128
+    with torch.no_grad():
+        model(input_ids=torch.full((1, usable), 5))  # the longest input it reads
+        with pytest.raises((IndexError, RuntimeError), match="out of"):  # one more fails inside torch
+            model(input_ids=torch.full((1, usable + 1), 5))
+    for Params in (WarmupParams, XMixupParams, PretrainParams):
+        Params(model="augkit:tiny-xlmr", max_length=128)
+        with pytest.raises(ParamError, match=r"max_length: expected at most 128 \(the model augkit:tiny-xlmr reads 128 "
+                                             r"subwords at once\), got 129"):
+            Params(model="augkit:tiny-xlmr", max_length=129)
+    bert = tmp_path / "bert"  # no offset outside RoBERTa's family
+    bert.mkdir()
+    (bert / "config.json").write_text(json.dumps({"model_type": "bert", "max_position_embeddings": 512, "pad_token_id": 0}))
+    WarmupParams(model=str(bert), max_length=512)
+    with pytest.raises(ParamError, match="at most 512"):
+        WarmupParams(model=str(bert), max_length=513)
+    WarmupParams(model="stage:pretrain", max_length=4096)  # made by an earlier stage: not known yet

@@ -17,7 +17,8 @@ Any trainer (MultiMix's, X-Mixup's, a third party's) is written on these names a
   ``feature_collator``, ``precision_flags``, ``check_replicas``, ``finished_report``;
   ``train_masked_lm`` (masked-LM training on plain text);
 * seed ensembles — ``EnsembleParams``, ``SeedEnsembleTrainer``, ``Trained`` (n models from one encoder
-  with different seeds, resumed member by member, kept as a model set);
+  with different seeds, resumed member by member, kept as a model set); ``check_max_length`` (an input
+  length the model cannot read refused from its configuration);
 * model artefacts — ``ModelSet``, ``ModelEntry`` (``models.json``; see ``augkit.model_sets``);
 * tags — ``repair_iob``.
 
@@ -47,7 +48,9 @@ _WHERE = {
     ),
     **dict.fromkeys(["QAFeature", "best_spans", "encode_qa"], ".qa"),
     "repair_iob": ".tags",
-    **dict.fromkeys(["EnsembleParams", "SeedEnsembleTrainer", "Trained"], ".ensemble"),
+    **dict.fromkeys(
+        ["EnsembleParams", "SeedEnsembleTrainer", "Trained", "check_max_length", "usable_positions"], ".ensemble"
+    ),
     "train_masked_lm": ".mlm",
     **dict.fromkeys(
         ["BatchSplit", "TrainingParams", "largest_fitting", "mixture_probabilities", "training_steps"], ".settings"
@@ -89,7 +92,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from ..model_sets import ModelEntry, ModelSet
     from .encoding import Feature, budget_chunks, collate, encode, encode_pairs, encode_words, pad_batch
-    from .ensemble import EnsembleParams, SeedEnsembleTrainer, Trained
+    from .ensemble import EnsembleParams, SeedEnsembleTrainer, Trained, check_max_length, usable_positions
     from .evaluation import by_language, check_labels, evaluate_models, require_labelled
     from .inference import evaluate, predict_answers, predict_flat, predict_flat_sharded, predict_probs
     from .metrics import score, span_f1, squad_f1_em

@@ -27,6 +27,7 @@ from ..components import Trainer
 from ..data import Corpus, concat
 from ..model_sets import ModelEntry, ModelSet
 from ..params import ModelRef, param
+from ..pretrained import read_model_config
 from ..seeding import derive_seed
 from .settings import TrainingParams
 
@@ -42,10 +43,41 @@ class EnsembleParams(TrainingParams):
         super().check()
         if self.seeds and len(self.seeds) != self.n_models:
             raise ValueError(f"seeds: expected {self.n_models} seeds (n_models), got {len(self.seeds)}")
+        check_max_length(self.model, self.max_length)
 
     def member_seeds(self, run_seed: int) -> list[int]:
         """``seeds`` when given, else one seed per model derived from the run seed (stable across resumes)."""
         return list(self.seeds) or [derive_seed(run_seed, "model", k) % (2**31) for k in range(self.n_models)]
+
+
+#: model types whose position ids start after the padding index (RoBERTa's scheme): pad_token_id + 1
+#: of their position embeddings are never used by a token
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "data2vec-text"}
+
+
+def usable_positions(config: dict) -> int | None:
+    """How many subwords the model reads at once (its position embeddings, less RoBERTa's offset), from its
+    configuration; None when the configuration does not say."""
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int):
+        return None
+    if config.get("model_type") in _OFFSET_POSITIONS:
+        positions -= int(config.get("pad_token_id") or 0) + 1
+    return positions
+
+
+def check_max_length(model: ModelRef | str | None, max_length: int) -> None:
+    """Refuse (ValueError naming ``max_length``) an input length the model cannot read, before anything
+    loads: read from the model's configuration, so unknown when the model is made by an earlier stage or
+    is a hub id not cached here (then the run's first forward pass would say so)."""
+    if not model:
+        return
+    usable = usable_positions(read_model_config(model) or {})
+    if usable is not None and max_length > usable:
+        raise ValueError(
+            f"max_length: expected at most {usable} (the model {model} reads {usable} subwords at once), "
+            f"got {max_length}"
+        )
 
 
 class Trained(NamedTuple):

@@ -31,7 +31,7 @@ from augkit import (
     resolve_model,
     tasks,  # its training and inference names load torch on first use
 )
-from augkit.tasks import TrainingParams
+from augkit.tasks import TrainingParams, check_max_length
 
 
 @dataclasses.dataclass
@@ -57,6 +57,7 @@ class PretrainParams(TrainingParams):
         super().check()
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size: {self.hidden_size} does not divide by num_heads = {self.num_heads}")
+        check_max_length(self.model, self.max_length)
 
 
 def corpus_texts(examples: Iterable[Example]) -> Iterable[str]:

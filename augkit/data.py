@@ -133,8 +133,16 @@ def _upgrade(ds):
     example's ``meta`` says it was made with ``relabel = "masked"`` (how that was recorded then)."""
     if "keep_orig_tags" in ds.column_names:
         return ds
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
     keep = [bool(m) and json.loads(m).get("relabel") == "masked" for m in ds["meta"]]
-    return ds.add_column("keep_orig_tags", keep).cast(features())
+    quiet = are_progress_bars_disabled()
+    disable_progress_bars()  # a corpus read is not a step the user asked for: no "Casting the dataset" bar
+    try:
+        return ds.add_column("keep_orig_tags", keep).cast(features())
+    finally:
+        if not quiet:
+            enable_progress_bars()
 
 
 @functools.lru_cache(maxsize=None)

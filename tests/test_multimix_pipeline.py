@@ -136,6 +136,22 @@ def test_a_target_language_without_dev_data_is_refused_before_training(tmp_path)
     assert "target language 'es' has no dev set" in msg
 
 
+def test_co_teaching_refuses_an_input_length_its_models_cannot_read_before_it_trains(xner_run, tmp_path):
+    """Co-teaching's models come from the warm-up stage, so their input length (the tiny XLM-R reads 128
+    subwords) is checked when the stage starts: max_length 200 stops it there, naming the key, with the
+    warm-up's finished work kept and nothing of co-teaching written."""
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(xner_run, out)
+    shutil.rmtree(out / "stages" / "04-coteach")
+    with pytest.raises(DataError, match=r"max_length: expected at most 128 .*got 200; set the co-teaching stage's"):
+        Runner(load_recipe(XNER, FAST + ["stages.coteach.params.max_length=200"]), out, resume=True,
+               interactive=False).run()
+    assert (out / "stages" / "01-warmup" / "_SUCCESS").exists()
+    assert not list((out / "stages" / "04-coteach").glob("*/epoch-*"))
+
+
 def test_full_size_recipes_validate(cli):
     for name in ("multimix_xner.toml", "multimix_xnli.toml"):
         assert "ok" in cli("validate", ROOT / "recipes" / name, check=0).stdout

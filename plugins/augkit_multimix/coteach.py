@@ -53,6 +53,7 @@ from augkit.tasks import (
     TrainingParams,
     by_language,
     check_labels,
+    check_max_length,
     encode,
     encode_pairs,
     encode_words,
@@ -314,6 +315,10 @@ class CoTeachingTrainer(Trainer):
             raise DataError(
                 f'schedule = "sequential" is defined for 3 models, the warm-up made {len(start)}', path=str(warm.folder)
             )
+        try:  # the models come from a stage, so their input length is known only now
+            check_max_length(str(start[0]), p.max_length)
+        except ValueError as e:
+            raise DataError(f"{e}; set the co-teaching stage's max_length", path=str(start[0])) from None
         self._check(ctx.inputs, warm.labels)
         source = list(ctx.inputs["source"])
         check_labels({"source": source}, warm.labels, warm.task)

@@ -101,9 +101,6 @@ def build_tiny_xlmr(
 
     The weights are a function of ``seed`` alone, and the global random state is left as it was
     (``isolated_rng``): building a model must not change what a run draws afterwards."""
-    import io
-
-    import sentencepiece as spm
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -113,19 +110,7 @@ def build_tiny_xlmr(
 
     folder = Path(folder)
     with atomic_dir(folder) as tmp, isolated_rng(seed):
-        model_bytes = io.BytesIO()
-        # one thread keeps sentencepiece's training deterministic
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(lines),
-            model_writer=model_bytes,
-            vocab_size=vocab_size,
-            model_type="unigram",
-            hard_vocab_limit=False,
-            character_coverage=1.0,
-            num_threads=1,
-            minloglevel=2,
-        )
-        (tmp / "sentencepiece.bpe.model").write_bytes(model_bytes.getvalue())
+        (tmp / "sentencepiece.bpe.model").write_bytes(_sentencepiece_model(lines, vocab_size))
         tok = XLMRobertaTokenizer.from_pretrained(str(tmp))
         tok.model_max_length = max_positions - 2
         config = XLMRobertaConfig(
@@ -162,7 +147,6 @@ def build_tiny_marian(
 ) -> Path:
     """Build a tiny MarianMT model (random weights) with one sentencepiece vocabulary, trained on
     ``lines``, for both sides (atomically; the global random state is left as it was)."""
-    import io
     import json
 
     import sentencepiece as spm
@@ -174,16 +158,9 @@ def build_tiny_marian(
     hf_logging.disable_progress_bar()
     folder = Path(folder)
     with atomic_dir(folder) as tmp, isolated_rng(seed):
-        model_bytes = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(lines),
-            model_writer=model_bytes,
-            vocab_size=vocab_size,
-            model_type="unigram",
-            hard_vocab_limit=False,
-            character_coverage=1.0,
-            num_threads=1,
-            minloglevel=2,
+        spm_model = _sentencepiece_model(
+            lines,
+            vocab_size,
             unk_id=0,
             eos_id=1,
             pad_id=2,
@@ -195,8 +172,8 @@ def build_tiny_marian(
         spm_dir = tmp / ".spm"
         spm_dir.mkdir()
         for name in ("source.spm", "target.spm"):
-            (spm_dir / name).write_bytes(model_bytes.getvalue())
-        sp = spm.SentencePieceProcessor(model_proto=model_bytes.getvalue())
+            (spm_dir / name).write_bytes(spm_model)
+        sp = spm.SentencePieceProcessor(model_proto=spm_model)
         (spm_dir / "vocab.json").write_text(json.dumps({sp.id_to_piece(i): i for i in range(sp.get_piece_size())}))
         tok = MarianTokenizer(
             vocab=str(spm_dir / "vocab.json"),
@@ -225,6 +202,28 @@ def build_tiny_marian(
             f.unlink()
         spm_dir.rmdir()
     return folder
+
+
+def _sentencepiece_model(lines: list[str], vocab_size: int, **special) -> bytes:
+    """A unigram sentencepiece model trained on ``lines`` (``special``: piece ids and names), as bytes.
+    One thread keeps sentencepiece's training deterministic."""
+    import io
+
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        num_threads=1,
+        minloglevel=2,
+        **special,
+    )
+    return model.getvalue()
 
 
 def _train_mlm(model, tok, lines: list[str], steps: int, seed: int) -> None:

@@ -8,6 +8,21 @@ import time
 from typing import Iterable, Iterator
 
 
+def _rich_progress(status: str):
+    """A rich progress display: description, bar, count, the task's ``status`` field, elapsed and remaining."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
+
+    return RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"{{task.fields[{status}]}}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+
+
 class Progress:
     def __init__(self, log: logging.Logger | None = None, interactive: bool | None = None, interval_s: float = 10.0):
         self.log = log or logging.getLogger("augkit")
@@ -20,25 +35,7 @@ class Progress:
         """Yield from ``iterable`` while showing progress; ``size(item)`` says how many units an item is."""
         size = size or (lambda item: 1)
         if self.interactive:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import (
-                Progress as RichProgress,
-            )
-
-            with RichProgress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-            ) as bar:
+            with _rich_progress("rate") as bar:
                 task = bar.add_task(description, total=total, rate="")
                 start, i = time.perf_counter(), 0
                 for item in iterable:
@@ -83,25 +80,7 @@ class ProgressBar:
         self.start = self.last = time.perf_counter()
         self._rich = None
         if progress.interactive:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import (
-                Progress as RichProgress,
-            )
-
-            self._rich = RichProgress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[note]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-            )
+            self._rich = _rich_progress("note")
             self._rich.start()
             self._task = self._rich.add_task(description, total=total, note="")
 

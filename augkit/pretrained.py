@@ -240,7 +240,14 @@ def _train_mlm(model, tok, lines: list[str], steps: int, seed: int) -> None:
         lr_scheduler_type="constant",
         logging_steps=steps,
     )
-    train_masked_lm(model, tok, [line for line in lines if line.strip()], params, mlm_probability=0.2, seed=seed)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the weights must not depend on the thread count of the process that built them
+    try:
+        train_masked_lm(model, tok, [line for line in lines if line.strip()], params, mlm_probability=0.2, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
 
 

@@ -182,3 +182,29 @@ def test_the_built_in_trained_masked_lm_is_made_on_the_same_trainer_path_determi
     assert accuracy["trained"]["masked_accuracy"] > accuracy["untrained"]["masked_accuracy"] + 0.08
     assert accuracy["trained"]["loss"] < accuracy["untrained"]["loss"] - 1.0
     assert np.isfinite(accuracy["trained"]["loss"])
+
+
+def test_the_built_in_trained_model_does_not_depend_on_the_builders_thread_count(tmp_path):
+    """The cache keeps whichever process built the model first: a 2-thread build must equal a 1-thread one."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+    from safetensors.torch import load_file
+
+    from augkit.pretrained import RESOURCES
+
+    lines = [l for l in (RESOURCES / "tiny_corpus.txt").read_text(encoding="utf-8").splitlines() if l.strip()][:400]
+    (tmp_path / "lines.txt").write_text("\n".join(lines), encoding="utf-8")
+    code = ("import sys, torch, augkit; assert torch.get_num_threads() == 2; "
+            "augkit.build_tiny_xlmr(sys.argv[1], open(sys.argv[2], encoding='utf-8').read().splitlines(), "
+            "train_steps=40, seed=2); assert torch.get_num_threads() == 2")
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "two"), str(tmp_path / "lines.txt")], env=env,
+                   check=True, timeout=300)
+    threads = torch.get_num_threads()
+    augkit.build_tiny_xlmr(tmp_path / "one", lines, train_steps=40, seed=2)
+    assert torch.get_num_threads() == threads  # the caller's setting is restored
+    a, b = (load_file(str(tmp_path / n / "model.safetensors")) for n in ("one", "two"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
